@@ -1,0 +1,44 @@
+# Shared helpers for the scripts in this folder; sourced, not run.
+
+# The packages that building outbox needs.
+OUTBOX_BUILD_PKGS="build-essential cmake pkg-config libgnutls28-dev libgsasl-dev libidn2-dev"
+# The packages that the test suites need on top of those.
+OUTBOX_TEST_PKGS="libcmocka-dev gnutls-bin mandoc python3 postfix dovecot-core time"
+
+# need_packages PKG...: install whatever is missing, with apt-get when we are
+# root, or say exactly what to install and fail otherwise.
+need_packages()
+{
+	missing=
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		    grep -q 'install ok installed' || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "missing packages:$missing" >&2
+		echo "install them with: sudo apt-get install$missing" >&2
+		exit 1
+	fi
+	echo "installing:$missing" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	# Postfix must not set itself up as this machine's mail system: the
+	# tests run their own private instance.
+	echo "postfix postfix/main_mailer_type select No configuration" |
+	    debconf-set-selections 2>/dev/null || true
+	if ! apt-get install -y -q --no-install-recommends $missing >&2; then
+		apt-get update -q >&2 || true
+		apt-get install -y -q --no-install-recommends $missing >&2 || {
+			echo "apt-get could not install:$missing" >&2
+			exit 1
+		}
+	fi
+}
+
+# build [CMAKE-ARGS...]: configure and build in build/ (or $OUTBOX_BUILD).
+build()
+{
+	b=${OUTBOX_BUILD:-build}
+	cmake -S . -B "$b" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+	cmake --build "$b" -j "$(nproc)"
+}

@@ -1,0 +1,148 @@
+/* account.c: account records, inheritance and checks. */
+#include "account.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct account *
+account_new(const char *name, const char *file, unsigned line)
+{
+	struct account *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return NULL;
+	a->name = strdup(name);
+	a->file = strdup(file ? file : "");
+	a->line = line;
+	if (a->name == NULL || a->file == NULL) {
+		account_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void
+account_free(struct account *a)
+{
+	int i;
+
+	if (a == NULL)
+		return;
+	for (i = 0; i < AF_N; i++) {
+		if (a->v[i] != NULL)
+			explicit_bzero(a->v[i], strlen(a->v[i]));
+		free(a->v[i]);
+	}
+	free(a->name);
+	free(a->file);
+	free(a);
+}
+
+void
+account_free_list(struct account *a)
+{
+	struct account *next;
+
+	for (; a != NULL; a = next) {
+		next = a->next;
+		account_free(a);
+	}
+}
+
+int
+account_set(struct account *a, enum acc_field f, const char *value)
+{
+	char *copy = NULL;
+
+	if (value != NULL && (copy = strdup(value)) == NULL)
+		return -1;
+	if (a->v[f] != NULL)
+		explicit_bzero(a->v[f], strlen(a->v[f]));
+	free(a->v[f]);
+	a->v[f] = copy;
+	a->set |= (uint64_t)1 << f;
+	return 0;
+}
+
+const char *
+account_str(const struct account *a, enum acc_field f)
+{
+	return a->v[f] != NULL && *a->v[f] != '\0' ? a->v[f] : NULL;
+}
+
+int
+account_on(const struct account *a, enum acc_field f, int dflt)
+{
+	if (a->v[f] == NULL)
+		return dflt;
+	return strcmp(a->v[f], "on") == 0;
+}
+
+long
+account_num(const struct account *a, enum acc_field f, long dflt)
+{
+	if (a->v[f] == NULL || *a->v[f] == '\0')
+		return dflt;
+	return strtol(a->v[f], NULL, 10);
+}
+
+int
+account_inherit(struct account *dst, const struct account *src)
+{
+	int i;
+
+	for (i = 0; i < AF_N; i++)
+		if ((src->set >> i & 1) &&
+		    account_set(dst, (enum acc_field)i, src->v[i]) == -1)
+			return -1;
+	return 0;
+}
+
+struct account *
+account_copy(const struct account *src, const char *name, const char *file,
+    unsigned line)
+{
+	struct account *a;
+
+	if ((a = account_new(name, file, line)) == NULL)
+		return NULL;
+	if (src != NULL && account_inherit(a, src) == -1) {
+		account_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+struct account *
+account_find(struct account *list, const char *name)
+{
+	for (; list != NULL; list = list->next)
+		if (strcmp(list->name, name) == 0)
+			return list;
+	return NULL;
+}
+
+int
+account_port(const struct account *a)
+{
+	long p = account_num(a, AF_PORT, 0);
+
+	if (p > 0)
+		return (int)p;
+	/* RFC 8314 3.3: implicit TLS submission is on 465. */
+	if (account_on(a, AF_TLS, 0) && !account_on(a, AF_TLS_STARTTLS, 1))
+		return 465;
+	return 25;
+}
+
+int
+account_check(const struct account *a, struct error *err)
+{
+	if (account_str(a, AF_HOST) == NULL)
+		return error_set(err, ERR_CONFIG, "host not set");
+	if ((account_str(a, AF_TLS_CERT_FILE) == NULL) !=
+	    (account_str(a, AF_TLS_KEY_FILE) == NULL))
+		return error_set(err, ERR_CONFIG,
+		    "tls_cert_file and tls_key_file must be set together");
+	return 0;
+}

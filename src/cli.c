@@ -1,0 +1,290 @@
+/* cli.c: sendmail's options (glued or split) and msmtp's long options. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum act {
+	A_CONF,		/* -C FILE */
+	A_ACCOUNT,	/* -a NAME */
+	A_FROM,		/* -f ADDR, -r ADDR */
+	A_FULLNAME,	/* -F NAME */
+	A_VERBOSE,	/* -v, -d */
+	A_MODE,		/* -b MODE */
+	A_IGNORE,	/* accepted, does nothing: see the reason */
+	A_LATER,	/* known, not handled by this version */
+};
+
+/*
+ * sendmail's single-letter options.  The ones outbox accepts and ignores
+ * are here with the reason, so that callers passing them keep working.
+ */
+static const struct shortopt {
+	char letter;
+	int arg;	/* 0 none, 1 required, 2 optional and glued only */
+	enum act act;
+	const char *why;
+} shortopts[] = {
+	{ 'A', 1, A_IGNORE, "selects a sendmail configuration file" },
+	{ 'B', 1, A_IGNORE, "8-bit content is declared from the content itself" },
+	{ 'C', 1, A_CONF, NULL },
+	{ 'F', 1, A_FULLNAME, NULL },
+	{ 'G', 0, A_IGNORE, "gateway submission changes nothing here" },
+	{ 'L', 1, A_IGNORE, "sets a syslog tag" },
+	{ 'N', 1, A_LATER, "delivery status notifications (-N)" },
+	{ 'O', 1, A_IGNORE, "sets a sendmail configuration option" },
+	{ 'R', 1, A_LATER, "delivery status notifications (-R)" },
+	{ 'V', 1, A_LATER, "delivery status notifications (-V)" },
+	{ 'X', 1, A_IGNORE, "would log traffic to a file named on the "
+	    "command line; never written, for safety" },
+	{ 'a', 1, A_ACCOUNT, NULL },
+	{ 'b', 1, A_MODE, NULL },
+	{ 'd', 2, A_VERBOSE, NULL },
+	{ 'f', 1, A_FROM, NULL },
+	{ 'h', 1, A_IGNORE, "sets a hop count" },
+	{ 'i', 0, A_IGNORE, "a lone dot never ends the message: outbox "
+	    "always reads to the end" },
+	{ 'm', 0, A_IGNORE, "\"me too\" is the server's business" },
+	{ 'n', 0, A_IGNORE, "turns off aliasing" },
+	{ 'o', 1, A_IGNORE, "sendmail -o options (-oi, -oem, -odi, ...)" },
+	{ 'q', 2, A_LATER, "the queue (-q)" },
+	{ 'r', 1, A_FROM, NULL },
+	{ 't', 0, A_LATER, "reading recipients from the headers (-t)" },
+	{ 'v', 0, A_VERBOSE, NULL },
+};
+
+/* Long options; those with a setting name override the account's. */
+static const struct longopt {
+	const char *name;
+	int arg;		/* 0 none, 1 required, 2 optional (=value) */
+	char letter;		/* same as this short option */
+	const char *setting;	/* or this configuration setting */
+} longopts[] = {
+	{ "account", 1, 'a', NULL },
+	{ "auth", 2, 0, "auth" },
+	{ "connect-timeout", 1, 0, "connect_timeout" },
+	{ "debug", 2, 'd', NULL },
+	{ "domain", 1, 0, "domain" },
+	{ "file", 1, 'C', NULL },
+	{ "from", 1, 'f', NULL },
+	{ "help", 0, 0, NULL },
+	{ "host", 1, 0, "host" },
+	{ "passwordeval", 1, 0, "passwordeval" },
+	{ "port", 1, 0, "port" },
+	{ "read-recipients", 0, 't', NULL },
+	{ "source-ip", 1, 0, "source_ip" },
+	{ "timeout", 1, 0, "timeout" },
+	{ "tls", 2, 0, "tls" },
+	{ "tls-cert-file", 1, 0, "tls_cert_file" },
+	{ "tls-certcheck", 2, 0, "tls_certcheck" },
+	{ "tls-crl-file", 1, 0, "tls_crl_file" },
+	{ "tls-fingerprint", 1, 0, "tls_fingerprint" },
+	{ "tls-host-override", 1, 0, "tls_host_override" },
+	{ "tls-key-file", 1, 0, "tls_key_file" },
+	{ "tls-priorities", 1, 0, "tls_priorities" },
+	{ "tls-starttls", 2, 0, "tls_starttls" },
+	{ "tls-trust-file", 1, 0, "tls_trust_file" },
+	{ "user", 1, 0, "user" },
+	{ "version", 0, 0, NULL },
+};
+
+static const struct shortopt *
+find_short(char c)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(shortopts) / sizeof(shortopts[0]); i++)
+		if (shortopts[i].letter == c)
+			return &shortopts[i];
+	return NULL;
+}
+
+static int
+apply_short(struct cli *c, const struct shortopt *o, const char *arg,
+    struct error *err)
+{
+	switch (o->act) {
+	case A_CONF:
+		c->conffile = arg;
+		break;
+	case A_ACCOUNT:
+		c->account = arg;
+		break;
+	case A_FROM:
+		c->from = arg;
+		break;
+	case A_FULLNAME:
+		c->fullname = arg;
+		break;
+	case A_VERBOSE:
+		c->verbose++;
+		break;
+	case A_MODE:
+		/* -bm is the default mode: deliver the message. */
+		if (strcmp(arg, "m") == 0)
+			break;
+		if (strcmp(arg, "p") == 0 || strcmp(arg, "s") == 0)
+			return error_set(err, ERR_USAGE, "-b%s is not "
+			    "supported by this version of outbox", arg);
+		return error_set(err, ERR_USAGE,
+		    "unsupported operation mode -b%s", arg);
+	case A_IGNORE:
+		break;
+	case A_LATER:
+		return error_set(err, ERR_USAGE, "%s is not supported by "
+		    "this version of outbox", o->why);
+	}
+	return 0;
+}
+
+static int
+add_override(struct cli *c, const char *setting, const char *value,
+    struct error *err)
+{
+	if (c->nov == CLI_OVERRIDES_MAX)
+		return error_set(err, ERR_USAGE, "too many options");
+	c->ov[c->nov].name = setting;
+	c->ov[c->nov].value = value;
+	c->nov++;
+	if (strcmp(setting, "host") == 0)
+		c->host_given = 1;
+	return 0;
+}
+
+static int
+parse_long(struct cli *c, int argc, char **argv, int *i, struct error *err)
+{
+	const char *name = argv[*i] + 2, *eq = strchr(name, '='), *val = NULL;
+	size_t n = eq ? (size_t)(eq - name) : strlen(name), k;
+	const struct longopt *o = NULL;
+
+	for (k = 0; k < sizeof(longopts) / sizeof(longopts[0]); k++)
+		if (strlen(longopts[k].name) == n &&
+		    strncmp(longopts[k].name, name, n) == 0)
+			o = &longopts[k];
+	if (o == NULL)
+		return error_set(err, ERR_USAGE, "unknown option --%.*s",
+		    (int)n, name);
+	if (eq != NULL) {
+		if (o->arg == 0)
+			return error_set(err, ERR_USAGE,
+			    "option --%s takes no value", o->name);
+		val = eq + 1;
+	} else if (o->arg == 1) {
+		if (*i + 1 >= argc)
+			return error_set(err, ERR_USAGE,
+			    "option --%s needs a value", o->name);
+		val = argv[++*i];
+	}
+	if (strcmp(o->name, "help") == 0) {
+		c->mode = CLI_HELP;
+		return 0;
+	}
+	if (strcmp(o->name, "version") == 0) {
+		c->mode = CLI_VERSION;
+		return 0;
+	}
+	if (o->setting != NULL)
+		return add_override(c, o->setting, val ? val : "", err);
+	return apply_short(c, find_short(o->letter), val, err);
+}
+
+/* One "-xyz" cluster; options with a value take the rest or the next. */
+static int
+parse_short(struct cli *c, int argc, char **argv, int *i, struct error *err)
+{
+	const char *p = argv[*i] + 1, *arg;
+	const struct shortopt *o;
+
+	for (; *p != '\0'; p++) {
+		if ((o = find_short(*p)) == NULL)
+			return error_set(err, ERR_USAGE, "unknown option -%c",
+			    *p);
+		if (o->arg == 0) {
+			if (apply_short(c, o, NULL, err) == -1)
+				return -1;
+			continue;
+		}
+		if (p[1] != '\0')
+			arg = p + 1;
+		else if (o->arg == 2)
+			arg = "";
+		else if (*i + 1 < argc)
+			arg = argv[++*i];
+		else
+			return error_set(err, ERR_USAGE,
+			    "option -%c needs a value", *p);
+		return apply_short(c, o, arg, err);
+	}
+	return 0;
+}
+
+int
+cli_parse(struct cli *c, int argc, char **argv, struct error *err)
+{
+	const char *slash;
+	int i, nargs = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->prog = argc > 0 && argv[0] != NULL ? argv[0] : "outbox";
+	if ((slash = strrchr(c->prog, '/')) != NULL)
+		c->prog = slash + 1;
+	if ((c->rcpt = calloc((size_t)argc + 1, sizeof(char *))) == NULL)
+		return error_set(err, ERR_OSERR, "out of memory");
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			while (++i < argc)
+				c->rcpt[nargs++] = argv[i];
+			break;
+		}
+		if (argv[i][0] != '-' || argv[i][1] == '\0') {
+			c->rcpt[nargs++] = argv[i];
+			continue;
+		}
+		if (argv[i][1] == '-') {
+			if (parse_long(c, argc, argv, &i, err) == -1)
+				return -1;
+		} else if (parse_short(c, argc, argv, &i, err) == -1)
+			return -1;
+	}
+	c->nrcpt = nargs;
+	if (c->host_given && c->account != NULL)
+		return error_set(err, ERR_USAGE,
+		    "cannot use both --host and --account");
+	return 0;
+}
+
+void
+cli_usage(FILE *fp, const char *prog)
+{
+	fprintf(fp,
+	    "usage: %s [options] [--] recipient...\n"
+	    "Send the message on standard input to the recipients, through "
+	    "the SMTP server\nof the chosen account.\n"
+	    "\n"
+	    "  -C, --file=FILE       use this configuration file\n"
+	    "  -a, --account=NAME    use this account (default: \"default\")\n"
+	    "  -f, -r, --from=ADDR   envelope sender (\"<>\" for none)\n"
+	    "  -F NAME               the sender's full name\n"
+	    "  -v, -d, --debug       print the SMTP dialogue (secrets "
+	    "hidden)\n"
+	    "  --host=HOST           use no configuration file; settings "
+	    "from options\n"
+	    "  --port, --timeout, --domain, --auth[=MECH], --user, "
+	    "--passwordeval,\n"
+	    "  --tls[=on|off], --tls-starttls[=on|off], --tls-trust-file, "
+	    "--tls-certcheck,\n"
+	    "  --tls-fingerprint, --tls-cert-file, --tls-key-file, "
+	    "--tls-crl-file,\n"
+	    "  --tls-priorities, --tls-host-override, --source-ip\n"
+	    "                        override the account's setting of that "
+	    "name\n"
+	    "  --help, --version\n"
+	    "\n"
+	    "Accepted and ignored, as sendmail callers pass them: -i, -oXXX, "
+	    "-B TYPE, -G,\n"
+	    "-h N, -L TAG, -m, -n, -O OPT, -A X, -X FILE, -bm.\n"
+	    "Exit status: 0 sent; 75 temporary failure (try again later); "
+	    "others: see outbox(1).\n",
+	    prog);
+}

@@ -1,0 +1,488 @@
+/* conf.c: the configuration language, driven by one keyword table. */
+#include "conf.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sasl.h"
+
+enum kw_type {
+	T_STR,		/* any text; empty unsets */
+	T_FILE,		/* a file name; a leading ~ is the home directory */
+	T_BOOL,		/* on | off; empty means on */
+	T_PORT,		/* 1 to 65535 */
+	T_TIMEOUT,	/* off | seconds */
+	T_AUTH,		/* on | off | a mechanism; empty means on */
+	T_SET_OFF,	/* an old spelling that takes no value: sets off */
+	T_IGNORED,	/* accepted for old files, does nothing */
+	T_LATER,	/* a known command this version does not handle yet */
+};
+
+/* Sorted by name; a unit test checks the order. */
+static const struct keyword {
+	const char *name;
+	enum kw_type type;
+	enum acc_field field;
+} keywords[] = {
+	{ "add_missing_date_header", T_LATER, 0 },
+	{ "add_missing_from_header", T_LATER, 0 },
+	{ "aliases", T_LATER, 0 },
+	{ "allow_from_override", T_LATER, 0 },
+	{ "auth", T_AUTH, AF_AUTH },
+	{ "auto_from", T_LATER, 0 },
+	{ "connect_timeout", T_TIMEOUT, AF_TIMEOUT },
+	{ "domain", T_STR, AF_DOMAIN },
+	{ "dsn_notify", T_LATER, 0 },
+	{ "dsn_return", T_LATER, 0 },
+	{ "eval", T_LATER, 0 },
+	{ "from", T_STR, AF_FROM },
+	{ "from_full_name", T_LATER, 0 },
+	{ "host", T_STR, AF_HOST },
+	{ "keepbcc", T_LATER, 0 },
+	{ "logfile", T_LATER, 0 },
+	{ "logfile_time_format", T_LATER, 0 },
+	{ "maildomain", T_LATER, 0 },
+	{ "ntlmdomain", T_LATER, 0 },
+	{ "password", T_STR, AF_PASSWORD },
+	{ "passwordeval", T_STR, AF_PASSWORDEVAL },
+	{ "port", T_PORT, AF_PORT },
+	{ "protocol", T_LATER, 0 },
+	{ "proxy_host", T_LATER, 0 },
+	{ "proxy_port", T_LATER, 0 },
+	{ "remove_bcc_headers", T_LATER, 0 },
+	{ "set_date_header", T_LATER, 0 },
+	{ "set_from_header", T_LATER, 0 },
+	{ "set_msgid_header", T_LATER, 0 },
+	{ "set_to_header", T_LATER, 0 },
+	{ "socket", T_LATER, 0 },
+	{ "source_ip", T_STR, AF_SOURCE_IP },
+	{ "syslog", T_LATER, 0 },
+	{ "timeout", T_TIMEOUT, AF_TIMEOUT },
+	{ "tls", T_BOOL, AF_TLS },
+	{ "tls_cert_file", T_FILE, AF_TLS_CERT_FILE },
+	{ "tls_certcheck", T_BOOL, AF_TLS_CERTCHECK },
+	{ "tls_crl_file", T_FILE, AF_TLS_CRL_FILE },
+	{ "tls_fingerprint", T_STR, AF_TLS_FINGERPRINT },
+	{ "tls_force_sslv3", T_IGNORED, 0 },
+	{ "tls_host_override", T_STR, AF_TLS_HOST_OVERRIDE },
+	{ "tls_key_file", T_FILE, AF_TLS_KEY_FILE },
+	{ "tls_min_dh_prime_bits", T_LATER, 0 },
+	{ "tls_nocertcheck", T_SET_OFF, AF_TLS_CERTCHECK },
+	{ "tls_nostarttls", T_SET_OFF, AF_TLS_STARTTLS },
+	{ "tls_priorities", T_STR, AF_TLS_PRIORITIES },
+	{ "tls_starttls", T_BOOL, AF_TLS_STARTTLS },
+	{ "tls_trust_file", T_FILE, AF_TLS_TRUST_FILE },
+	{ "undisclosed_recipients", T_LATER, 0 },
+	{ "user", T_STR, AF_USER },
+};
+#define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
+
+int
+conf_table_sorted(void)
+{
+	size_t i;
+
+	for (i = 1; i < NKEYWORDS; i++)
+		if (strcmp(keywords[i - 1].name, keywords[i].name) >= 0)
+			return 0;
+	return 1;
+}
+
+static const struct keyword *
+lookup(const char *name)
+{
+	size_t lo = 0, hi = NKEYWORDS, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		c = strcmp(name, keywords[mid].name);
+		if (c == 0)
+			return &keywords[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/* Edit distance, for "did you mean". */
+static size_t
+distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, prev, tmp, best;
+	size_t row[64];
+
+	if (la >= 64 || lb >= 64)
+		return (size_t)-1;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			tmp = row[j];
+			best = prev + (a[i - 1] != b[j - 1]);
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = tmp;
+		}
+	}
+	return row[lb];
+}
+
+const char *
+conf_suggest(const char *name)
+{
+	const char *best = NULL;
+	size_t i, d, bestd = (size_t)-1;
+	static const char *const extra[] = { "account", "defaults" };
+
+	for (i = 0; i < NKEYWORDS + 2; i++) {
+		const char *k = i < NKEYWORDS ? keywords[i].name :
+		    extra[i - NKEYWORDS];
+
+		d = distance(name, k);
+		if (d < bestd) {
+			bestd = d;
+			best = k;
+		}
+	}
+	/* Only a near miss is worth suggesting. */
+	return bestd <= 2 || (bestd <= 3 && strlen(name) >= 8) ? best : NULL;
+}
+
+static char *
+expand_tilde(const char *v)
+{
+	const char *home;
+	struct passwd *pw;
+	char *out;
+
+	if (v[0] != '~' || (v[1] != '/' && v[1] != '\0'))
+		return strdup(v);
+	if ((home = getenv("HOME")) == NULL || *home == '\0') {
+		if ((pw = getpwuid(getuid())) == NULL)
+			return strdup(v);
+		home = pw->pw_dir;
+	}
+	if ((out = malloc(strlen(home) + strlen(v))) == NULL)
+		return NULL;
+	strcpy(out, home);
+	strcat(out, v + 1);
+	return out;
+}
+
+static int
+parse_uint(const char *v, long min, long max, long *out)
+{
+	char *end;
+	long n;
+
+	if (*v == '\0' || *v == '-' || *v == '+')
+		return -1;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n < min || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+int
+conf_set(struct account *a, const char *name, const char *v,
+    const char *where, struct error *err)
+{
+	const struct keyword *k = lookup(name);
+	const char *p, *hint;
+	char *val = NULL, num[24];
+	long n;
+	int r;
+
+	if (k == NULL) {
+		hint = conf_suggest(name);
+		if (hint != NULL)
+			return error_set(err, ERR_CONFIG,
+			    "%sunknown command %s (did you mean %s?)", where,
+			    name, hint);
+		return error_set(err, ERR_CONFIG, "%sunknown command %s",
+		    where, name);
+	}
+	/* A control character would end up on the wire or in a file name. */
+	for (p = v; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 && *p != '\t')
+			return error_set(err, ERR_CONFIG,
+			    "%s%s: the value contains a control character",
+			    where, name);
+	switch (k->type) {
+	case T_STR:
+		val = strdup(v);
+		break;
+	case T_FILE:
+		val = expand_tilde(v);
+		break;
+	case T_BOOL:
+		if (*v == '\0')
+			v = "on";
+		if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
+			return error_set(err, ERR_CONFIG,
+			    "%s%s: expected on or off, not \"%s\"", where,
+			    name, v);
+		val = strdup(v);
+		break;
+	case T_PORT:
+		if (parse_uint(v, 1, 65535, &n) == -1)
+			return error_set(err, ERR_CONFIG,
+			    "%s%s: \"%s\" is not a port number (1-65535)",
+			    where, name, v);
+		val = strdup(v);
+		break;
+	case T_TIMEOUT:
+		if (strcmp(v, "off") == 0)
+			n = 0;
+		else if (parse_uint(v, 1, 86400, &n) == -1)
+			return error_set(err, ERR_CONFIG,
+			    "%s%s: \"%s\" is not off or a number of seconds "
+			    "(1-86400)", where, name, v);
+		snprintf(num, sizeof(num), "%ld", n);
+		val = strdup(num);
+		break;
+	case T_AUTH:
+		if (*v == '\0')
+			v = "on";
+		if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0 &&
+		    !sasl_known(v))
+			return error_set(err, ERR_CONFIG,
+			    "%s%s: unknown authentication method \"%s\"",
+			    where, name, v);
+		val = strdup(v);
+		break;
+	case T_SET_OFF:
+		val = strdup("off");
+		break;
+	case T_IGNORED:
+		return 0;
+	case T_LATER:
+		return error_set(err, ERR_CONFIG,
+		    "%s%s is not supported by this version of outbox", where,
+		    name);
+	}
+	if (val == NULL)
+		return error_set(err, ERR_OSERR, "out of memory");
+	r = account_set(a, k->field, val);
+	explicit_bzero(val, strlen(val));
+	free(val);
+	if (r == -1)
+		return error_set(err, ERR_OSERR, "out of memory");
+	return 0;
+}
+
+/* Split "cmd arg" with the argument trimmed and one pair of quotes off. */
+static void
+split(char *line, char **cmd, char **arg)
+{
+	char *p = line, *end;
+	size_t n;
+
+	p += strspn(p, " \t");
+	*cmd = p;
+	p += strcspn(p, " \t");
+	if (*p != '\0')
+		*p++ = '\0';
+	p += strspn(p, " \t");
+	end = p + strlen(p);
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+	n = (size_t)(end - p);
+	if (n >= 2 && p[0] == '"' && p[n - 1] == '"') {
+		p[n - 1] = '\0';
+		p++;
+	}
+	*arg = p;
+}
+
+static char *
+trim(char *s)
+{
+	char *end;
+
+	s += strspn(s, " \t");
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+	return s;
+}
+
+/* "account NAME [: BASE[, BASE...]]" */
+static struct account *
+start_account(char *arg, const struct account *defaults,
+    struct account *local, const char *where, const char *path,
+    unsigned lineno, struct error *err)
+{
+	char *colon = strchr(arg, ':'), *name, *bases = NULL, *b, *save;
+	struct account *a, *base;
+
+	if (colon != NULL) {
+		*colon = '\0';
+		bases = colon + 1;
+	}
+	name = trim(arg);
+	if (*name == '\0' || strchr(name, ',') != NULL) {
+		error_set(err, ERR_CONFIG, "%saccount needs a name without "
+		    "\",\" or \":\"", where);
+		return NULL;
+	}
+	if (account_find(local, name) != NULL) {
+		error_set(err, ERR_CONFIG, "%saccount %s was already defined%s",
+		    where, name, strcmp(name, "default") == 0 ?
+		    " (settings before the first account line make an "
+		    "account named default)" : "");
+		return NULL;
+	}
+	if ((a = account_copy(defaults, name, path, lineno)) == NULL) {
+		error_set(err, ERR_OSERR, "out of memory");
+		return NULL;
+	}
+	for (b = bases ? strtok_r(bases, ",", &save) : NULL; b != NULL;
+	    b = strtok_r(NULL, ",", &save)) {
+		b = trim(b);
+		if ((base = account_find(local, b)) == NULL) {
+			error_set(err, ERR_CONFIG, "%saccount %s: no account "
+			    "named %s defined above", where, name, b);
+			account_free(a);
+			return NULL;
+		}
+		if (account_inherit(a, base) == -1) {
+			error_set(err, ERR_OSERR, "out of memory");
+			account_free(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+static void
+append(struct account **list, struct account *a)
+{
+	while (*list != NULL)
+		list = &(*list)->next;
+	*list = a;
+}
+
+static int
+check_private(FILE *fp, const char *path, struct error *err)
+{
+	struct stat st;
+
+	if (fstat(fileno(fp), &st) == -1)
+		return error_set(err, ERR_IO, "cannot stat %s: %s", path,
+		    strerror(errno));
+	if (geteuid() != 0 && st.st_uid != geteuid())
+		return error_set(err, ERR_CONFIG, "%s contains a password and "
+		    "therefore must be owned by you", path);
+	if (st.st_mode & 0177)
+		return error_set(err, ERR_CONFIG, "%s contains a password and "
+		    "therefore must not be readable by others: "
+		    "run chmod 600 %s", path, path);
+	return 0;
+}
+
+int
+conf_parse(FILE *fp, const char *path, int user_file, struct account **list,
+    struct error *err)
+{
+	struct account *defaults, *local = NULL, *cur = NULL, *a;
+	char *line = NULL, *cmd, *arg, where[512];
+	size_t cap = 0, len;
+	ssize_t n;
+	unsigned lineno = 0;
+	int secret = 0, r = -1;
+
+	if ((defaults = account_new("defaults", path, 0)) == NULL)
+		return error_set(err, ERR_OSERR, "out of memory");
+	while ((n = getline(&line, &cap, fp)) != -1) {
+		lineno++;
+		len = (size_t)n;
+		snprintf(where, sizeof(where), "%s:%u: ", path, lineno);
+		if (strlen(line) != len) {
+			error_set(err, ERR_CONFIG, "%sa NUL byte", where);
+			goto out;
+		}
+		while (len > 0 && (line[len - 1] == '\n' ||
+		    line[len - 1] == '\r'))
+			line[--len] = '\0';
+		split(line, &cmd, &arg);
+		if (*cmd == '\0' || *cmd == '#')
+			continue;
+		if (strcmp(cmd, "defaults") == 0) {
+			if (*arg != '\0') {
+				error_set(err, ERR_CONFIG,
+				    "%sdefaults takes no argument", where);
+				goto out;
+			}
+			cur = defaults;
+			continue;
+		}
+		if (strcmp(cmd, "account") == 0) {
+			if ((a = start_account(arg, defaults, local, where,
+			    path, lineno, err)) == NULL)
+				goto out;
+			append(&local, a);
+			cur = a;
+			continue;
+		}
+		if (cur == NULL) {
+			/* Settings before any account make one named default. */
+			if ((cur = account_copy(defaults, "default", path,
+			    lineno)) == NULL) {
+				error_set(err, ERR_OSERR, "out of memory");
+				goto out;
+			}
+			append(&local, cur);
+		}
+		if (conf_set(cur, cmd, arg, where, err) == -1)
+			goto out;
+		if (strcmp(cmd, "password") == 0)
+			secret = 1;
+	}
+	if (ferror(fp)) {
+		error_set(err, ERR_IO, "cannot read %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (user_file && secret && check_private(fp, path, err) == -1)
+		goto out;
+	append(list, local);
+	local = NULL;
+	r = 0;
+out:
+	if (line != NULL)
+		explicit_bzero(line, cap);
+	free(line);
+	account_free_list(local);
+	account_free(defaults);
+	return r;
+}
+
+int
+conf_load(const char *path, int user_file, struct account **list,
+    struct error *err)
+{
+	FILE *fp;
+	int r;
+
+	if ((fp = fopen(path, "re")) == NULL)
+		return error_set(err, errno == ENOENT ? ERR_NOINPUT : ERR_IO,
+		    "cannot open %s: %s", path, strerror(errno));
+	r = conf_parse(fp, path, user_file, list, err);
+	fclose(fp);
+	return r;
+}

@@ -1,0 +1,32 @@
+/* conf.h: the configuration file (msmtp's format) and its keyword table. */
+#ifndef OUTBOX_CONF_H
+#define OUTBOX_CONF_H
+
+#include <stdio.h>
+
+#include "account.h"
+#include "error.h"
+
+/*
+ * Parse one configuration stream and append its accounts to *list.
+ * `path' names it in messages.  A user file (as opposed to the system
+ * file) that holds a password must be readable by its owner only; fd is
+ * checked for that when user_file is set.
+ */
+int conf_parse(FILE *, const char *path, int user_file, struct account **list,
+    struct error *);
+/* Open and parse a file; ENOENT is reported as ERR_NOINPUT. */
+int conf_load(const char *path, int user_file, struct account **list,
+    struct error *);
+/*
+ * Set one setting by its configuration name, checking the value as the
+ * file would.  `where' prefixes error messages ("file:line" or an option).
+ */
+int conf_set(struct account *, const char *name, const char *value,
+    const char *where, struct error *);
+/* The nearest known command to a misspelt one, or NULL. */
+const char *conf_suggest(const char *name);
+/* Whether the keyword table is sorted (for the unit test). */
+int conf_table_sorted(void);
+
+#endif

@@ -1,0 +1,82 @@
+/* error.c: error records and the single kind -> sysexits table. */
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+static const struct {
+	int code;
+	const char *name;
+} exits[] = {
+	[ERR_NONE] = { EX_OK, "EX_OK" },
+	[ERR_USAGE] = { EX_USAGE, "EX_USAGE" },
+	[ERR_DATA] = { EX_DATAERR, "EX_DATAERR" },
+	[ERR_NOINPUT] = { EX_NOINPUT, "EX_NOINPUT" },
+	[ERR_NOHOST] = { EX_NOHOST, "EX_NOHOST" },
+	[ERR_UNAVAILABLE] = { EX_UNAVAILABLE, "EX_UNAVAILABLE" },
+	[ERR_SOFTWARE] = { EX_SOFTWARE, "EX_SOFTWARE" },
+	[ERR_OSERR] = { EX_OSERR, "EX_OSERR" },
+	[ERR_IO] = { EX_IOERR, "EX_IOERR" },
+	[ERR_TEMP] = { EX_TEMPFAIL, "EX_TEMPFAIL" },
+	[ERR_PROTOCOL] = { EX_PROTOCOL, "EX_PROTOCOL" },
+	[ERR_AUTH] = { EX_NOPERM, "EX_NOPERM" },
+	[ERR_CONFIG] = { EX_CONFIG, "EX_CONFIG" },
+};
+
+int
+error_set(struct error *e, enum error_kind kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->kind = kind;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void
+error_clear(struct error *e)
+{
+	memset(e, 0, sizeof(*e));
+}
+
+void
+error_set_reply(struct error *e, int code, const char *text, size_t len)
+{
+	e->code = code;
+	if (text == NULL)
+		len = 0;
+	while (len > 0 && text[len - 1] == '\n')
+		len--;
+	if (len >= sizeof(e->reply))
+		len = sizeof(e->reply) - 1;
+	if (len > 0)
+		memcpy(e->reply, text, len);
+	e->reply[len] = '\0';
+}
+
+int
+error_exit_code(enum error_kind kind)
+{
+	if ((size_t)kind >= sizeof(exits) / sizeof(exits[0]))
+		return EX_SOFTWARE;
+	return exits[kind].code;
+}
+
+const char *
+error_exit_name(enum error_kind kind)
+{
+	if ((size_t)kind >= sizeof(exits) / sizeof(exits[0]))
+		return "EX_SOFTWARE";
+	return exits[kind].name;
+}
+
+enum error_kind
+error_kind_for_code(int code, enum error_kind perm)
+{
+	/* RFC 5321 4.2.1: 4yz is a transient negative completion. */
+	return code >= 400 && code < 500 ? ERR_TEMP : perm;
+}

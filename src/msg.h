@@ -1,0 +1,52 @@
+/*
+ * msg.h: the message read from standard input, and the streaming filter
+ * that turns it into SMTP content: CRLF line endings, dot-stuffing, the
+ * final dot (RFC 5321 4.5.2), in constant memory.
+ */
+#ifndef OUTBOX_MSG_H
+#define OUTBOX_MSG_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "error.h"
+
+struct bodyfilter {
+	int bol;			/* at the beginning of a line */
+	int cr;				/* the last byte was a CR */
+	unsigned long long size;	/* content bytes out, dots unstuffed */
+};
+
+void bodyfilter_init(struct bodyfilter *);
+/*
+ * Filter n bytes into out (which grows by at most 2n).  LF, CRLF and a
+ * bare CR each become CRLF; a line starting with "." gets another.  -1
+ * with err set on a NUL byte, which SMTP content cannot carry.
+ */
+int bodyfilter_feed(struct bodyfilter *, const char *in, size_t n,
+    struct buf *out, struct error *);
+/* End the content: CRLF if the last line lacks one, then ".\r\n". */
+int bodyfilter_finish(struct bodyfilter *, struct buf *out, struct error *);
+
+struct msg;
+
+/* Read the message from fd; nothing is read until msg_prefetch. */
+struct msg *msg_new(int fd);
+void msg_free(struct msg *);
+/*
+ * Read ahead up to the first buffer's worth before connecting, so that a
+ * short message is checked (NUL bytes, 8-bit content) before the server
+ * sees anything.
+ */
+int msg_prefetch(struct msg *, struct error *);
+/* 1 when the content has 8-bit bytes or may have (not all read yet). */
+int msg_eightbit(const struct msg *);
+/*
+ * Append filtered content to out until it holds at least `upto' bytes.
+ * Returns 1 while more is to come, 0 once the final dot was written.
+ */
+int msg_pump(struct msg *, struct buf *out, size_t upto, struct error *);
+/* Content bytes written so far (CRLF line endings, dots unstuffed). */
+unsigned long long msg_size(const struct msg *);
+
+#endif

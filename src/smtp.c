@@ -1,0 +1,693 @@
+/* smtp.c: the SMTP client engine (RFC 5321, 2920, 3207, 4954, 6152). */
+#include "smtp.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sasl.h"
+
+/* RFC 4954 4: an AUTH command line may be up to 12288 octets. */
+#define AUTH_LINE_MAX 12288
+#define AUTH_LIST_MAX 1024
+
+struct smtp {
+	struct smtp_params p;
+	enum smtp_state state;
+	struct buf out;
+	int out_secret;
+	int drop;
+	struct error err;
+	smtp_trace_fn *trace;
+	void *trace_ctx;
+
+	int tls;			/* TLS is on */
+	unsigned caps;
+	char auth_list[AUTH_LIST_MAX];	/* the server's AUTH mechanisms */
+	char *cb_type;
+	unsigned char *cb;
+	size_t cblen;
+
+	struct sasl *sasl;
+	const char *mech;
+	char *held_response;	/* initial response too long for the line */
+
+	size_t rcpt_i;		/* the RCPT whose reply comes next */
+	int *rcpt_code;
+	/* The first refusal in a pipelined envelope, reported at DATA. */
+	struct error envelope_err;
+};
+
+static const char *const state_names[] = {
+	[SMTP_S_CONNECTED] = "CONNECTED",
+	[SMTP_S_GREETING] = "GREETING",
+	[SMTP_S_EHLO] = "EHLO",
+	[SMTP_S_HELO] = "HELO",
+	[SMTP_S_STARTTLS] = "STARTTLS",
+	[SMTP_S_TLS] = "TLS",
+	[SMTP_S_AUTH] = "AUTH",
+	[SMTP_S_MAIL] = "MAIL",
+	[SMTP_S_RCPT] = "RCPT",
+	[SMTP_S_DATA] = "DATA",
+	[SMTP_S_BODY] = "BODY",
+	[SMTP_S_DOT] = "DOT",
+	[SMTP_S_DONE] = "DONE",
+	[SMTP_S_FAILED] = "FAILED",
+};
+
+/* EHLO keywords, sorted; a unit test checks the order. */
+static const struct {
+	const char *name;
+	unsigned cap;
+} cap_table[] = {
+	{ "8BITMIME", SMTP_CAP_8BITMIME },
+	{ "AUTH", SMTP_CAP_AUTH },
+	{ "CHUNKING", SMTP_CAP_CHUNKING },
+	{ "DSN", SMTP_CAP_DSN },
+	{ "ENHANCEDSTATUSCODES", SMTP_CAP_ENHANCEDSTATUSCODES },
+	{ "PIPELINING", SMTP_CAP_PIPELINING },
+	{ "SIZE", SMTP_CAP_SIZE },
+	{ "SMTPUTF8", SMTP_CAP_SMTPUTF8 },
+	{ "STARTTLS", SMTP_CAP_STARTTLS },
+};
+
+const char *
+smtp_state_name(enum smtp_state st)
+{
+	return st <= SMTP_S_FAILED ? state_names[st] : "?";
+}
+
+/* The one place the state changes. */
+static void
+smtp_enter(struct smtp *s, enum smtp_state st)
+{
+	char line[64];
+
+	if (s->trace != NULL) {
+		snprintf(line, sizeof(line), "%s -> %s",
+		    smtp_state_name(s->state), smtp_state_name(st));
+		s->trace(s->trace_ctx, SMTP_TRACE_STATE, line);
+	}
+	s->state = st;
+}
+
+/* Queue one command line; `shown' is what the trace says instead. */
+static void
+send_line(struct smtp *s, const char *shown, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+send_line(struct smtp *s, const char *shown, const char *fmt, ...)
+{
+	va_list ap;
+	size_t start = s->out.len;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || buf_reserve(&s->out, (size_t)n + 3) == -1)
+		return;	/* cannot happen within the buffer's bound */
+	va_start(ap, fmt);
+	vsnprintf(s->out.data + s->out.len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	s->out.len += (size_t)n;
+	buf_add(&s->out, "\r\n", 2);
+	if (s->trace != NULL) {
+		if (shown != NULL) {
+			s->trace(s->trace_ctx, SMTP_TRACE_SEND, shown);
+		} else {
+			s->out.data[start + (size_t)n] = '\0';
+			s->trace(s->trace_ctx, SMTP_TRACE_SEND,
+			    s->out.data + start);
+			s->out.data[start + (size_t)n] = '\r';
+		}
+	}
+}
+
+static enum smtp_action
+fail(struct smtp *s, enum error_kind kind, const struct reply *r,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static enum smtp_action
+fail(struct smtp *s, enum error_kind kind, const struct reply *r,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	s->err.kind = kind;
+	va_start(ap, fmt);
+	vsnprintf(s->err.msg, sizeof(s->err.msg), fmt, ap);
+	va_end(ap);
+	if (r != NULL)
+		error_set_reply(&s->err, r->code, r->text.data, r->text.len);
+	return SMTP_A_FAIL;
+}
+
+/* Fail, and say goodbye politely (RFC 5321 4.1.1.10). */
+static enum smtp_action
+fail_quit(struct smtp *s)
+{
+	if (!s->drop)
+		send_line(s, NULL, "QUIT");
+	smtp_enter(s, SMTP_S_FAILED);
+	return SMTP_A_FAIL;
+}
+
+struct smtp *
+smtp_new(const struct smtp_params *p, smtp_trace_fn *trace, void *ctx)
+{
+	struct smtp *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->p = *p;
+	s->trace = trace;
+	s->trace_ctx = ctx;
+	s->tls = p->tls;
+	buf_init(&s->out, AUTH_LINE_MAX + 64 + 1024 * (p->nrcpt + 4));
+	if ((s->rcpt_code = calloc(p->nrcpt + 1, sizeof(int))) == NULL) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+smtp_free(struct smtp *s)
+{
+	if (s == NULL)
+		return;
+	buf_free(&s->out);
+	sasl_free(s->sasl);
+	sasl_wipe(s->held_response);
+	free(s->cb_type);
+	free(s->cb);
+	free(s->rcpt_code);
+	free(s);
+}
+
+struct buf *
+smtp_output(struct smtp *s)
+{
+	return &s->out;
+}
+
+int
+smtp_output_secret(struct smtp *s)
+{
+	int r = s->out_secret;
+
+	s->out_secret = 0;
+	return r;
+}
+
+int
+smtp_must_drop(const struct smtp *s)
+{
+	return s->drop;
+}
+
+const struct error *
+smtp_error(const struct smtp *s)
+{
+	return &s->err;
+}
+
+enum smtp_state
+smtp_state(const struct smtp *s)
+{
+	return s->state;
+}
+
+unsigned
+smtp_caps(const struct smtp *s)
+{
+	return s->caps;
+}
+
+int
+smtp_rcpt_code(const struct smtp *s, size_t i)
+{
+	return i < s->p.nrcpt ? s->rcpt_code[i] : 0;
+}
+
+const char *
+smtp_auth_mech(const struct smtp *s)
+{
+	return s->mech;
+}
+
+int
+smtp_wait_seconds(const struct smtp *s)
+{
+	if (s->p.timeout > 0)
+		return s->p.timeout;
+	/* RFC 5321 4.5.3.2. */
+	switch (s->state) {
+	case SMTP_S_DATA:
+		return 120;
+	case SMTP_S_BODY:
+		return 180;
+	case SMTP_S_DOT:
+		return 600;
+	default:
+		return 300;
+	}
+}
+
+/* --- entering states: each sends what the state waits a reply for --- */
+
+static enum smtp_action enter_mail(struct smtp *);
+
+static enum smtp_action
+enter_ehlo(struct smtp *s)
+{
+	/* RFC 3207 4.2: what was learned before TLS is forgotten. */
+	s->caps = 0;
+	s->auth_list[0] = '\0';
+	smtp_enter(s, SMTP_S_EHLO);
+	send_line(s, NULL, "EHLO %s", s->p.helo);
+	return SMTP_A_READ;
+}
+
+static enum smtp_action
+enter_auth(struct smtp *s)
+{
+	struct sasl_creds c;
+	struct error e;
+	char *resp = NULL;
+	size_t n;
+
+	if (!(s->caps & SMTP_CAP_AUTH))
+		return fail(s, ERR_UNAVAILABLE, NULL,
+		    "the server does not support authentication"),
+		    fail_quit(s);
+	error_clear(&e);
+	if (sasl_choose(s->p.auth, s->auth_list, s->tls, s->cb != NULL,
+	    &s->mech, &e) == -1)
+		return fail(s, e.kind, NULL, "%s", e.msg), fail_quit(s);
+	memset(&c, 0, sizeof(c));
+	c.user = s->p.user;
+	c.password = s->p.password;
+	c.cb_type = s->cb_type;
+	c.cb_data = s->cb;
+	c.cb_len = s->cblen;
+	if ((s->sasl = sasl_new(s->mech, &c, &e)) == NULL ||
+	    sasl_initial(s->sasl, &resp, &e) == -1)
+		return fail(s, e.kind, NULL, "%s", e.msg), fail_quit(s);
+	smtp_enter(s, SMTP_S_AUTH);
+	n = resp != NULL ? strlen(resp) : 0;
+	if (resp != NULL && n + strlen(s->mech) + 8 <= AUTH_LINE_MAX) {
+		char shown[64];
+
+		snprintf(shown, sizeof(shown), "AUTH %s <redacted>", s->mech);
+		send_line(s, shown, "AUTH %s %s", s->mech, resp);
+		s->out_secret = 1;
+		sasl_wipe(resp);
+	} else {
+		/* Too long for the line: it answers the first 334 instead. */
+		s->held_response = resp;
+		send_line(s, NULL, "AUTH %s", s->mech);
+	}
+	return SMTP_A_READ;
+}
+
+static enum smtp_action
+after_ehlo(struct smtp *s)
+{
+	if (s->p.starttls && !s->tls) {
+		/* RFC 3207 4: never go on in the clear when TLS was asked. */
+		if (!(s->caps & SMTP_CAP_STARTTLS))
+			return fail(s, ERR_UNAVAILABLE, NULL,
+			    "the server does not offer STARTTLS"),
+			    fail_quit(s);
+		smtp_enter(s, SMTP_S_STARTTLS);
+		send_line(s, NULL, "STARTTLS");
+		return SMTP_A_READ;
+	}
+	if (s->p.auth != NULL)
+		return enter_auth(s);
+	return enter_mail(s);
+}
+
+static void
+send_rcpt(struct smtp *s, size_t i)
+{
+	send_line(s, NULL, "RCPT TO:<%s>", s->p.rcpt[i]);
+}
+
+static enum smtp_action
+enter_mail(struct smtp *s)
+{
+	size_t i;
+
+	error_clear(&s->envelope_err);
+	smtp_enter(s, SMTP_S_MAIL);
+	/* RFC 6152: declare 8-bit content where the server takes it. */
+	send_line(s, NULL, "MAIL FROM:<%s>%s", s->p.from,
+	    s->p.eightbit && (s->caps & SMTP_CAP_8BITMIME) ?
+	    " BODY=8BITMIME" : "");
+	/* RFC 2920 3.1: the envelope and DATA go as one group. */
+	if (s->caps & SMTP_CAP_PIPELINING) {
+		for (i = 0; i < s->p.nrcpt; i++)
+			send_rcpt(s, i);
+		send_line(s, NULL, "DATA");
+	}
+	return SMTP_A_READ;
+}
+
+/* --- reply handlers, one per state --- */
+
+static enum smtp_action
+on_greeting(struct smtp *s, const struct reply *r)
+{
+	if (r->code == 220)
+		return enter_ehlo(s);
+	if (reply_class(r) == 4 || reply_class(r) == 5)
+		return fail(s, error_kind_for_code(r->code, ERR_UNAVAILABLE),
+		    r, "the server refused the connection"), fail_quit(s);
+	return fail(s, ERR_PROTOCOL, r,
+	    "invalid greeting from the server"), fail_quit(s);
+}
+
+static void
+parse_caps(struct smtp *s, const struct reply *r)
+{
+	size_t i, j, len, kl;
+	const char *t;
+
+	for (i = 1; i < r->nlines; i++) {
+		t = reply_line(r, i, &len);
+		for (kl = 0; kl < len && t[kl] != ' ' && t[kl] != '='; kl++)
+			;
+		for (j = 0; j < sizeof(cap_table) / sizeof(cap_table[0]); j++) {
+			if (strlen(cap_table[j].name) != kl ||
+			    strncasecmp(cap_table[j].name, t, kl) != 0)
+				continue;
+			s->caps |= cap_table[j].cap;
+			/* Both "AUTH a b" and the old "AUTH=a b" count. */
+			if (cap_table[j].cap == SMTP_CAP_AUTH && kl < len) {
+				size_t have = strlen(s->auth_list);
+				size_t add = len - kl;
+
+				if (have + add + 1 < sizeof(s->auth_list)) {
+					s->auth_list[have] = ' ';
+					memcpy(s->auth_list + have + 1,
+					    t + kl + 1, add - 1);
+					s->auth_list[have + add] = '\0';
+				}
+			}
+		}
+	}
+}
+
+static enum smtp_action
+on_ehlo(struct smtp *s, const struct reply *r)
+{
+	if (reply_class(r) == 2) {
+		parse_caps(s, r);
+		return after_ehlo(s);
+	}
+	if (reply_class(r) == 5) {
+		/* RFC 5321 3.2: a server that does not know EHLO gets HELO. */
+		smtp_enter(s, SMTP_S_HELO);
+		send_line(s, NULL, "HELO %s", s->p.helo);
+		return SMTP_A_READ;
+	}
+	return fail(s, reply_class(r) == 4 ? ERR_TEMP : ERR_PROTOCOL, r,
+	    "the server refused EHLO"), fail_quit(s);
+}
+
+static enum smtp_action
+on_helo(struct smtp *s, const struct reply *r)
+{
+	if (reply_class(r) == 2)
+		return after_ehlo(s);
+	return fail(s, reply_class(r) == 4 ? ERR_TEMP : ERR_PROTOCOL, r,
+	    "the server refused EHLO and HELO"), fail_quit(s);
+}
+
+static enum smtp_action
+on_starttls(struct smtp *s, const struct reply *r)
+{
+	if (r->code == 220) {
+		smtp_enter(s, SMTP_S_TLS);
+		return SMTP_A_TLS;
+	}
+	return fail(s, reply_class(r) == 4 ? ERR_TEMP :
+	    reply_class(r) == 5 ? ERR_UNAVAILABLE : ERR_PROTOCOL, r,
+	    "the server refused STARTTLS"), fail_quit(s);
+}
+
+static enum smtp_action
+on_auth(struct smtp *s, const struct reply *r)
+{
+	struct error e;
+	char *resp = NULL;
+	size_t len;
+	const char *chal;
+
+	if (reply_class(r) == 2) {
+		sasl_free(s->sasl);
+		s->sasl = NULL;
+		return enter_mail(s);
+	}
+	if (r->code == 334) {
+		error_clear(&e);
+		if (s->held_response != NULL) {
+			resp = s->held_response;
+			s->held_response = NULL;
+		} else {
+			chal = reply_line(r, 0, &len);
+			/* The text ends at the line end; copy to terminate. */
+			char *c = strndup(chal, len);
+
+			if (c == NULL)
+				return fail(s, ERR_OSERR, NULL,
+				    "out of memory"), fail_quit(s);
+			if (sasl_step(s->sasl, c, &resp, &e) == -1) {
+				free(c);
+				/* "*" cancels the exchange (RFC 4954 4). */
+				send_line(s, NULL, "*");
+				return fail(s, e.kind, r, "%s", e.msg),
+				    fail_quit(s);
+			}
+			free(c);
+		}
+		send_line(s, "<redacted>", "%s", resp);
+		s->out_secret = 1;
+		sasl_wipe(resp);
+		return SMTP_A_READ;
+	}
+	if (reply_class(r) == 4)
+		return fail(s, ERR_TEMP, r,
+		    "authentication failed (method %s)", s->mech),
+		    fail_quit(s);
+	if (reply_class(r) == 5)
+		return fail(s, ERR_AUTH, r,
+		    "authentication failed (method %s)", s->mech),
+		    fail_quit(s);
+	return fail(s, ERR_PROTOCOL, r, "invalid reply to AUTH"),
+	    fail_quit(s);
+}
+
+/* Remember a refusal; with pipelining it is reported once DATA replies. */
+static void
+envelope_refused(struct smtp *s, const struct reply *r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+envelope_refused(struct smtp *s, const struct reply *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->envelope_err.kind != ERR_NONE)
+		return;
+	s->envelope_err.kind = reply_class(r) == 4 ? ERR_TEMP :
+	    reply_class(r) == 5 ? ERR_DATA : ERR_PROTOCOL;
+	va_start(ap, fmt);
+	vsnprintf(s->envelope_err.msg, sizeof(s->envelope_err.msg), fmt, ap);
+	va_end(ap);
+	error_set_reply(&s->envelope_err, r->code, r->text.data, r->text.len);
+}
+
+static enum smtp_action
+report_envelope(struct smtp *s)
+{
+	s->err = s->envelope_err;
+	return fail_quit(s);
+}
+
+static enum smtp_action
+next_rcpt(struct smtp *s)
+{
+	if (s->rcpt_i < s->p.nrcpt) {
+		if (!(s->caps & SMTP_CAP_PIPELINING))
+			send_rcpt(s, s->rcpt_i);
+		return SMTP_A_READ;
+	}
+	smtp_enter(s, SMTP_S_DATA);
+	if (!(s->caps & SMTP_CAP_PIPELINING))
+		send_line(s, NULL, "DATA");
+	return SMTP_A_READ;
+}
+
+static enum smtp_action
+on_mail(struct smtp *s, const struct reply *r)
+{
+	if (reply_class(r) != 2) {
+		envelope_refused(s, r, "envelope-from address %s not "
+		    "accepted by the server", *s->p.from ? s->p.from : "<>");
+		if (!(s->caps & SMTP_CAP_PIPELINING))
+			return report_envelope(s);
+	}
+	s->rcpt_i = 0;
+	smtp_enter(s, SMTP_S_RCPT);
+	return next_rcpt(s);
+}
+
+static enum smtp_action
+on_rcpt(struct smtp *s, const struct reply *r)
+{
+	size_t i = s->rcpt_i++;
+
+	s->rcpt_code[i] = r->code;
+	if (reply_class(r) != 2) {
+		envelope_refused(s, r, "recipient address %s not accepted "
+		    "by the server", s->p.rcpt[i]);
+		if (!(s->caps & SMTP_CAP_PIPELINING))
+			return report_envelope(s);
+	}
+	return next_rcpt(s);
+}
+
+static enum smtp_action
+on_data(struct smtp *s, const struct reply *r)
+{
+	if (r->code == 354) {
+		if (s->envelope_err.kind != ERR_NONE) {
+			/*
+			 * A recipient was refused but others were taken: the
+			 * server now waits for content.  Closing without the
+			 * final dot is the only way to deliver nothing.
+			 */
+			s->drop = 1;
+			return report_envelope(s);
+		}
+		smtp_enter(s, SMTP_S_BODY);
+		return SMTP_A_BODY;
+	}
+	if (s->envelope_err.kind != ERR_NONE)
+		return report_envelope(s);
+	return fail(s, reply_class(r) == 3 ? ERR_PROTOCOL :
+	    error_kind_for_code(r->code, ERR_DATA), r,
+	    "the server did not accept the mail data"), fail_quit(s);
+}
+
+static enum smtp_action
+on_dot(struct smtp *s, const struct reply *r)
+{
+	if (reply_class(r) == 2) {
+		if (!(s->caps & SMTP_CAP_PIPELINING))
+			send_line(s, NULL, "QUIT");
+		smtp_enter(s, SMTP_S_DONE);
+		return SMTP_A_DONE;
+	}
+	fail(s, reply_class(r) == 3 ? ERR_PROTOCOL :
+	    error_kind_for_code(r->code, ERR_UNAVAILABLE), r,
+	    "the server did not accept the mail");
+	/* With pipelining QUIT went out with the dot. */
+	if (s->caps & SMTP_CAP_PIPELINING)
+		s->drop = 1;
+	return fail_quit(s);
+}
+
+enum smtp_action
+smtp_start(struct smtp *s)
+{
+	smtp_enter(s, SMTP_S_GREETING);
+	return SMTP_A_READ;
+}
+
+enum smtp_action
+smtp_on_reply(struct smtp *s, const struct reply *r)
+{
+	switch (s->state) {
+	case SMTP_S_GREETING:
+		return on_greeting(s, r);
+	case SMTP_S_EHLO:
+		return on_ehlo(s, r);
+	case SMTP_S_HELO:
+		return on_helo(s, r);
+	case SMTP_S_STARTTLS:
+		return on_starttls(s, r);
+	case SMTP_S_AUTH:
+		return on_auth(s, r);
+	case SMTP_S_MAIL:
+		return on_mail(s, r);
+	case SMTP_S_RCPT:
+		return on_rcpt(s, r);
+	case SMTP_S_DATA:
+		return on_data(s, r);
+	case SMTP_S_DOT:
+		return on_dot(s, r);
+	default:
+		s->drop = 1;
+		return fail(s, ERR_PROTOCOL, r,
+		    "unexpected reply from the server"), fail_quit(s);
+	}
+}
+
+enum smtp_action
+smtp_tls_started(struct smtp *s, const char *cb_type, const unsigned char *cb,
+    size_t cblen)
+{
+	s->tls = 1;
+	if (cb_type != NULL && cb != NULL && cblen > 0) {
+		s->cb_type = strdup(cb_type);
+		s->cb = malloc(cblen);
+		if (s->cb_type == NULL || s->cb == NULL) {
+			free(s->cb_type);
+			free(s->cb);
+			s->cb_type = NULL;
+			s->cb = NULL;
+		} else {
+			memcpy(s->cb, cb, cblen);
+			s->cblen = cblen;
+		}
+	}
+	if (s->state == SMTP_S_TLS)
+		return enter_ehlo(s);
+	return SMTP_A_READ;	/* implicit TLS: the greeting comes next */
+}
+
+enum smtp_action
+smtp_body_done(struct smtp *s, unsigned long long size)
+{
+	char shown[64];
+
+	if (s->trace != NULL) {
+		snprintf(shown, sizeof(shown), "(%llu bytes of content)", size);
+		s->trace(s->trace_ctx, SMTP_TRACE_SEND, shown);
+		s->trace(s->trace_ctx, SMTP_TRACE_SEND, ".");
+	}
+	smtp_enter(s, SMTP_S_DOT);
+	/* RFC 2920 3.1: QUIT may end the group that the content began. */
+	if (s->caps & SMTP_CAP_PIPELINING)
+		send_line(s, NULL, "QUIT");
+	return SMTP_A_READ;
+}
+
+enum smtp_action
+smtp_abort(struct smtp *s, const struct error *e)
+{
+	s->err = *e;
+	/* Mid-content nothing but closing keeps the server from delivering. */
+	if (s->state == SMTP_S_BODY)
+		s->drop = 1;
+	return fail_quit(s);
+}

@@ -1,0 +1,105 @@
+/*
+ * smtp.h: the SMTP client engine.  It holds no socket: replies go in,
+ * command bytes and actions come out, and the driver (submit.c) does the
+ * I/O the action asks for.
+ */
+#ifndef OUTBOX_SMTP_H
+#define OUTBOX_SMTP_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "error.h"
+#include "reply.h"
+
+enum smtp_action {
+	SMTP_A_READ,	/* flush the output, read one reply, smtp_on_reply */
+	SMTP_A_TLS,	/* flush, start TLS, then smtp_tls_started */
+	SMTP_A_BODY,	/* flush, send the content, then smtp_body_done */
+	SMTP_A_DONE,	/* flush what is left, close: the mail was accepted */
+	SMTP_A_FAIL,	/* flush unless smtp_must_drop, close: smtp_error */
+};
+
+enum smtp_state {
+	SMTP_S_CONNECTED,
+	SMTP_S_GREETING,
+	SMTP_S_EHLO,
+	SMTP_S_HELO,
+	SMTP_S_STARTTLS,
+	SMTP_S_TLS,
+	SMTP_S_AUTH,
+	SMTP_S_MAIL,
+	SMTP_S_RCPT,
+	SMTP_S_DATA,
+	SMTP_S_BODY,
+	SMTP_S_DOT,
+	SMTP_S_DONE,
+	SMTP_S_FAILED,
+};
+
+/* EHLO keywords we act on (RFC 5321 4.1.1.1), one bit each. */
+enum smtp_cap {
+	SMTP_CAP_8BITMIME = 1 << 0,
+	SMTP_CAP_AUTH = 1 << 1,
+	SMTP_CAP_CHUNKING = 1 << 2,
+	SMTP_CAP_DSN = 1 << 3,
+	SMTP_CAP_ENHANCEDSTATUSCODES = 1 << 4,
+	SMTP_CAP_PIPELINING = 1 << 5,
+	SMTP_CAP_SIZE = 1 << 6,
+	SMTP_CAP_SMTPUTF8 = 1 << 7,
+	SMTP_CAP_STARTTLS = 1 << 8,
+};
+
+struct smtp_params {
+	const char *helo;	/* EHLO/HELO argument */
+	int starttls;		/* upgrade with STARTTLS before anything else */
+	int tls;		/* TLS is on from the start */
+	const char *auth;	/* NULL: none; "on": automatic; else a name */
+	const char *user;
+	const char *password;
+	const char *from;	/* "" for the null sender */
+	const char *const *rcpt;
+	size_t nrcpt;
+	int eightbit;		/* the content has (or may have) 8-bit bytes */
+	int timeout;		/* seconds for every wait; 0: RFC 5321 values */
+};
+
+enum smtp_trace {
+	SMTP_TRACE_SEND,	/* a command line as sent (secrets redacted) */
+	SMTP_TRACE_STATE,	/* "OLD -> NEW" */
+};
+
+typedef void smtp_trace_fn(void *ctx, enum smtp_trace, const char *text);
+
+struct smtp;
+
+struct smtp *smtp_new(const struct smtp_params *, smtp_trace_fn *, void *);
+void smtp_free(struct smtp *);
+enum smtp_action smtp_start(struct smtp *);
+enum smtp_action smtp_on_reply(struct smtp *, const struct reply *);
+/* TLS is up; cb is the channel binding (may be NULL). */
+enum smtp_action smtp_tls_started(struct smtp *, const char *cb_type,
+    const unsigned char *cb, size_t cblen);
+/* The content and its final dot were written (size: content bytes). */
+enum smtp_action smtp_body_done(struct smtp *, unsigned long long size);
+/* The engine cannot go on: the content could not be read, say. */
+enum smtp_action smtp_abort(struct smtp *, const struct error *);
+
+/* Bytes to send; the driver takes them and empties the buffer. */
+struct buf *smtp_output(struct smtp *);
+/* Whether the output holds a secret (wipe it once sent). */
+int smtp_output_secret(struct smtp *);
+/* After a failure: close without sending anything more. */
+int smtp_must_drop(const struct smtp *);
+/* Seconds the driver may wait for the reply the engine expects. */
+int smtp_wait_seconds(const struct smtp *);
+const struct error *smtp_error(const struct smtp *);
+enum smtp_state smtp_state(const struct smtp *);
+unsigned smtp_caps(const struct smtp *);
+const char *smtp_state_name(enum smtp_state);
+/* Per recipient: the RCPT reply code, 0 if none came. */
+int smtp_rcpt_code(const struct smtp *, size_t i);
+/* Which mechanism AUTH used, or NULL. */
+const char *smtp_auth_mech(const struct smtp *);
+
+#endif

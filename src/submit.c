@@ -1,0 +1,216 @@
+/* submit.c: where the engine meets the network; nothing else does. */
+#include "submit.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "lineio.h"
+#include "log.h"
+#include "net.h"
+#include "reply.h"
+#include "transport.h"
+
+/* Connecting and the TLS handshake, when no timeout is configured. */
+#define CONNECT_SECONDS 60
+#define HANDSHAKE_SECONDS 60
+/* A failed session's QUIT is a courtesy: do not wait long for it. */
+#define GOODBYE_SECONDS 5
+
+static void
+trace(void *ctx, enum smtp_trace kind, const char *text)
+{
+	if (kind == SMTP_TRACE_SEND)
+		log_sent(text);
+	else
+		log_debug("state %s", text);
+}
+
+static struct transport *
+start_tls(struct transport *t, const struct submit_conf *c, struct error *err)
+{
+	struct transport *tt;
+	char *desc;
+
+	tt = tls_start(t, &c->tls_conf, deadline_in(c->timeout ? c->timeout :
+	    HANDSHAKE_SECONDS), err);
+	if (tt != NULL && log_verbose() && (desc = tls_describe(tt)) != NULL) {
+		log_info("TLS session: %s", desc);
+		free(desc);
+	}
+	return tt;
+}
+
+static enum smtp_action
+tls_started(struct smtp *s, struct transport *t)
+{
+	const char *type;
+	unsigned char *cb = NULL;
+	size_t len = 0;
+	enum smtp_action act;
+
+	if (tls_channel_binding(t, &type, &cb, &len) == -1)
+		type = NULL;
+	act = smtp_tls_started(s, type, cb, len);
+	free(cb);
+	return act;
+}
+
+/* Read one whole reply and hand it to the engine. */
+static int
+read_reply(struct lineio *l, struct reply *r, int64_t deadline,
+    struct error *err)
+{
+	const char *line;
+	size_t len;
+	int done;
+
+	do {
+		if (lineio_getline(l, deadline, &line, &len, err) == -1)
+			return -1;
+		log_received(line, len);
+		if ((done = reply_feed(r, line, len, err)) == -1)
+			return -1;
+	} while (!done);
+	return 0;
+}
+
+/*
+ * RFC 3207 5 and the STARTTLS command injection attacks: whatever arrived
+ * after the 220 came from before the handshake and cannot be trusted.
+ */
+static int
+check_nothing_after_starttls(struct lineio *l, struct error *err)
+{
+	char c;
+
+	if (lineio_buffered(l) > 0 ||
+	    recv(lineio_transport(l)->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+		return error_set(err, ERR_PROTOCOL, "the server sent data "
+		    "after its STARTTLS reply (a possible attack); giving up");
+	return 0;
+}
+
+/* Stream the content in flights of LINEIO_FLUSH_AT bytes. */
+static int
+send_body(struct lineio *l, struct msg *m, struct smtp *s, struct error *err,
+    int *io_failed)
+{
+	struct buf *w = lineio_wbuf(l);
+	int r;
+
+	for (;;) {
+		r = msg_pump(m, w, LINEIO_FLUSH_AT, err);
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			return 0;
+		if (lineio_flush(l, deadline_in(smtp_wait_seconds(s)), err)) {
+			*io_failed = 1;
+			return -1;
+		}
+	}
+}
+
+int
+submit(const struct submit_conf *c, struct msg *m, struct error *err)
+{
+	struct transport *t = NULL, *tt;
+	struct lineio *l = NULL;
+	struct smtp *s = NULL;
+	struct reply r;
+	struct buf *o;
+	enum smtp_action act;
+	int fd, ret = -1, io_failed;
+
+	reply_init(&r);
+	log_info("connecting to %s port %d", c->host, c->port);
+	if (net_connect(c->host, c->port, c->source_ip,
+	    deadline_in(c->timeout ? c->timeout : CONNECT_SECONDS), &fd,
+	    err) == -1)
+		goto out;
+	if ((t = transport_plain(fd)) == NULL) {
+		error_set(err, ERR_OSERR, "out of memory");
+		goto out;
+	}
+	if (c->tls && !c->starttls) {
+		if ((tt = start_tls(t, c, err)) == NULL)
+			goto out;
+		t = tt;
+	}
+	if ((l = lineio_new(t, REPLY_LINE_MAX)) == NULL ||
+	    (s = smtp_new(&c->smtp, trace, NULL)) == NULL) {
+		error_set(err, ERR_OSERR, "out of memory");
+		goto out;
+	}
+	act = smtp_start(s);
+	if (tls_is(t))
+		act = tls_started(s, t);
+	for (;;) {
+		o = smtp_output(s);
+		if (o->len > 0) {
+			if (buf_add(lineio_wbuf(l), o->data, o->len) == -1) {
+				error_set(err, ERR_OSERR, "out of memory");
+				goto out;
+			}
+			if (smtp_output_secret(s)) {
+				lineio_secret(l);
+				buf_wipe(o);
+			}
+			o->len = 0;
+		}
+		switch (act) {
+		case SMTP_A_READ:
+			if (lineio_flush(l, deadline_in(smtp_wait_seconds(s)),
+			    err) == -1 || read_reply(l, &r,
+			    deadline_in(smtp_wait_seconds(s)), err) == -1)
+				goto out;
+			act = smtp_on_reply(s, &r);
+			break;
+		case SMTP_A_TLS:
+			if (check_nothing_after_starttls(l, err) == -1)
+				goto out;
+			if ((tt = start_tls(t, c, err)) == NULL)
+				goto out;
+			t = tt;
+			lineio_set_transport(l, t);
+			act = tls_started(s, t);
+			break;
+		case SMTP_A_BODY:
+			io_failed = 0;
+			if (lineio_flush(l, deadline_in(smtp_wait_seconds(s)),
+			    err) == -1)
+				goto out;
+			if (send_body(l, m, s, err, &io_failed) == -1) {
+				if (io_failed)
+					goto out;
+				act = smtp_abort(s, err);
+				break;
+			}
+			act = smtp_body_done(s, msg_size(m));
+			break;
+		case SMTP_A_DONE:
+			/* The mail is accepted; a lost QUIT changes nothing. */
+			lineio_flush(l, deadline_in(GOODBYE_SECONDS), err);
+			error_clear(err);
+			ret = 0;
+			goto out;
+		case SMTP_A_FAIL:
+			*err = *smtp_error(s);
+			if (!smtp_must_drop(s)) {
+				struct error ignored;
+
+				lineio_flush(l, deadline_in(GOODBYE_SECONDS),
+				    &ignored);
+			}
+			goto out;
+		}
+	}
+out:
+	smtp_free(s);
+	lineio_free(l);
+	if (t != NULL)
+		transport_close(t);
+	reply_free(&r);
+	return ret;
+}

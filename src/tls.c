@@ -1,0 +1,428 @@
+/* tls.c: everything GnuTLS: trust, verification, pinning, records. */
+#include "tls.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct tls {
+	gnutls_session_t session;
+	gnutls_certificate_credentials_t cred;
+};
+
+static int
+want(struct transport *t)
+{
+	struct tls *s = t->ctx;
+
+	return gnutls_record_get_direction(s->session) ? POLLOUT : POLLIN;
+}
+
+static ssize_t
+tls_read(struct transport *t, void *p, size_t n, int64_t deadline,
+    struct error *err)
+{
+	struct tls *s = t->ctx;
+	ssize_t r;
+
+	for (;;) {
+		r = gnutls_record_recv(s->session, p, n);
+		if (r >= 0)
+			return r;
+		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
+			if (fd_wait(t->fd, want(t), deadline,
+			    "waiting for the server", err) == -1)
+				return -1;
+			continue;
+		}
+		/* A peer that closes without close_notify has still closed. */
+		if (r == GNUTLS_E_PREMATURE_TERMINATION)
+			return 0;
+		if (!gnutls_error_is_fatal((int)r))
+			continue;
+		return error_set(err, ERR_TEMP, "TLS read error: %s",
+		    gnutls_strerror((int)r));
+	}
+}
+
+static int
+tls_write(struct transport *t, const void *p, size_t n, int64_t deadline,
+    struct error *err)
+{
+	struct tls *s = t->ctx;
+	const char *c = p;
+	ssize_t r;
+
+	while (n > 0) {
+		/* Sends one full record (16 KiB) at most; the rest loops. */
+		r = gnutls_record_send(s->session, c, n);
+		if (r > 0) {
+			c += r;
+			n -= (size_t)r;
+			continue;
+		}
+		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
+			if (fd_wait(t->fd, want(t), deadline,
+			    "sending to the server", err) == -1)
+				return -1;
+			continue;
+		}
+		return error_set(err, ERR_TEMP, "TLS write error: %s",
+		    gnutls_strerror((int)r));
+	}
+	return 0;
+}
+
+static size_t
+tls_pending(struct transport *t)
+{
+	struct tls *s = t->ctx;
+
+	return gnutls_record_check_pending(s->session);
+}
+
+static void
+tls_free(struct tls *s)
+{
+	if (s->session != NULL)
+		gnutls_deinit(s->session);
+	if (s->cred != NULL)
+		gnutls_certificate_free_credentials(s->cred);
+	free(s);
+}
+
+static void
+tls_close(struct transport *t)
+{
+	struct tls *s = t->ctx;
+
+	/* One try at close_notify; a non-blocking socket will not wait. */
+	gnutls_bye(s->session, GNUTLS_SHUT_WR);
+	tls_free(s);
+	if (t->fd != -1)
+		close(t->fd);
+	free(t);
+}
+
+static const struct transport_ops tls_ops = {
+	tls_read, tls_write, tls_pending, tls_close, "tls",
+};
+
+int
+tls_is(struct transport *t)
+{
+	return t->ops == &tls_ops;
+}
+
+/* Parse "AB:CD:..." (colons optional) into bytes; the length tells the hash. */
+static int
+parse_fingerprint(const char *s, unsigned char *out, size_t *len)
+{
+	size_t n = 0;
+	unsigned int v;
+
+	while (*s != '\0') {
+		if (*s == ':') {
+			s++;
+			continue;
+		}
+		if (!isxdigit((unsigned char)s[0]) ||
+		    !isxdigit((unsigned char)s[1]) || n == 64)
+			return -1;
+		if (sscanf(s, "%2x", &v) != 1)
+			return -1;
+		out[n++] = (unsigned char)v;
+		s += 2;
+	}
+	if (n != 32 && n != 20 && n != 16)
+		return -1;
+	*len = n;
+	return 0;
+}
+
+static int
+readable(const char *what, const char *path, struct error *err)
+{
+	if (access(path, R_OK) == -1)
+		return error_set(err, ERR_NOINPUT, "cannot read %s %s: %s",
+		    what, path, strerror(errno));
+	return 0;
+}
+
+static int
+use_system_trust(const struct tls_conf *c)
+{
+	return c->trust_file == NULL || strcmp(c->trust_file, "system") == 0;
+}
+
+int
+tls_check_conf(const struct tls_conf *c, struct error *err)
+{
+	unsigned char fp[64];
+	size_t n;
+
+	if (c->fingerprint != NULL && *c->fingerprint != '\0' &&
+	    parse_fingerprint(c->fingerprint, fp, &n) == -1)
+		return error_set(err, ERR_CONFIG,
+		    "tls_fingerprint must be a SHA-256 fingerprint "
+		    "(32 hex byte pairs, colons allowed)");
+	if ((c->cert_file == NULL) != (c->key_file == NULL))
+		return error_set(err, ERR_CONFIG,
+		    "tls_cert_file and tls_key_file must be set together");
+	if (c->certcheck && (c->fingerprint == NULL ||
+	    *c->fingerprint == '\0') && c->trust_file != NULL &&
+	    *c->trust_file == '\0')
+		return error_set(err, ERR_CONFIG,
+		    "tls requires either tls_trust_file (highly recommended) "
+		    "or tls_fingerprint or a disabled tls_certcheck");
+	if (!use_system_trust(c) && *c->trust_file != '\0' &&
+	    readable("tls_trust_file", c->trust_file, err) == -1)
+		return -1;
+	if (c->crl_file != NULL && *c->crl_file != '\0' &&
+	    readable("tls_crl_file", c->crl_file, err) == -1)
+		return -1;
+	if (c->cert_file != NULL &&
+	    (readable("tls_cert_file", c->cert_file, err) == -1 ||
+	    readable("tls_key_file", c->key_file, err) == -1))
+		return -1;
+	return 0;
+}
+
+static int
+setup_credentials(struct tls *s, const struct tls_conf *c, struct error *err)
+{
+	int r;
+
+	if ((r = gnutls_certificate_allocate_credentials(&s->cred)) < 0)
+		return error_set(err, ERR_SOFTWARE, "TLS: %s",
+		    gnutls_strerror(r));
+	if (c->certcheck && use_system_trust(c)) {
+		if ((r = gnutls_certificate_set_x509_system_trust(s->cred)) < 0)
+			return error_set(err, ERR_NOINPUT,
+			    "cannot load the system's trusted certificates: %s",
+			    gnutls_strerror(r));
+	} else if (c->certcheck && *c->trust_file != '\0') {
+		r = gnutls_certificate_set_x509_trust_file(s->cred,
+		    c->trust_file, GNUTLS_X509_FMT_PEM);
+		if (r <= 0)
+			return error_set(err, ERR_NOINPUT,
+			    "cannot load tls_trust_file %s: %s", c->trust_file,
+			    r == 0 ? "no certificates in it" :
+			    gnutls_strerror(r));
+	}
+	if (c->certcheck && c->crl_file != NULL && *c->crl_file != '\0') {
+		r = gnutls_certificate_set_x509_crl_file(s->cred, c->crl_file,
+		    GNUTLS_X509_FMT_PEM);
+		if (r < 0)
+			return error_set(err, ERR_NOINPUT,
+			    "cannot load tls_crl_file %s: %s", c->crl_file,
+			    gnutls_strerror(r));
+	}
+	if (c->cert_file != NULL && c->key_file != NULL) {
+		r = gnutls_certificate_set_x509_key_file2(s->cred,
+		    c->cert_file, c->key_file, GNUTLS_X509_FMT_PEM, NULL, 0);
+		if (r < 0)
+			return error_set(err, ERR_NOINPUT,
+			    "cannot load tls_cert_file %s / tls_key_file %s: %s",
+			    c->cert_file, c->key_file, gnutls_strerror(r));
+	}
+	return 0;
+}
+
+static int
+is_ip_literal(const char *h)
+{
+	unsigned char a[16];
+
+	return inet_pton(AF_INET, h, a) == 1 || inet_pton(AF_INET6, h, a) == 1;
+}
+
+static int
+setup_session(struct tls *s, int fd, const struct tls_conf *c,
+    struct error *err)
+{
+	const char *pos = NULL;
+	int r;
+
+	r = gnutls_init(&s->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK);
+	if (r < 0)
+		return error_set(err, ERR_SOFTWARE, "TLS: %s",
+		    gnutls_strerror(r));
+	if (c->priorities != NULL && *c->priorities != '\0')
+		r = gnutls_priority_set_direct(s->session, c->priorities, &pos);
+	else	/* RFC 8996: nothing older than TLS 1.2. */
+		r = gnutls_set_default_priority_append(s->session,
+		    "-VERS-TLS1.1:-VERS-TLS1.0:-VERS-SSL3.0", &pos, 0);
+	if (r < 0)
+		return error_set(err, ERR_CONFIG,
+		    "invalid tls_priorities near \"%s\": %s", pos ? pos : "",
+		    gnutls_strerror(r));
+	if ((r = gnutls_credentials_set(s->session, GNUTLS_CRD_CERTIFICATE,
+	    s->cred)) < 0)
+		return error_set(err, ERR_SOFTWARE, "TLS: %s",
+		    gnutls_strerror(r));
+	/* RFC 6066 3: SNI carries host names only, never address literals. */
+	if (!is_ip_literal(c->host))
+		gnutls_server_name_set(s->session, GNUTLS_NAME_DNS, c->host,
+		    strlen(c->host));
+	/*
+	 * GnuTLS verifies the chain and the name (RFC 6125 rules) during the
+	 * handshake.  A pinned fingerprint replaces both, as does certcheck off.
+	 */
+	if (c->certcheck && (c->fingerprint == NULL || *c->fingerprint == '\0'))
+		gnutls_session_set_verify_cert(s->session, c->host, 0);
+	gnutls_handshake_set_timeout(s->session, 0);
+	gnutls_transport_set_int(s->session, fd);
+	return 0;
+}
+
+static int
+check_fingerprint(struct tls *s, const char *want_hex, struct error *err)
+{
+	const gnutls_datum_t *certs;
+	unsigned int n;
+	unsigned char want_fp[64], got[64];
+	size_t want_len, got_len = sizeof(got);
+	gnutls_digest_algorithm_t alg;
+
+	parse_fingerprint(want_hex, want_fp, &want_len);
+	alg = want_len == 32 ? GNUTLS_DIG_SHA256 :
+	    want_len == 20 ? GNUTLS_DIG_SHA1 : GNUTLS_DIG_MD5;
+	certs = gnutls_certificate_get_peers(s->session, &n);
+	if (certs == NULL || n == 0)
+		return error_set(err, ERR_UNAVAILABLE,
+		    "the server sent no certificate");
+	if (gnutls_fingerprint(alg, &certs[0], got, &got_len) < 0 ||
+	    got_len != want_len || memcmp(got, want_fp, want_len) != 0)
+		return error_set(err, ERR_UNAVAILABLE,
+		    "the server's certificate does not match tls_fingerprint");
+	return 0;
+}
+
+static int
+handshake_error(struct tls *s, int r, struct error *err)
+{
+	gnutls_datum_t out;
+	unsigned int status;
+
+	if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
+		status = gnutls_session_get_verify_cert_status(s->session);
+		if (gnutls_certificate_verification_status_print(status,
+		    GNUTLS_CRT_X509, &out, 0) < 0)
+			return error_set(err, ERR_UNAVAILABLE,
+			    "the server's certificate is not trusted");
+		error_set(err, ERR_UNAVAILABLE,
+		    "the server's certificate is not trusted: %s", out.data);
+		gnutls_free(out.data);
+		return -1;
+	}
+	/* Cut off in the middle: worth trying again later. */
+	if (r == GNUTLS_E_PREMATURE_TERMINATION || r == GNUTLS_E_PULL_ERROR ||
+	    r == GNUTLS_E_PUSH_ERROR)
+		return error_set(err, ERR_TEMP,
+		    "TLS handshake interrupted: %s", gnutls_strerror(r));
+	return error_set(err, ERR_PROTOCOL, "TLS handshake failed: %s",
+	    gnutls_strerror(r));
+}
+
+struct transport *
+tls_start(struct transport *plain, const struct tls_conf *c, int64_t deadline,
+    struct error *err)
+{
+	struct transport *t;
+	struct tls *s;
+	int r;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    (s = calloc(1, sizeof(*s))) == NULL) {
+		free(t);
+		error_set(err, ERR_OSERR, "out of memory");
+		return NULL;
+	}
+	t->ops = &tls_ops;
+	t->fd = plain->fd;
+	t->ctx = s;
+	if (setup_credentials(s, c, err) == -1 ||
+	    setup_session(s, t->fd, c, err) == -1)
+		goto fail;
+	for (;;) {
+		r = gnutls_handshake(s->session);
+		if (r == 0)
+			break;
+		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
+			if (fd_wait(t->fd, want(t), deadline,
+			    "in the TLS handshake", err) == -1)
+				goto fail;
+			continue;
+		}
+		if (!gnutls_error_is_fatal(r))
+			continue;
+		handshake_error(s, r, err);
+		goto fail;
+	}
+	if (c->certcheck && c->fingerprint != NULL && *c->fingerprint != '\0' &&
+	    check_fingerprint(s, c->fingerprint, err) == -1)
+		goto fail;
+	transport_release(plain);
+	return t;
+fail:
+	tls_free(s);
+	free(t);
+	return NULL;
+}
+
+int
+tls_channel_binding(struct transport *t, const char **type,
+    unsigned char **data, size_t *len)
+{
+	struct tls *s = t->ctx;
+	gnutls_datum_t cb;
+	gnutls_channel_binding_t which;
+
+	if (!tls_is(t))
+		return -1;
+	/* RFC 9266: tls-exporter for TLS 1.3; tls-unique for TLS 1.2. */
+	if (gnutls_protocol_get_version(s->session) == GNUTLS_TLS1_3) {
+		which = GNUTLS_CB_TLS_EXPORTER;
+		*type = "tls-exporter";
+	} else {
+		which = GNUTLS_CB_TLS_UNIQUE;
+		*type = "tls-unique";
+	}
+	if (gnutls_session_channel_binding(s->session, which, &cb) < 0)
+		return -1;
+	if ((*data = malloc(cb.size)) == NULL) {
+		gnutls_free(cb.data);
+		return -1;
+	}
+	memcpy(*data, cb.data, cb.size);
+	*len = cb.size;
+	gnutls_free(cb.data);
+	return 0;
+}
+
+char *
+tls_describe(struct transport *t)
+{
+	struct tls *s = t->ctx;
+	char *d, *copy;
+
+	if ((d = gnutls_session_get_desc(s->session)) == NULL)
+		return NULL;
+	copy = strdup(d);
+	gnutls_free(d);
+	return copy;
+}
+
+const char *
+tls_version(void)
+{
+	return gnutls_check_version(NULL);
+}

@@ -1,0 +1,133 @@
+/* transport.c: the plain socket transport and the deadline helpers. */
+#include "transport.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+int64_t
+clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+deadline_in(int seconds)
+{
+	return clock_ms() + (int64_t)seconds * 1000;
+}
+
+int
+fd_wait(int fd, short events, int64_t deadline, const char *what,
+    struct error *err)
+{
+	struct pollfd pfd;
+	int64_t left;
+	int n;
+
+	for (;;) {
+		left = deadline - clock_ms();
+		if (left <= 0)
+			return error_set(err, ERR_TEMP, "timed out %s", what);
+		pfd.fd = fd;
+		pfd.events = events;
+		pfd.revents = 0;
+		n = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
+		if (n > 0)
+			return 0;
+		if (n == -1 && errno != EINTR)
+			return error_set(err, ERR_OSERR, "poll: %s",
+			    strerror(errno));
+	}
+}
+
+static ssize_t
+plain_read(struct transport *t, void *p, size_t n, int64_t deadline,
+    struct error *err)
+{
+	ssize_t r;
+
+	for (;;) {
+		r = recv(t->fd, p, n, 0);
+		if (r >= 0)
+			return r;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return error_set(err, ERR_TEMP,
+			    "network read error: %s", strerror(errno));
+		if (fd_wait(t->fd, POLLIN, deadline,
+		    "waiting for the server", err) == -1)
+			return -1;
+	}
+}
+
+static int
+plain_write(struct transport *t, const void *p, size_t n, int64_t deadline,
+    struct error *err)
+{
+	const char *s = p;
+	ssize_t w;
+
+	while (n > 0) {
+		w = send(t->fd, s, n, MSG_NOSIGNAL);
+		if (w >= 0) {
+			s += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return error_set(err, ERR_TEMP,
+			    "network write error: %s", strerror(errno));
+		if (fd_wait(t->fd, POLLOUT, deadline,
+		    "sending to the server", err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static size_t
+plain_pending(struct transport *t)
+{
+	return 0;
+}
+
+static void
+plain_close(struct transport *t)
+{
+	if (t->fd != -1)
+		close(t->fd);
+	free(t);
+}
+
+static const struct transport_ops plain_ops = {
+	plain_read, plain_write, plain_pending, plain_close, "plain",
+};
+
+struct transport *
+transport_plain(int fd)
+{
+	struct transport *t;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	t->ops = &plain_ops;
+	t->fd = fd;
+	return t;
+}
+
+void
+transport_release(struct transport *t)
+{
+	t->fd = -1;
+	transport_close(t);
+}
