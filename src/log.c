@@ -54,6 +54,8 @@ log_received(const char *line, size_t len)
 	fputc('\n', stderr);
 }
 
+static void vlog(const char *, va_list) __attribute__((format(printf, 1, 0)));
+
 static void
 vlog(const char *fmt, va_list ap)
 {

@@ -128,6 +128,19 @@ send_line(struct smtp *s, const char *shown, const char *fmt, ...)
 	}
 }
 
+/*
+ * End the session with s->err as the outcome, saying goodbye politely
+ * (RFC 5321 4.1.1.10) unless the connection must just be dropped.
+ */
+static enum smtp_action
+give_up(struct smtp *s)
+{
+	if (!s->drop)
+		send_line(s, NULL, "QUIT");
+	smtp_enter(s, SMTP_S_FAILED);
+	return SMTP_A_FAIL;
+}
+
 static enum smtp_action
 fail(struct smtp *s, enum error_kind kind, const struct reply *r,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -144,17 +157,7 @@ fail(struct smtp *s, enum error_kind kind, const struct reply *r,
 	va_end(ap);
 	if (r != NULL)
 		error_set_reply(&s->err, r->code, r->text.data, r->text.len);
-	return SMTP_A_FAIL;
-}
-
-/* Fail, and say goodbye politely (RFC 5321 4.1.1.10). */
-static enum smtp_action
-fail_quit(struct smtp *s)
-{
-	if (!s->drop)
-		send_line(s, NULL, "QUIT");
-	smtp_enter(s, SMTP_S_FAILED);
-	return SMTP_A_FAIL;
+	return give_up(s);
 }
 
 struct smtp *
@@ -284,12 +287,11 @@ enter_auth(struct smtp *s)
 
 	if (!(s->caps & SMTP_CAP_AUTH))
 		return fail(s, ERR_UNAVAILABLE, NULL,
-		    "the server does not support authentication"),
-		    fail_quit(s);
+		    "the server does not support authentication");
 	error_clear(&e);
 	if (sasl_choose(s->p.auth, s->auth_list, s->tls, s->cb != NULL,
 	    &s->mech, &e) == -1)
-		return fail(s, e.kind, NULL, "%s", e.msg), fail_quit(s);
+		return fail(s, e.kind, NULL, "%s", e.msg);
 	memset(&c, 0, sizeof(c));
 	c.user = s->p.user;
 	c.password = s->p.password;
@@ -298,7 +300,7 @@ enter_auth(struct smtp *s)
 	c.cb_len = s->cblen;
 	if ((s->sasl = sasl_new(s->mech, &c, &e)) == NULL ||
 	    sasl_initial(s->sasl, &resp, &e) == -1)
-		return fail(s, e.kind, NULL, "%s", e.msg), fail_quit(s);
+		return fail(s, e.kind, NULL, "%s", e.msg);
 	smtp_enter(s, SMTP_S_AUTH);
 	n = resp != NULL ? strlen(resp) : 0;
 	if (resp != NULL && n + strlen(s->mech) + 8 <= AUTH_LINE_MAX) {
@@ -323,8 +325,7 @@ after_ehlo(struct smtp *s)
 		/* RFC 3207 4: never go on in the clear when TLS was asked. */
 		if (!(s->caps & SMTP_CAP_STARTTLS))
 			return fail(s, ERR_UNAVAILABLE, NULL,
-			    "the server does not offer STARTTLS"),
-			    fail_quit(s);
+			    "the server does not offer STARTTLS");
 		smtp_enter(s, SMTP_S_STARTTLS);
 		send_line(s, NULL, "STARTTLS");
 		return SMTP_A_READ;
@@ -369,9 +370,9 @@ on_greeting(struct smtp *s, const struct reply *r)
 		return enter_ehlo(s);
 	if (reply_class(r) == 4 || reply_class(r) == 5)
 		return fail(s, error_kind_for_code(r->code, ERR_UNAVAILABLE),
-		    r, "the server refused the connection"), fail_quit(s);
+		    r, "the server refused the connection");
 	return fail(s, ERR_PROTOCOL, r,
-	    "invalid greeting from the server"), fail_quit(s);
+	    "invalid greeting from the server");
 }
 
 static void
@@ -419,7 +420,7 @@ on_ehlo(struct smtp *s, const struct reply *r)
 		return SMTP_A_READ;
 	}
 	return fail(s, reply_class(r) == 4 ? ERR_TEMP : ERR_PROTOCOL, r,
-	    "the server refused EHLO"), fail_quit(s);
+	    "the server refused EHLO");
 }
 
 static enum smtp_action
@@ -428,7 +429,7 @@ on_helo(struct smtp *s, const struct reply *r)
 	if (reply_class(r) == 2)
 		return after_ehlo(s);
 	return fail(s, reply_class(r) == 4 ? ERR_TEMP : ERR_PROTOCOL, r,
-	    "the server refused EHLO and HELO"), fail_quit(s);
+	    "the server refused EHLO and HELO");
 }
 
 static enum smtp_action
@@ -440,7 +441,7 @@ on_starttls(struct smtp *s, const struct reply *r)
 	}
 	return fail(s, reply_class(r) == 4 ? ERR_TEMP :
 	    reply_class(r) == 5 ? ERR_UNAVAILABLE : ERR_PROTOCOL, r,
-	    "the server refused STARTTLS"), fail_quit(s);
+	    "the server refused STARTTLS");
 }
 
 static enum smtp_action
@@ -468,13 +469,12 @@ on_auth(struct smtp *s, const struct reply *r)
 
 			if (c == NULL)
 				return fail(s, ERR_OSERR, NULL,
-				    "out of memory"), fail_quit(s);
+				    "out of memory");
 			if (sasl_step(s->sasl, c, &resp, &e) == -1) {
 				free(c);
 				/* "*" cancels the exchange (RFC 4954 4). */
 				send_line(s, NULL, "*");
-				return fail(s, e.kind, r, "%s", e.msg),
-				    fail_quit(s);
+				return fail(s, e.kind, r, "%s", e.msg);
 			}
 			free(c);
 		}
@@ -485,14 +485,11 @@ on_auth(struct smtp *s, const struct reply *r)
 	}
 	if (reply_class(r) == 4)
 		return fail(s, ERR_TEMP, r,
-		    "authentication failed (method %s)", s->mech),
-		    fail_quit(s);
+		    "authentication failed (method %s)", s->mech);
 	if (reply_class(r) == 5)
 		return fail(s, ERR_AUTH, r,
-		    "authentication failed (method %s)", s->mech),
-		    fail_quit(s);
-	return fail(s, ERR_PROTOCOL, r, "invalid reply to AUTH"),
-	    fail_quit(s);
+		    "authentication failed (method %s)", s->mech);
+	return fail(s, ERR_PROTOCOL, r, "invalid reply to AUTH");
 }
 
 /* Remember a refusal; with pipelining it is reported once DATA replies. */
@@ -519,7 +516,7 @@ static enum smtp_action
 report_envelope(struct smtp *s)
 {
 	s->err = s->envelope_err;
-	return fail_quit(s);
+	return give_up(s);
 }
 
 static enum smtp_action
@@ -585,7 +582,7 @@ on_data(struct smtp *s, const struct reply *r)
 		return report_envelope(s);
 	return fail(s, reply_class(r) == 3 ? ERR_PROTOCOL :
 	    error_kind_for_code(r->code, ERR_DATA), r,
-	    "the server did not accept the mail data"), fail_quit(s);
+	    "the server did not accept the mail data");
 }
 
 static enum smtp_action
@@ -597,13 +594,12 @@ on_dot(struct smtp *s, const struct reply *r)
 		smtp_enter(s, SMTP_S_DONE);
 		return SMTP_A_DONE;
 	}
-	fail(s, reply_class(r) == 3 ? ERR_PROTOCOL :
-	    error_kind_for_code(r->code, ERR_UNAVAILABLE), r,
-	    "the server did not accept the mail");
 	/* With pipelining QUIT went out with the dot. */
 	if (s->caps & SMTP_CAP_PIPELINING)
 		s->drop = 1;
-	return fail_quit(s);
+	return fail(s, reply_class(r) == 3 ? ERR_PROTOCOL :
+	    error_kind_for_code(r->code, ERR_UNAVAILABLE), r,
+	    "the server did not accept the mail");
 }
 
 enum smtp_action
@@ -638,7 +634,7 @@ smtp_on_reply(struct smtp *s, const struct reply *r)
 	default:
 		s->drop = 1;
 		return fail(s, ERR_PROTOCOL, r,
-		    "unexpected reply from the server"), fail_quit(s);
+		    "unexpected reply from the server");
 	}
 }
 
@@ -689,5 +685,5 @@ smtp_abort(struct smtp *s, const struct error *e)
 	/* Mid-content nothing but closing keeps the server from delivering. */
 	if (s->state == SMTP_S_BODY)
 		s->drop = 1;
-	return fail_quit(s);
+	return give_up(s);
 }
