@@ -4,6 +4,7 @@
  * and the one place that turns the outcome into a message and exit code.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,6 +311,9 @@ main(int argc, char **argv)
 
 	memset(&r, 0, sizeof(r));
 	error_clear(&err);
+	/* A server that goes away mid-write is an error to report, not a
+	 * signal to die of without a word or an exit code. */
+	signal(SIGPIPE, SIG_IGN);
 	if (cli_parse(&r.cli, argc, argv, &err) == -1) {
 		log_init(r.cli.prog ? r.cli.prog : "outbox", 0);
 		log_error(&err);

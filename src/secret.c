@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -40,6 +41,7 @@ run_eval(const char *cmd, char **out, struct error *err)
 		return error_set(err, ERR_OSERR, "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
+		signal(SIGPIPE, SIG_DFL);
 		devnull = open("/dev/null", O_RDONLY);
 		if (devnull == -1 || dup2(devnull, 0) == -1 ||
 		    dup2(fds[1], 1) == -1)
