@@ -1,0 +1,458 @@
+#!/usr/bin/python3
+"""Run one scripted case against outbox.
+
+usage: run_case.py --outbox PATH --certs DIR [--keep] CASE
+
+Starts smtpserver.py with the case's server script, writes the case's
+configuration (mode 600 unless the case says otherwise), runs outbox with
+the case's arguments and stdin under a hard timeout, then checks the exit
+code, stderr, what the server received and the round trips.  Exits 0 when
+every expectation holds, 1 otherwise (with a report saying what differed).
+
+Case file format (UTF-8):
+
+  # Comment lines saying what the case tests.
+  args: -C $CONFIG -f alice@example.org bob@example.net
+  connect: yes | never | optional      (default yes)
+  timeout: SECS                        (hard limit for outbox, default 10)
+  server-timeout: SECS                 (server's wait for the client, 5)
+  config-mode: 0644                    (default 0600)
+
+  --- config             outbox configuration, taken literally
+  --- stdin              the message, taken literally (LF line ends)
+  --- stdin-escaped      the message: lines joined with nothing between
+                         them, escapes \\r \\n \\t \\0 \\\\ \\xHH decoded
+  --- server             the server script (see smtpserver.py)
+  --- expect             expectations, one per line (below)
+  --- data               the exact DATA bytes the server must receive
+                         (still dot-stuffed, without the final dot line):
+                         each line here ends with CRLF
+  --- data-escaped       the same, written like stdin-escaped
+
+In "literal" sections trailing blank lines are dropped; use the -escaped
+form when they matter.  $CONFIG, $PORT, $CA, $OTHER_CA (a CA that did not
+sign the server certificate), $CERTS and $TMP are replaced in args, config
+and expectations; args are split like a shell would, then each word has its
+escapes decoded.
+
+Expectations:
+  exit: N                    outbox's exit status
+  stderr: TEXT               stderr contains TEXT (repeatable)
+  stderr-not: TEXT           stderr does not contain TEXT
+  stderr~ REGEX              stderr matches REGEX somewhere
+  stderr-empty: yes          nothing at all on stderr
+  rtt: N                     round trips counted by the server
+  flight:                    the indented lines below were sent by the
+    LINE                     client one after another and arrived in one
+    ...                      flight (message lines count too; "." is the
+                             final dot)
+  alone: LINE                every time the client sent LINE, nothing else
+                             arrived in the same flight
+  data: none                 no complete message (no final dot) arrived
+  client-never~ REGEX        no client line matches REGEX
+  never-in-clear: TEXT       TEXT never crossed the wire unencrypted, raw
+                             or inside base64
+  auth: SUMMARY              the server's account of each AUTH exchange,
+                             in order, e.g. "PLAIN initial-response ok"
+  max-seconds: N             outbox finished within N seconds
+"""
+
+import argparse
+import base64
+import difflib
+import json
+import os
+import re
+import select
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # keep the source tree clean
+from smtpserver import parse_script, show, unescape  # noqa: E402
+
+SECTIONS = ('config', 'stdin', 'stdin-escaped', 'server', 'expect', 'data',
+            'data-escaped')
+SECTION_RE = re.compile(r'^--- (%s)\s*$' % '|'.join(map(re.escape,
+                                                         SECTIONS)))
+HEADER_KEYS = ('args', 'connect', 'timeout', 'server-timeout', 'config-mode')
+EXPECT_KEYS = ('exit', 'stderr', 'stderr-not', 'stderr~', 'stderr-empty',
+               'rtt', 'flight', 'alone', 'data', 'client-never~',
+               'never-in-clear', 'auth', 'max-seconds')
+
+
+class CaseError(Exception):
+    pass
+
+
+def parse_case(path):
+    with open(path, encoding='utf-8') as f:
+        lines = f.read().split('\n')
+    if lines and lines[-1] == '':
+        lines.pop()
+    header = {}
+    sections = {}
+    current = None
+    for n, line in enumerate(lines, 1):
+        m = SECTION_RE.match(line)
+        if m:
+            current = m.group(1)
+            if current in sections:
+                raise CaseError('%s:%d: section %s given twice'
+                                % (path, n, current))
+            sections[current] = []
+            continue
+        if current is not None:
+            sections[current].append(line)
+            continue
+        if not line.strip() or line.startswith('#'):
+            continue
+        key, sep, value = line.partition(':')
+        if not sep or key not in HEADER_KEYS:
+            raise CaseError('%s:%d: unknown header line %r' % (path, n, line))
+        header[key] = value.strip()
+    for name, body in sections.items():
+        if name not in ('server', 'expect', 'stdin-escaped', 'data-escaped'):
+            while body and not body[-1].strip():
+                body.pop()
+    expect = parse_expect(path, sections.get('expect', []))
+    if not any(key == 'exit' for key, _ in expect):
+        raise CaseError('%s: every case must expect an exit status' % path)
+    return header, sections, expect
+
+
+def parse_expect(path, lines):
+    exp = []
+    for line in lines:
+        if not line.strip() or line.lstrip().startswith('#'):
+            continue
+        if line.startswith((' ', '\t')):
+            if not exp or exp[-1][0] != 'flight':
+                raise CaseError('%s: indented line outside "flight:": %r'
+                                % (path, line))
+            exp[-1][1].append(line.strip())
+            continue
+        m = re.match(r'^([a-z-]+)(~|:)\s?(.*)$', line)
+        key = m and m.group(1) + ('~' if m.group(2) == '~' else '')
+        if not m or key not in EXPECT_KEYS:
+            raise CaseError('%s: unknown expectation %r' % (path, line))
+        value = m.group(3)
+        if key == 'flight':
+            exp.append(('flight', [value.strip()] if value.strip() else []))
+        else:
+            exp.append((key, value))
+    return exp
+
+
+def literal(lines):
+    return ''.join(line + '\n' for line in lines).encode('utf-8')
+
+
+def escaped(lines):
+    return b''.join(unescape(line) for line in lines)
+
+
+class Runner:
+    def __init__(self, args):
+        self.args = args
+        self.case = args.case
+        self.name = os.path.basename(self.case).rsplit('.', 1)[0]
+        self.failures = []
+        self.tmp = tempfile.mkdtemp(prefix='outbox-case-')
+        self.vars = {'TMP': self.tmp, 'CERTS': args.certs,
+                     'CA': os.path.join(args.certs, 'ca.pem'),
+                     'CONFIG': os.path.join(self.tmp, 'config')}
+
+    def fail(self, text):
+        self.failures.append(text)
+
+    def subst(self, text):
+        def one(m):
+            name = m.group(1)
+            if name == 'OTHER_CA':
+                return self.other_ca()
+            return self.vars[name]
+        return re.sub(r'\$(CONFIG|PORT|OTHER_CA|CA|CERTS|TMP)\b', one, text)
+
+    def other_ca(self):
+        """A CA that did not sign the server certificate."""
+        ready = os.path.join(self.args.certs, 'other', 'ca.pem')
+        if os.path.exists(ready):
+            return ready
+        d = os.path.join(self.tmp, 'other')
+        gencerts = os.path.join(HERE, '..', '..', 'scripts', 'gencerts')
+        subprocess.run([gencerts, d], check=True)
+        return os.path.join(d, 'ca.pem')
+
+    # -- the run ---------------------------------------------------------
+
+    def start_server(self, script, timeout):
+        try:
+            parse_script(script)
+        except ValueError as e:
+            raise CaseError('server script: %s' % e)
+        path = os.path.join(self.tmp, 'script')
+        with open(path, 'w', encoding='utf-8') as f:
+            f.write(script)
+        self.result_path = os.path.join(self.tmp, 'result.json')
+        self.server = subprocess.Popen(
+            ['/usr/bin/python3', os.path.join(HERE, 'smtpserver.py'),
+             '--script', path, '--certs', self.args.certs,
+             '--result', self.result_path, '--timeout', str(timeout)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+        r, _, _ = select.select([self.server.stdout], [], [], 10)
+        line = self.server.stdout.readline().decode() if r else ''
+        m = re.match(r'PORT (\d+)$', line.strip())
+        if not m:
+            self.server.kill()
+            raise CaseError('the test server did not start (got %r)' % line)
+        self.vars['PORT'] = m.group(1)
+
+    def stop_server(self):
+        self.server.send_signal(signal.SIGTERM)
+        try:
+            self.server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.server.kill()
+            self.server.wait()
+            self.fail('the test server did not stop')
+        try:
+            with open(self.result_path) as f:
+                return json.load(f)
+        except (OSError, ValueError) as e:
+            raise CaseError('no result from the test server: %s' % e)
+
+    def run(self):
+        header, sec, expect = parse_case(self.case)
+        self.expect = expect
+        self.header = header
+        self.start_server('\n'.join(sec.get('server', [])) + '\n',
+                          float(header.get('server-timeout', '5')))
+        if 'config' in sec:
+            cfg = self.vars['CONFIG']
+            with open(cfg, 'w', encoding='utf-8') as f:
+                f.write(self.subst('\n'.join(sec['config']) + '\n'))
+            os.chmod(cfg, int(header.get('config-mode', '0600'), 8))
+        lex = shlex.shlex(self.subst(header.get('args', '')), posix=True,
+                          punctuation_chars=False)
+        lex.whitespace_split = True
+        lex.escape = ''
+        argv = [self.args.outbox] + [unescape(w) for w in lex]
+        if 'stdin-escaped' in sec:
+            stdin = escaped(sec['stdin-escaped'])
+        else:
+            stdin = literal(sec.get('stdin', []))
+        env = {'PATH': '/usr/bin:/bin', 'HOME': self.tmp, 'LC_ALL': 'C'}
+        self.argv = argv
+        limit = float(header.get('timeout', '10'))
+        start = time.monotonic()
+        try:
+            proc = subprocess.run(argv, input=stdin, capture_output=True,
+                                  timeout=limit, env=env, cwd=self.tmp)
+            self.code = proc.returncode
+            self.stdout, self.stderr = proc.stdout, proc.stderr
+        except OSError as e:
+            raise CaseError('cannot run %s: %s' % (argv[0], e))
+        except subprocess.TimeoutExpired as e:
+            self.code = None
+            self.stdout, self.stderr = e.stdout or b'', e.stderr or b''
+            self.fail('outbox did not finish within %gs (killed)' % limit)
+        self.elapsed = time.monotonic() - start
+        self.res = self.stop_server()
+        self.check(header, sec)
+
+    # -- checks ------------------------------------------------------------
+
+    def check(self, header, sec):
+        res = self.res
+        connect = header.get('connect', 'yes')
+        if connect not in ('yes', 'never', 'optional'):
+            raise CaseError('connect: takes yes, never or optional')
+        if connect == 'never':
+            if res['connected']:
+                self.fail('outbox connected to the server, but it should '
+                          'have stopped before that')
+        elif connect == 'yes' and not res['connected']:
+            self.fail('outbox never connected to the server')
+        if res['connected'] and not res['script_ok']:
+            self.fail('server script failed at line %s: %s'
+                      % (res.get('step'), res.get('error')))
+        if res.get('second_connection'):
+            self.fail('outbox opened a second connection')
+        err = self.stderr.decode('utf-8', 'replace')
+        lines = [e for e in res['transcript'] if e['dir'] in 'CD']
+        data = [base64.b64decode(d) for d in res['data']]
+        if 'data' in sec or 'data-escaped' in sec:
+            want = (escaped(sec['data-escaped']) if 'data-escaped' in sec
+                    else literal(sec['data']).replace(b'\n', b'\r\n'))
+            if not data:
+                self.fail('the server received no complete message')
+            elif data[0] != want:
+                self.fail('the message the server received differs:\n' +
+                          bytes_diff(want, data[0]))
+        wire = base64.b64decode(res.get('wire_in', ''))
+        auths = []
+        for key, value in self.expect:
+            if key not in ('flight',):
+                value = self.subst(value)
+            if key == 'exit':
+                if self.code != int(value):
+                    self.fail('exit status %s, expected %s'
+                              % (self.code, value))
+            elif key == 'stderr':
+                if value not in err:
+                    self.fail('stderr does not contain %r' % value)
+            elif key == 'stderr-not':
+                if value in err:
+                    self.fail('stderr contains %r' % value)
+            elif key == 'stderr~':
+                if not re.search(value, err, re.M):
+                    self.fail('stderr does not match /%s/' % value)
+            elif key == 'stderr-empty':
+                if err:
+                    self.fail('stderr is not empty')
+            elif key == 'rtt':
+                if res['rtt'] != int(value):
+                    self.fail('%d round trips, expected %s'
+                              % (res['rtt'], value))
+            elif key == 'flight':
+                self.check_flight(lines, value)
+            elif key == 'alone':
+                self.check_alone(lines, value)
+            elif key == 'data':
+                if value != 'none':
+                    raise CaseError('"data:" takes only "none"')
+                if data:
+                    self.fail('the server received a complete message '
+                              '(final dot), expected none')
+            elif key == 'client-never~':
+                for e in res['transcript']:
+                    if e['dir'] in 'CD' and re.search(value, e['text']):
+                        self.fail('client sent %r, which matches /%s/'
+                                  % (e['text'], value))
+                        break
+            elif key == 'never-in-clear':
+                hit = in_clear(wire, value.encode('utf-8'))
+                if hit:
+                    self.fail('%r crossed the wire in clear (as %r)'
+                              % (value, hit))
+            elif key == 'auth':
+                auths.append(value)
+            elif key == 'max-seconds':
+                if self.elapsed > float(value):
+                    self.fail('outbox took %.1fs, more than %ss'
+                              % (self.elapsed, value))
+        if auths and auths != res['auth']:
+            self.fail('AUTH exchanges %r, expected %r' % (res['auth'], auths))
+
+    def check_flight(self, lines, want):
+        texts = [e['text'] for e in lines]
+        for i in range(len(texts) - len(want) + 1):
+            if texts[i:i + len(want)] == want:
+                flights = {e['flight'] for e in lines[i:i + len(want)]}
+                if len(flights) != 1:
+                    self.fail('lines %r were sent, but in %d flights, not '
+                              'one' % (want, len(flights)))
+                return
+        self.fail('the client never sent these lines in a row: %r' % want)
+
+    def check_alone(self, lines, want):
+        seen = False
+        for e in lines:
+            if e['text'] != want:
+                continue
+            seen = True
+            others = [o['text'] for o in lines
+                      if o['flight'] == e['flight'] and o is not e]
+            if others:
+                self.fail('%r arrived in one flight with %r' % (want, others))
+        if not seen:
+            self.fail('the client never sent %r' % want)
+
+    # -- report --------------------------------------------------------------
+
+    def report(self):
+        res = getattr(self, 'res', None)
+        if not self.failures:
+            print('PASS %s (exit %s, %s round trips, %.2fs)'
+                  % (self.name, self.code, res['rtt'] if res else '-',
+                     self.elapsed))
+            return 0
+        print('FAIL %s' % self.name)
+        for f in self.failures:
+            print('  - ' + f.replace('\n', '\n    '))
+        print('\n  command: %s' % ' '.join(shlex.quote(show(a) if isinstance(
+            a, bytes) else a) for a in self.argv))
+        print('  exit status: %s after %.2fs' % (self.code, self.elapsed))
+        print('  stderr:')
+        for line in self.stderr.decode('utf-8', 'replace').splitlines():
+            print('    | ' + line)
+        if res:
+            print('  server (round trips %d, connected %s):'
+                  % (res['rtt'], res['connected']))
+            for e in res['transcript']:
+                print('    [f%-2d] %s: %s' % (e['flight'], e['dir'],
+                                              e['text']))
+            if res.get('error'):
+                print('    script stopped at line %s: %s'
+                      % (res.get('step'), res['error']))
+            for k in ('after_script', 'after_error'):
+                if res.get(k):
+                    print('    then the client sent: %r' % res[k][:400])
+        print('  files kept in %s' % self.tmp)
+        return 1
+
+
+def bytes_diff(want, got):
+    a = [show(x) for x in want.splitlines(keepends=True)]
+    b = [show(x) for x in got.splitlines(keepends=True)]
+    return '\n'.join(difflib.unified_diff(a, b, 'expected', 'received',
+                                          lineterm='', n=2))
+
+
+def in_clear(wire, secret):
+    """Find SECRET in WIRE, raw or inside any base64 stream."""
+    if secret in wire:
+        return secret.decode('latin-1')
+    if len(secret) < 3:
+        return None
+    for pad in range(3):
+        enc = base64.b64encode(b'\0' * pad + secret)
+        first = -(-8 * pad // 6)                 # first char free of padding
+        last = (8 * (pad + len(secret))) // 6    # chars fully from SECRET
+        core = enc[first:last]
+        if len(core) >= 4 and core in wire:
+            return core.decode()
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[1])
+    ap.add_argument('--outbox', required=True)
+    ap.add_argument('--certs', required=True)
+    ap.add_argument('--keep', action='store_true',
+                    help='keep the temporary files even on success')
+    ap.add_argument('case')
+    args = ap.parse_args()
+    args.outbox = os.path.abspath(args.outbox)
+    args.certs = os.path.abspath(args.certs)
+    runner = Runner(args)
+    try:
+        runner.run()
+    except CaseError as e:
+        print('ERROR %s: %s' % (runner.name, e))
+        return 1
+    status = runner.report()
+    if status == 0 and not args.keep:
+        shutil.rmtree(runner.tmp, ignore_errors=True)
+    return status
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,1006 @@
+#!/usr/bin/python3
+"""A scripted SMTP server for testing outbox on loopback.
+
+Two modes:
+
+  smtpserver.py --script FILE --certs DIR --result FILE [--timeout SECS]
+      Listen on 127.0.0.1 (an ephemeral port, printed as "PORT n" on
+      stdout), accept ONE connection and play the server script in FILE.
+      Everything the client sent is recorded and written to the result
+      file as JSON when the script is over and the client has gone, or
+      when SIGTERM arrives (the test runner sends it once the client has
+      exited: from then on nothing new can arrive, so reads only drain
+      what is already queued and then see end of file).
+
+  smtpserver.py --sink --certs DIR --user U --password P
+                --transcript FILE --message FILE
+      Accept any mail, one connection after another, until SIGTERM:
+      STARTTLS before TLS, AUTH PLAIN LOGIN CRAM-MD5 after it, checked
+      against --user/--password.  The transcript (AUTH payloads redacted)
+      and the last message received (dot-unstuffed) go to the two files.
+
+Server script, one step per line (blank lines and "#" lines are skipped):
+
+  S: TEXT          send TEXT CRLF; consecutive S:/SRAW:/REPEAT steps are
+                   sent together in one write
+  SRAW: BYTES      send BYTES exactly (escapes \\r \\n \\t \\0 \\\\ \\xHH)
+  REPEAT N: TEXT   send TEXT CRLF N times (huge multi-line replies)
+  ENDLESS: BYTES   send BYTES over and over until the client closes
+  C: TEXT          the next client line must be TEXT followed by CRLF
+  C~ REGEX         the next client line (without CRLF) must match REGEX
+  C? TEXT          like C:, but the client may close the connection instead
+  DATA             read the message up to CRLF.CRLF; keep its raw bytes
+  NODOT            read until the client closes; the final dot must not come
+  EOF              the client must close without sending anything more
+  TLS [fail] [max=1.2] [cert=FILE key=FILE]
+                   TLS handshake as the server (right after the 220 to
+                   STARTTLS, or first thing for implicit TLS); with "fail"
+                   the client is expected to abort the handshake
+  AUTH MECH USER PASS
+                   read "AUTH ..." and play the SASL exchange (MECH is
+                   PLAIN, LOGIN, CRAM-MD5 or * for any of them), checking
+                   USER and PASS: 235 when they match, 535 otherwise
+  SLEEP SECS       do nothing for SECS seconds
+  CLOSE            close the connection now (the script ends)
+  RESET            close the connection with a TCP reset (the script ends)
+
+When the script is over the server waits for the client to close; any
+byte it still sends is an error.
+
+Round trips: 1 for the TCP handshake, plus 1 for every "turn": a point
+where the server needed more bytes from the client while it had sent
+something (SMTP replies or TLS handshake records) since its last read, at
+a moment when nothing from the client was queued yet.  Lines that arrive
+together (pipelined) cost nothing; a TLS 1.3 handshake costs 1 and TLS 1.2
+costs 2 by the same rule; the client's final wait for the reply to the dot
+(or to QUIT) shows up as the wait for its close.  A client that sends QUIT
+and closes without waiting for the 221 does not pay for it.
+A "flight" is everything read from the socket in one go: one recv plus
+all that is already queued behind it.  Every client line is tagged with
+the flight in which its end arrived.
+
+Python 3 standard library only.
+"""
+
+import argparse
+import base64
+import binascii
+import hmac
+import json
+import os
+import re
+import select
+import signal
+import socket
+import ssl
+import struct
+import sys
+import time
+
+MAX_LINE = 1 << 20          # longest client line we accept
+MAX_ENDLESS = 256 << 20     # ENDLESS gives up after this many bytes
+QUIET_GRACE = 0.002         # see Peer._send_raw
+
+
+class StepFailed(Exception):
+    pass
+
+
+class Timeout(Exception):
+    pass
+
+
+def unescape(text):
+    """Decode \\r \\n \\t \\0 \\\\ \\xHH in TEXT; return bytes."""
+    raw = text.encode('utf-8')
+    out = bytearray()
+    i = 0
+    while i < len(raw):
+        c = raw[i]
+        if c != 0x5C:
+            out.append(c)
+            i += 1
+            continue
+        if i + 1 >= len(raw):
+            raise ValueError('dangling backslash in %r' % text)
+        n = chr(raw[i + 1])
+        simple = {'r': 13, 'n': 10, 't': 9, '0': 0, '\\': 0x5C}
+        if n in simple:
+            out.append(simple[n])
+            i += 2
+        elif n == 'x':
+            out.append(int(raw[i + 2:i + 4].decode('ascii'), 16))
+            i += 4
+        else:
+            raise ValueError('unknown escape \\%s in %r' % (n, text))
+    return bytes(out)
+
+
+def show(data):
+    """Bytes as readable text: UTF-8 where valid, control bytes escaped."""
+    text = data.decode('utf-8', 'backslashreplace')
+    out = []
+    for ch in text:
+        o = ord(ch)
+        if ch == '\r':
+            out.append('\\r')
+        elif ch == '\n':
+            out.append('\\n')
+        elif o < 0x20 or o == 0x7F:
+            out.append('\\x%02x' % o)
+        else:
+            out.append(ch)
+    return ''.join(out)
+
+
+class Stopper:
+    """SIGTERM turns into a readable fd and a flag."""
+
+    def __init__(self):
+        self.stopped = False
+        self.rfd, self.wfd = os.pipe()
+        os.set_blocking(self.wfd, False)
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+
+    def _on_signal(self, signum, frame):
+        self.stopped = True
+        try:
+            os.write(self.wfd, b'x')
+        except OSError:
+            pass
+
+    def sleep(self, secs):
+        """Sleep, but wake up early when stopped."""
+        if not self.stopped:
+            select.select([self.rfd], [], [], secs)
+
+
+class Peer:
+    """One client connection: buffered line reads, TLS via memory BIOs,
+    round-trip and flight accounting, raw recording."""
+
+    def __init__(self, sock, stopper, timeout, log):
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = sock
+        self.stopper = stopper
+        self.timeout = timeout
+        self.log = log              # list of transcript entries
+        self.tls = None             # ssl.SSLObject once TLS is on
+        self.bio_in = self.bio_out = None
+        self.app = bytearray()      # received, decrypted, not yet consumed
+        self.app_pos = 0            # stream offset of app[0]
+        self.segments = []          # (end offset, flight) of received data
+        self.flight = 0
+        self.turns = 0
+        self.sent_since_read = False
+        self.eof = False
+        self.closed = False
+        self.peer_gone = False      # a send failed: the client hung up
+        self.wire_in = bytearray()  # every byte read from the socket
+        self.wire_out = bytearray()
+        self.received = bytearray()  # every application byte (decrypted)
+
+    # -- low level -------------------------------------------------------
+
+    def note(self, text):
+        self.log.append({'dir': '*', 'text': text, 'flight': self.flight})
+
+    def _wait(self, fd_write=False):
+        """Wait until the socket is readable (or writable).  Return False
+        when the client is known to be gone (stopped, nothing queued)."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            if self.stopper.stopped:
+                r, w, _ = select.select([] if fd_write else [self.sock],
+                                        [self.sock] if fd_write else [],
+                                        [], 0)
+                return bool(r or w)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Timeout('timed out after %gs waiting for the client'
+                              % self.timeout)
+            r, w, _ = select.select(
+                [self.stopper.rfd] + ([] if fd_write else [self.sock]),
+                [self.sock] if fd_write else [], [], left)
+            if self.sock in r or self.sock in w:
+                return True
+
+    def _read_flight(self):
+        """Read one flight of raw bytes.  Returns (bytes, eof)."""
+        if self.sent_since_read:
+            self.turns += 1
+        self.sent_since_read = False
+        chunks = []
+        eof = False
+        if not self._wait():
+            eof = True
+        else:
+            while True:
+                try:
+                    d = self.sock.recv(65536)
+                except BlockingIOError:
+                    break
+                except (ConnectionResetError, ConnectionAbortedError):
+                    self.note('connection reset by the client')
+                    d = b''
+                if not d:
+                    eof = True
+                    break
+                chunks.append(d)
+        self.flight += 1
+        data = b''.join(chunks)
+        self.wire_in += data
+        return data, eof
+
+    def _send_raw(self, data):
+        if self.closed or self.peer_gone:
+            return False
+        # A send starts a turn only if the client has nothing queued for us
+        # yet: bytes (or its close) already on the way were sent without
+        # waiting for this reply.  The short grace catches a client that
+        # writes QUIT and closes without waiting for the 221.
+        quiet = self.sent_since_read or not select.select(
+            [self.sock], [], [], QUIET_GRACE)[0]
+        view = memoryview(data)
+        while view:
+            try:
+                n = self.sock.send(view)
+            except BlockingIOError:
+                if not self._wait(fd_write=True):
+                    self.peer_gone = True
+                    return False
+                continue
+            except (BrokenPipeError, ConnectionResetError):
+                self.note('send failed: the client has closed')
+                self.peer_gone = True
+                return False
+            self.wire_out += view[:n]
+            view = view[n:]
+        if quiet:
+            self.sent_since_read = True
+        return True
+
+    def _flush_tls(self):
+        if self.bio_out is not None:
+            pending = self.bio_out.read()
+            if pending:
+                self._send_raw(pending)
+
+    def _append(self, data):
+        if data:
+            self.app += data
+            self.received += data
+            self.segments.append((self.app_pos + len(self.app), self.flight))
+
+    def _flight_of(self, offset):
+        for end, fl in self.segments:
+            if offset < end:
+                return fl
+        return self.flight
+
+    def _fill(self):
+        """Get more application bytes; False at end of file."""
+        if self.eof:
+            return False
+        while True:
+            if self.tls is not None:
+                got = self._tls_read()
+                if got:
+                    self._append(got)
+                    return True
+                if self.eof:
+                    return False
+            data, eof = self._read_flight()
+            if self.tls is None:
+                self._append(data)
+                if eof:
+                    self.eof = True
+                if data or eof:
+                    return bool(data)
+                continue
+            self.bio_in.write(data)
+            if eof:
+                self.bio_in.write_eof()
+
+    def _tls_read(self):
+        out = bytearray()
+        while True:
+            try:
+                d = self.tls.read(65536)
+            except ssl.SSLWantReadError:
+                break
+            except ssl.SSLZeroReturnError:
+                self.note('TLS close_notify from the client')
+                self.eof = True
+                break
+            except ssl.SSLError as e:
+                if 'EOF' not in str(e) and 'eof' not in str(e):
+                    self.note('TLS error: %s' % e)
+                self.eof = True
+                break
+            if not d:
+                self.eof = True
+                break
+            out += d
+        self._flush_tls()
+        return bytes(out)
+
+    # -- what the script uses -------------------------------------------
+
+    def send(self, data):
+        if self.tls is not None:
+            self.tls.write(data)
+            return self._flush_tls()
+        return self._send_raw(data)
+
+    def readline(self):
+        """Return (line, flight).  LINE ends with LF unless the client
+        closed in the middle of it; b'' means end of file."""
+        while True:
+            i = self.app.find(b'\n')
+            if i >= 0:
+                line = bytes(self.app[:i + 1])
+                fl = self._flight_of(self.app_pos + i)
+                self._consume(i + 1)
+                return line, fl
+            if len(self.app) > MAX_LINE:
+                raise StepFailed('client line longer than %d bytes'
+                                 % MAX_LINE)
+            if not self._fill():
+                line = bytes(self.app)
+                self._consume(len(line))
+                return line, self.flight
+
+    def _consume(self, n):
+        del self.app[:n]
+        self.app_pos += n
+        while self.segments and self.segments[0][0] <= self.app_pos:
+            self.segments.pop(0)
+
+    def read_until_eof(self):
+        """Everything the client still sends before it closes."""
+        out = bytearray(self.app)
+        self._consume(len(self.app))
+        while self._fill():
+            out += self.app
+            self._consume(len(self.app))
+        return bytes(out)
+
+    def drain_now(self):
+        """What is already queued, without waiting."""
+        stopped = self.stopper.stopped
+        self.stopper.stopped = True
+        try:
+            return self.read_until_eof()
+        except Exception:
+            return b''
+        finally:
+            self.stopper.stopped = stopped
+
+    def start_tls(self, ctx):
+        """Server side of a TLS handshake.  Returns None or an error."""
+        if self.app:
+            raise StepFailed('client sent %r before the TLS handshake'
+                             % show(bytes(self.app)))
+        self.bio_in = ssl.MemoryBIO()
+        self.bio_out = ssl.MemoryBIO()
+        self.tls = ctx.wrap_bio(self.bio_in, self.bio_out, server_side=True)
+        while True:
+            try:
+                self.tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self._flush_tls()
+                data, eof = self._read_flight()
+                if data:
+                    self.bio_in.write(data)
+                if eof:
+                    self.bio_in.write_eof()
+            except (ssl.SSLError, OSError) as e:
+                self._flush_tls()
+                self.eof = True
+                return str(e)
+        self._flush_tls()
+        return None
+
+    def close(self, reset=False):
+        if self.closed:
+            return
+        if reset:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                 struct.pack('ii', 1, 0))
+        self.sock.close()
+        self.closed = True
+
+
+# -- script ---------------------------------------------------------------
+
+STEP_RE = re.compile(
+    r'^(?:(?P<kw>S|SRAW|C|ENDLESS|REPEAT (?P<n>\d+)):(?: (?P<arg>.*))?'
+    r'|C~ (?P<re>.*)'
+    r'|C\? (?P<opt>.*)'
+    r'|(?P<word>DATA|NODOT|EOF|CLOSE|RESET|TLS|AUTH|SLEEP)'
+    r'(?: (?P<rest>.*))?)$')
+
+
+def parse_script(text):
+    steps = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith('#'):
+            continue
+        m = STEP_RE.match(line)
+        if not m:
+            raise ValueError('script line %d: cannot parse %r' % (n, line))
+        if m.group('re') is not None:
+            op, arg = 'C~', m.group('re')
+        elif m.group('opt') is not None:
+            op, arg = 'C?', m.group('opt')
+        elif m.group('kw'):
+            op = 'REPEAT' if m.group('n') else m.group('kw')
+            arg = m.group('arg') or ''
+        else:
+            op, arg = m.group('word'), (m.group('rest') or '').strip()
+        step = {'line': n, 'src': line, 'op': op, 'arg': arg}
+        if op == 'REPEAT':
+            step['count'] = int(m.group('n'))
+        if op in ('SRAW', 'ENDLESS'):
+            step['bytes'] = unescape(arg)
+        if op == 'C~':
+            step['regex'] = re.compile(arg.encode('utf-8'), re.S)
+        if op == 'AUTH':
+            parts = arg.split()
+            if len(parts) != 3:
+                raise ValueError('script line %d: AUTH MECH USER PASS' % n)
+            step['mech'], step['user'], step['password'] = parts
+        if op == 'SLEEP':
+            step['secs'] = float(arg)
+        if op == 'TLS':
+            opts = {}
+            for word in arg.split():
+                k, _, v = word.partition('=')
+                opts[k] = v if v else True
+            step['opts'] = opts
+        steps.append(step)
+    return steps
+
+
+def tls_context(certs, opts, record):
+    cert = os.path.join(certs, opts.get('cert', 'server.pem'))
+    key = os.path.join(certs, opts.get('key', 'server.key'))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    # No session tickets: they would be an extra server flight after the
+    # handshake and blur the round-trip count.
+    ctx.num_tickets = 0
+    if opts.get('max') == '1.2':
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+
+    def on_sni(sslobj, name, context):
+        record['sni'] = name
+    ctx.sni_callback = on_sni
+    return ctx
+
+
+class Player:
+    def __init__(self, peer, certs, result):
+        self.peer = peer
+        self.certs = certs
+        self.result = result
+        self.log = peer.log
+        self.outq = bytearray()
+
+    def flush(self):
+        if self.outq:
+            data = bytes(self.outq)
+            self.outq.clear()
+            lines = [ln.rstrip(b'\r') for ln in data.split(b'\n') if ln]
+            if len(lines) > 60:     # a huge reply: keep the log readable
+                lines[30:-10] = [b'... %d more lines ...'
+                                 % (len(lines) - 40)]
+            for line in lines:
+                self.log.append({'dir': 'S', 'text': show(line),
+                                 'flight': self.peer.flight})
+            self.peer.send(data)
+
+    def client_line(self, allow_eof=False):
+        self.flush()
+        line, fl = self.peer.readline()
+        if not line:
+            if allow_eof:
+                return None
+            raise StepFailed('the client closed the connection')
+        crlf = line.endswith(b'\r\n')
+        body = line[:-2] if crlf else line.rstrip(b'\n')
+        entry = {'dir': 'C', 'text': show(body), 'flight': fl}
+        if not crlf:
+            entry['bad_ending'] = True
+        self.log.append(entry)
+        if not line.endswith(b'\n'):
+            raise StepFailed('the client closed the connection in the '
+                             'middle of a line: %r' % show(line))
+        if not crlf:
+            raise StepFailed('client line not terminated by CRLF: %r'
+                             % show(line))
+        return body
+
+    def run(self, steps):
+        for i, step in enumerate(steps):
+            self.result['step'] = '%d: %s' % (step['line'], step['src'])
+            if self.peer.closed:
+                raise StepFailed('the script goes on after CLOSE')
+            getattr(self, 'op_' + step['op'].replace('~', '_re')
+                    .replace('?', '_opt'))(step)
+            self.result['steps_done'] = i + 1
+        self.flush()
+
+    # sending
+    def op_S(self, step):
+        self.outq += step['arg'].encode('utf-8') + b'\r\n'
+
+    def op_SRAW(self, step):
+        self.outq += step['bytes']
+
+    def op_REPEAT(self, step):
+        self.outq += (step['arg'].encode('utf-8') + b'\r\n') * step['count']
+
+    def op_ENDLESS(self, step):
+        self.flush()
+        self.log.append({'dir': 'S', 'text': show(step['bytes'][:80]) +
+                         '... (endless)', 'flight': self.peer.flight})
+        chunk = step['bytes'] * max(1, 65536 // max(1, len(step['bytes'])))
+        total = 0
+        try:
+            while total < MAX_ENDLESS and not self.peer.stopper.stopped:
+                if not self.peer.send(chunk):
+                    break
+                total += len(chunk)
+        except Timeout:
+            pass
+        self.peer.note('sent %d bytes of an endless reply' % total)
+
+    # receiving
+    def op_C(self, step):
+        got = self.client_line()
+        want = step['arg'].encode('utf-8')
+        if got != want:
+            raise StepFailed('expected client line %r, got %r'
+                             % (step['arg'], show(got)))
+
+    def op_C_opt(self, step):
+        got = self.client_line(allow_eof=True)
+        if got is None:
+            self.peer.note('(optional %r not sent: the client closed)'
+                           % step['arg'])
+            return
+        if got != step['arg'].encode('utf-8'):
+            raise StepFailed('expected client line %r or a close, got %r'
+                             % (step['arg'], show(got)))
+
+    def op_C_re(self, step):
+        got = self.client_line()
+        if not step['regex'].fullmatch(got):
+            raise StepFailed('client line %r does not match /%s/'
+                             % (show(got), step['arg']))
+
+    def read_data(self):
+        """Read message content up to CRLF.CRLF.  Returns (raw, done)."""
+        raw = bytearray()
+        while True:
+            self.flush()
+            line, fl = self.peer.readline()
+            if not line:
+                return bytes(raw), False
+            # CRLF.CRLF only: a dot line after a bare LF is still content.
+            if line == b'.\r\n' and (not raw or raw.endswith(b'\r\n')):
+                self.log.append({'dir': 'D', 'text': '.', 'flight': fl})
+                return bytes(raw), True
+            self.log.append({'dir': 'D', 'text': show(
+                line[:-2] if line.endswith(b'\r\n') else line), 'flight': fl})
+            raw += line
+            if not line.endswith(b'\n'):
+                return bytes(raw), False
+
+    def op_DATA(self, step):
+        raw, done = self.read_data()
+        if not done:
+            self.result['data_partial'].append(
+                base64.b64encode(raw).decode())
+            raise StepFailed('the client closed during DATA after %d bytes '
+                             '(no final dot)' % len(raw))
+        self.result['data'].append(base64.b64encode(raw).decode())
+
+    def op_NODOT(self, step):
+        raw, done = self.read_data()
+        if done:
+            self.result['data'].append(base64.b64encode(raw).decode())
+            raise StepFailed('the client sent the final dot after %d bytes'
+                             % len(raw))
+        self.result['data_partial'].append(base64.b64encode(raw).decode())
+        self.peer.note('client closed without the final dot, after %d '
+                       'bytes' % len(raw))
+
+    def op_EOF(self, step):
+        self.flush()
+        rest = self.peer.read_until_eof()
+        if rest:
+            self.log.append({'dir': 'C', 'text': show(rest),
+                             'flight': self.peer.flight})
+            raise StepFailed('expected the client to close, got %r'
+                             % show(rest))
+
+    # control
+    def op_SLEEP(self, step):
+        self.flush()
+        self.peer.stopper.sleep(step['secs'])
+
+    def op_CLOSE(self, step):
+        self.flush()
+        self.peer.note('server closes the connection')
+        self.peer.close()
+
+    def op_RESET(self, step):
+        self.flush()
+        self.peer.note('server resets the connection')
+        self.peer.close(reset=True)
+
+    def op_TLS(self, step):
+        self.flush()
+        opts = step['opts']
+        rec = {'expect_fail': bool(opts.get('fail'))}
+        self.result['tls'].append(rec)
+        self.peer.note('TLS handshake starts')
+        err = self.peer.start_tls(tls_context(self.certs, opts, rec))
+        if err is None:
+            rec['version'] = self.peer.tls.version()
+            rec['cipher'] = self.peer.tls.cipher()[0]
+            self.peer.note('TLS handshake done: %s' % rec['version'])
+        else:
+            rec['error'] = err
+            self.peer.note('TLS handshake failed: %s' % err)
+        if opts.get('fail'):
+            if err is None:
+                raise StepFailed('the client completed a TLS handshake it '
+                                 'should have refused')
+            self.peer.eof = True
+        elif err is not None:
+            raise StepFailed('TLS handshake failed: %s' % err)
+
+    def op_AUTH(self, step):
+        line = self.client_line()
+        m = re.fullmatch(rb'AUTH ([A-Za-z0-9_-]+)(?: (\S+))?', line)
+        if not m:
+            raise StepFailed('expected an AUTH command, got %r' % show(line))
+        mech = m.group(1).decode().upper()
+        want = step['mech'].upper()
+        if want != '*' and mech != want:
+            raise StepFailed('client chose AUTH %s, expected %s'
+                             % (mech, want))
+        ir = m.group(2)
+        ok, detail = sasl_exchange(mech, ir, self._challenge, step['user'],
+                                   step['password'])
+        if detail == 'cancelled':
+            self.outq += b'501 5.0.0 AUTH cancelled\r\n'
+        elif detail == 'unsupported':
+            raise StepFailed('AUTH %s is not supported by the test server'
+                             % mech)
+        elif ok:
+            self.outq += b'235 2.7.0 Authentication successful\r\n'
+        else:
+            self.outq += b'535 5.7.8 Authentication credentials invalid\r\n'
+        summary = mech
+        if ir is not None:
+            summary += ' initial-response'
+        summary += ' ' + ('ok' if ok else detail)
+        self.result['auth'].append(summary)
+
+    def _challenge(self, payload):
+        """Send a 334 with PAYLOAD (bytes), return the client's response."""
+        self.outq += b'334 ' + base64.b64encode(payload) + b'\r\n'
+        return self.client_line()
+
+
+def b64decode(data):
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def sasl_exchange(mech, ir, challenge, user, password):
+    """Play one SASL exchange.  CHALLENGE(payload) sends a 334 and returns
+    the client's line.  Returns (ok, detail) where detail is 'failed',
+    'cancelled', 'malformed' or 'unsupported'."""
+    user = user.encode('utf-8')
+    password = password.encode('utf-8')
+
+    def respond(payload):
+        line = challenge(payload)
+        if line == b'*':
+            return None
+        return line
+
+    if mech == 'PLAIN':
+        resp = ir if ir is not None else respond(b'')
+        if resp is None:
+            return False, 'cancelled'
+        if resp == b'=':
+            resp = b''
+        dec = b64decode(resp)
+        if dec is None or dec.count(b'\0') != 2:
+            return False, 'malformed'
+        authz, authc, pw = dec.split(b'\0')
+        ok = authc == user and pw == password and authz in (b'', user)
+        return ok, 'failed'
+    if mech == 'LOGIN':
+        u = ir if ir is not None else respond(b'Username:')
+        if u is None:
+            return False, 'cancelled'
+        p = respond(b'Password:')
+        if p is None:
+            return False, 'cancelled'
+        du, dp = b64decode(u), b64decode(p)
+        if du is None or dp is None:
+            return False, 'malformed'
+        return du == user and dp == password, 'failed'
+    if mech == 'CRAM-MD5':
+        if ir is not None:
+            return False, 'malformed'
+        chal = ('<%d.%d@localhost>' % (os.getpid(), time.time_ns())).encode()
+        resp = respond(chal)
+        if resp is None:
+            return False, 'cancelled'
+        dec = b64decode(resp)
+        if dec is None or b' ' not in dec:
+            return False, 'malformed'
+        name, _, digest = dec.rpartition(b' ')
+        good = hmac.new(password, chal, 'md5').hexdigest().encode()
+        return name == user and hmac.compare_digest(digest, good), 'failed'
+    return False, 'unsupported'
+
+
+def listen(host):
+    family = socket.AF_INET6 if ':' in host else socket.AF_INET
+    srv = socket.socket(family, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((host, 0))
+    srv.listen(8)
+    port = srv.getsockname()[1]
+    sys.stdout.write('PORT %d\n' % port)
+    sys.stdout.flush()
+    return srv
+
+
+def accept(srv, stopper, timeout=None):
+    """Accept one connection, or None once stopped (or timed out)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        if stopper.stopped:
+            r, _, _ = select.select([srv], [], [], 0)
+            if not r:
+                return None
+        else:
+            left = None if deadline is None else deadline - time.monotonic()
+            r, _, _ = select.select([srv, stopper.rfd], [], [],
+                                    None if left is None else max(left, 0))
+            if srv not in r and left is not None and left <= 0:
+                return None
+            if srv not in r:
+                continue
+        conn, _ = srv.accept()
+        return conn
+
+
+# -- script mode ------------------------------------------------------------
+
+def play(args):
+    with open(args.script, encoding='utf-8') as f:
+        steps = parse_script(f.read())
+    stopper = Stopper()
+    srv = listen(args.host)
+    result = {'connected': False, 'script_ok': False, 'error': None,
+              'step': None, 'steps_done': 0, 'steps_total': len(steps),
+              'rtt': 0, 'turns': 0, 'transcript': [], 'data': [],
+              'data_partial': [], 'tls': [], 'auth': [], 'after_script': None}
+    peer = None
+    try:
+        conn = accept(srv, stopper)
+        if conn is not None:
+            result['connected'] = True
+            # A second connection would be a client retrying: note it.
+            peer = Peer(conn, stopper, args.timeout, result['transcript'])
+            player = Player(peer, args.certs, result)
+            try:
+                player.run(steps)
+                result['step'] = None
+                if not peer.closed:
+                    rest = peer.read_until_eof()
+                    if rest:
+                        result['after_script'] = show(rest)
+                        raise StepFailed('the client sent more after the '
+                                         'end of the script: %r'
+                                         % show(rest)[:400])
+                result['script_ok'] = True
+            except (StepFailed, Timeout) as e:
+                result['error'] = str(e)
+                if not peer.closed:
+                    rest = peer.drain_now()
+                    if rest:
+                        result['after_error'] = show(rest)[:4000]
+    except Exception as e:  # a bug in the test server itself
+        result['error'] = 'test server error: %r' % e
+        result['script_ok'] = False
+    finally:
+        if peer is not None:
+            result['turns'] = peer.turns
+            result['rtt'] = 1 + peer.turns
+            result['wire_in'] = base64.b64encode(peer.wire_in).decode()
+            result['received'] = base64.b64encode(peer.received).decode()
+            peer.close()
+        second = accept(srv, stopper, timeout=0)
+        if second is not None:
+            result['second_connection'] = True
+            second.close()
+        srv.close()
+        with open(args.result, 'w') as f:
+            json.dump(result, f, indent=1)
+    return 0
+
+
+# -- sink mode --------------------------------------------------------------
+
+class Sink:
+    """Accept any mail; record a redacted transcript and the message."""
+
+    def __init__(self, args, stopper):
+        self.args = args
+        self.stopper = stopper
+        self.tlog = open(args.transcript, 'a', encoding='utf-8')
+
+    def say(self, peer, line):
+        self.tlog.write('S: %s\n' % line)
+        self.tlog.flush()
+        peer.send(line.encode('utf-8') + b'\r\n')
+
+    def hear(self, peer, redact=False):
+        line, _ = peer.readline()
+        if not line:
+            return None
+        body = line.rstrip(b'\r\n')
+        text = show(body)
+        if redact:
+            text = '<redacted>'
+        elif re.match(r'(?i)AUTH \S+ ', text):
+            text = ' '.join(text.split(' ')[:2]) + ' <redacted>'
+        self.tlog.write('C: %s\n' % text)
+        self.tlog.flush()
+        return body
+
+    def serve(self, conn):
+        peer = Peer(conn, self.stopper, 30, [])
+        authed = False
+        self.say(peer, '220 localhost ESMTP outbox test sink')
+        while True:
+            line = self.hear(peer)
+            if line is None:
+                return
+            verb = line.split(b' ', 1)[0].upper()
+            arg = line[len(verb) + 1:]
+            if verb in (b'EHLO', b'HELO'):
+                caps = ['PIPELINING', '8BITMIME', 'ENHANCEDSTATUSCODES']
+                if peer.tls is None:
+                    caps.append('STARTTLS')
+                else:
+                    caps.append('AUTH PLAIN LOGIN CRAM-MD5')
+                if verb == b'HELO':
+                    caps = []
+                lines = ['localhost'] + caps
+                for i, c in enumerate(lines):
+                    sep = ' ' if i == len(lines) - 1 else '-'
+                    self.say(peer, '250%s%s' % (sep, c))
+            elif verb == b'STARTTLS' and peer.tls is None:
+                self.say(peer, '220 2.0.0 Ready to start TLS')
+                err = peer.start_tls(tls_context(self.args.certs, {}, {}))
+                self.tlog.write('-- TLS handshake %s\n' % (
+                    'failed: ' + err if err else 'done: ' +
+                    peer.tls.version()))
+                if err:
+                    return
+            elif verb == b'AUTH' and peer.tls is not None and not authed:
+                parts = arg.split(b' ')
+                mech = parts[0].decode('ascii', 'replace').upper()
+                ir = parts[1] if len(parts) > 1 else None
+
+                def challenge(payload):
+                    self.say(peer, '334 ' + base64.b64encode(payload)
+                             .decode())
+                    return self.hear(peer, redact=True) or b'*'
+                ok, detail = sasl_exchange(mech, ir, challenge,
+                                           self.args.user,
+                                           self.args.password)
+                if ok:
+                    authed = True
+                    self.say(peer, '235 2.7.0 Authentication successful')
+                elif detail == 'unsupported':
+                    self.say(peer, '504 5.5.4 Mechanism not supported')
+                else:
+                    self.say(peer, '535 5.7.8 Authentication credentials '
+                             'invalid')
+            elif verb == b'MAIL':
+                if self.args.user and not authed:
+                    self.say(peer, '530 5.7.0 Authentication required')
+                else:
+                    self.say(peer, '250 2.1.0 Ok')
+            elif verb == b'RCPT':
+                self.say(peer, '250 2.1.5 Ok')
+            elif verb == b'DATA':
+                self.say(peer, '354 End data with <CR><LF>.<CR><LF>')
+                msg = bytearray()
+                while True:
+                    ln, _ = peer.readline()
+                    if not ln:
+                        return
+                    if ln == b'.\r\n':
+                        break
+                    msg += ln[1:] if ln.startswith(b'.') else ln
+                self.tlog.write('C: <message: %d bytes>\nC: .\n' % len(msg))
+                with open(self.args.message, 'wb') as f:
+                    f.write(msg)
+                self.say(peer, '250 2.0.0 Ok: queued')
+            elif verb in (b'RSET', b'NOOP'):
+                self.say(peer, '250 2.0.0 Ok')
+            elif verb == b'QUIT':
+                self.say(peer, '221 2.0.0 Bye')
+                return
+            else:
+                self.say(peer, '502 5.5.2 Command not recognised')
+
+    def run(self, srv):
+        while True:
+            conn = accept(srv, self.stopper)
+            if conn is None:
+                return 0
+            self.tlog.write('-- connection\n')
+            try:
+                self.serve(conn)
+            except (Timeout, StepFailed, OSError) as e:
+                self.tlog.write('-- error: %s\n' % e)
+            finally:
+                conn.close()
+                self.tlog.write('-- closed\n')
+                self.tlog.flush()
+
+
+def sink(args):
+    stopper = Stopper()
+    srv = listen(args.host)
+    return Sink(args, stopper).run(srv)
+
+
+def main():
+    ap = argparse.ArgumentParser(description='scripted SMTP test server')
+    ap.add_argument('--script', help='server script to play')
+    ap.add_argument('--result', help='where to write the JSON result')
+    ap.add_argument('--certs', required=True,
+                    help='directory with server.pem and server.key')
+    ap.add_argument('--timeout', type=float, default=5.0,
+                    help='seconds to wait for the client (default 5)')
+    ap.add_argument('--host', default='127.0.0.1')
+    ap.add_argument('--sink', action='store_true')
+    ap.add_argument('--user', default='')
+    ap.add_argument('--password', default='')
+    ap.add_argument('--transcript')
+    ap.add_argument('--message')
+    args = ap.parse_args()
+    if args.sink:
+        if not (args.transcript and args.message):
+            ap.error('--sink needs --transcript and --message')
+        return sink(args)
+    if not (args.script and args.result):
+        ap.error('--script and --result are required')
+    return play(args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
