@@ -26,7 +26,9 @@ addr_parse_one(const char *arg, const char *what, enum error_kind kind,
 	lt = strrchr(arg, '<');
 	gt = strrchr(arg, '>');
 	if (lt != NULL || gt != NULL) {
-		if (lt == NULL || gt == NULL || gt < lt || gt[1 +
+		/* Exactly one <...>, and nothing but blanks after it. */
+		if (lt == NULL || gt == NULL || gt < lt ||
+		    strchr(arg, '<') != lt || strchr(arg, '>') != gt || gt[1 +
 		    strspn(gt + 1, " \t")] != '\0') {
 			error_set(err, kind, "%s is not a valid address: %s",
 			    what, arg);

@@ -138,11 +138,12 @@ apply_short(struct cli *c, const struct shortopt *o, const char *arg,
 }
 
 static int
-add_override(struct cli *c, const char *setting, const char *value,
-    struct error *err)
+add_override(struct cli *c, const char *option, const char *setting,
+    const char *value, struct error *err)
 {
 	if (c->nov == CLI_OVERRIDES_MAX)
 		return error_set(err, ERR_USAGE, "too many options");
+	c->ov[c->nov].option = option;
 	c->ov[c->nov].name = setting;
 	c->ov[c->nov].value = value;
 	c->nov++;
@@ -185,7 +186,8 @@ parse_long(struct cli *c, int argc, char **argv, int *i, struct error *err)
 		return 0;
 	}
 	if (o->setting != NULL)
-		return add_override(c, o->setting, val ? val : "", err);
+		return add_override(c, o->name, o->setting, val ? val : "",
+		    err);
 	return apply_short(c, find_short(o->letter), val, err);
 }
 

@@ -16,6 +16,7 @@ enum cli_mode {
 
 /* A setting given on the command line, by its configuration name. */
 struct cli_override {
+	const char *option;	/* the long option as typed, without -- */
 	const char *name;
 	const char *value;
 };

@@ -197,29 +197,24 @@ parse_uint(const char *v, long min, long max, long *out)
 	return 0;
 }
 
-int
-conf_set(struct account *a, const char *name, const char *v,
-    const char *where, struct error *err)
+/*
+ * Check v for keyword k and store it.  Messages read "WHERE LABEL: ...";
+ * `kind' says whose mistake it is (the file's or the command line's).
+ */
+static int
+set_keyword(struct account *a, const struct keyword *k, const char *v,
+    const char *where, const char *label, enum error_kind kind,
+    struct error *err)
 {
-	const struct keyword *k = lookup(name);
-	const char *p, *hint;
+	const char *name = label, *p;
 	char *val = NULL, num[24];
 	long n;
 	int r;
 
-	if (k == NULL) {
-		hint = conf_suggest(name);
-		if (hint != NULL)
-			return error_set(err, ERR_CONFIG,
-			    "%sunknown command %s (did you mean %s?)", where,
-			    name, hint);
-		return error_set(err, ERR_CONFIG, "%sunknown command %s",
-		    where, name);
-	}
 	/* A control character would end up on the wire or in a file name. */
 	for (p = v; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 && *p != '\t')
-			return error_set(err, ERR_CONFIG,
+			return error_set(err, kind,
 			    "%s%s: the value contains a control character",
 			    where, name);
 	switch (k->type) {
@@ -233,14 +228,14 @@ conf_set(struct account *a, const char *name, const char *v,
 		if (*v == '\0')
 			v = "on";
 		if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
-			return error_set(err, ERR_CONFIG,
+			return error_set(err, kind,
 			    "%s%s: expected on or off, not \"%s\"", where,
 			    name, v);
 		val = strdup(v);
 		break;
 	case T_PORT:
 		if (parse_uint(v, 1, 65535, &n) == -1)
-			return error_set(err, ERR_CONFIG,
+			return error_set(err, kind,
 			    "%s%s: \"%s\" is not a port number (1-65535)",
 			    where, name, v);
 		val = strdup(v);
@@ -249,7 +244,7 @@ conf_set(struct account *a, const char *name, const char *v,
 		if (strcmp(v, "off") == 0)
 			n = 0;
 		else if (parse_uint(v, 1, 86400, &n) == -1)
-			return error_set(err, ERR_CONFIG,
+			return error_set(err, kind,
 			    "%s%s: \"%s\" is not off or a number of seconds "
 			    "(1-86400)", where, name, v);
 		snprintf(num, sizeof(num), "%ld", n);
@@ -260,7 +255,7 @@ conf_set(struct account *a, const char *name, const char *v,
 			v = "on";
 		if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0 &&
 		    !sasl_known(v))
-			return error_set(err, ERR_CONFIG,
+			return error_set(err, kind,
 			    "%s%s: unknown authentication method \"%s\"",
 			    where, name, v);
 		val = strdup(v);
@@ -271,7 +266,7 @@ conf_set(struct account *a, const char *name, const char *v,
 	case T_IGNORED:
 		return 0;
 	case T_LATER:
-		return error_set(err, ERR_CONFIG,
+		return error_set(err, kind,
 		    "%s%s is not supported by this version of outbox", where,
 		    name);
 	}
@@ -283,6 +278,36 @@ conf_set(struct account *a, const char *name, const char *v,
 	if (r == -1)
 		return error_set(err, ERR_OSERR, "out of memory");
 	return 0;
+}
+
+int
+conf_set(struct account *a, const char *name, const char *v,
+    const char *where, struct error *err)
+{
+	const struct keyword *k = lookup(name);
+	const char *hint;
+
+	if (k == NULL) {
+		hint = conf_suggest(name);
+		if (hint != NULL)
+			return error_set(err, ERR_CONFIG,
+			    "%sunknown command %s (did you mean %s?)", where,
+			    name, hint);
+		return error_set(err, ERR_CONFIG, "%sunknown command %s",
+		    where, name);
+	}
+	return set_keyword(a, k, v, where, name, ERR_CONFIG, err);
+}
+
+int
+conf_set_option(struct account *a, const char *name, const char *v,
+    const char *option, struct error *err)
+{
+	const struct keyword *k = lookup(name);
+
+	if (k == NULL)
+		return error_set(err, ERR_SOFTWARE, "no setting %s", name);
+	return set_keyword(a, k, v, "", option, ERR_USAGE, err);
 }
 
 /* Split "cmd arg" with the argument trimmed and one pair of quotes off. */

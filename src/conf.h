@@ -24,6 +24,9 @@ int conf_load(const char *path, int user_file, struct account **list,
  */
 int conf_set(struct account *, const char *name, const char *value,
     const char *where, struct error *);
+/* The same for a command-line option (errors name the option: EX_USAGE). */
+int conf_set_option(struct account *, const char *name, const char *value,
+    const char *option, struct error *);
 /* The nearest known command to a misspelt one, or NULL. */
 const char *conf_suggest(const char *name);
 /* Whether the keyword table is sorted (for the unit test). */

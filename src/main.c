@@ -30,6 +30,7 @@ struct run {
 	struct account *accounts;
 	struct account *acc;
 	char *conf_files;	/* the files read, for messages */
+	char skipped[ERROR_MSG_MAX + 8];	/* a system file not read */
 	char *from;
 	char **rcpt;
 	int nrcpt;
@@ -131,14 +132,25 @@ load_config(struct run *r, struct error *err)
 			error_clear(err);
 		}
 	}
-	if (conf_load(SYSTEM_CONF, 0, &sys, err) == 0)
-		note_file(r, SYSTEM_CONF);
-	else if (err->kind != ERR_NOINPUT)
-		return -1;
-	else if (conf_load(SYSTEM_CONF_MSMTP, 0, &sys, err) == 0)
-		note_file(r, SYSTEM_CONF_MSMTP);
-	else if (err->kind != ERR_NOINPUT && err->kind != ERR_IO)
-		return -1;
+	/*
+	 * The system file is optional; one this user may not read (it holds
+	 * a password for root's use, say) is skipped, and said so only if
+	 * no account is found.
+	 */
+	for (i = 0; i < 2; i++) {
+		path = i == 0 ? SYSTEM_CONF : SYSTEM_CONF_MSMTP;
+		if (conf_load(path, 0, &sys, err) == 0) {
+			note_file(r, path);
+			break;
+		}
+		if (err->kind == ERR_IO) {
+			snprintf(r->skipped, sizeof(r->skipped), " (%s)",
+			    err->msg);
+			break;
+		}
+		if (err->kind != ERR_NOINPUT)
+			return -1;
+	}
 	error_clear(err);
 	merge(&r->accounts, sys);
 	return 0;
@@ -160,15 +172,16 @@ choose_account(struct run *r, struct error *err)
 		if (r->conf_files == NULL)
 			return error_set(err, ERR_CONFIG,
 			    "no configuration file found: use -C FILE, or "
-			    "create ~/.config/outbox/config");
+			    "create ~/.config/outbox/config%s", r->skipped);
 		return error_set(err, ERR_CONFIG,
-		    "account %s not found in %s", name, r->conf_files);
+		    "account %s not found in %s%s", name, r->conf_files,
+		    r->skipped);
 	}
 	for (i = 0; i < r->cli.nov; i++) {
-		snprintf(where, sizeof(where), "option --%s: ",
-		    r->cli.ov[i].name);
-		if (conf_set(r->acc, r->cli.ov[i].name, r->cli.ov[i].value,
-		    where, err) == -1)
+		snprintf(where, sizeof(where), "option --%s",
+		    r->cli.ov[i].option);
+		if (conf_set_option(r->acc, r->cli.ov[i].name,
+		    r->cli.ov[i].value, where, err) == -1)
 			return -1;
 	}
 	return account_check(r->acc, err);

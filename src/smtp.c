@@ -13,6 +13,8 @@
 /* RFC 4954 4: an AUTH command line may be up to 12288 octets. */
 #define AUTH_LINE_MAX 12288
 #define AUTH_LIST_MAX 1024
+/* What one group of commands may take, at most. */
+#define OUT_MAX (64 * 1024 * 1024)
 
 struct smtp {
 	struct smtp_params p;
@@ -20,6 +22,7 @@ struct smtp {
 	struct buf out;
 	int out_secret;
 	int drop;
+	int broken;		/* a command could not be queued */
 	struct error err;
 	smtp_trace_fn *trace;
 	void *trace_ctx;
@@ -109,8 +112,11 @@ send_line(struct smtp *s, const char *shown, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	if (n < 0 || buf_reserve(&s->out, (size_t)n + 3) == -1)
-		return;	/* cannot happen within the buffer's bound */
+	if (n < 0 || buf_reserve(&s->out, (size_t)n + 3) == -1) {
+		/* Reported by the entry point: never send a partial group. */
+		s->broken = 1;
+		return;
+	}
 	va_start(ap, fmt);
 	vsnprintf(s->out.data + s->out.len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
@@ -171,7 +177,8 @@ smtp_new(const struct smtp_params *p, smtp_trace_fn *trace, void *ctx)
 	s->trace = trace;
 	s->trace_ctx = ctx;
 	s->tls = p->tls;
-	buf_init(&s->out, AUTH_LINE_MAX + 64 + 1024 * (p->nrcpt + 4));
+	/* Commands have no length limit here: the server judges them. */
+	buf_init(&s->out, OUT_MAX);
 	if ((s->rcpt_code = calloc(p->nrcpt + 1, sizeof(int))) == NULL) {
 		free(s);
 		return NULL;
@@ -580,8 +587,8 @@ on_data(struct smtp *s, const struct reply *r)
 	}
 	if (s->envelope_err.kind != ERR_NONE)
 		return report_envelope(s);
-	return fail(s, reply_class(r) == 3 ? ERR_PROTOCOL :
-	    error_kind_for_code(r->code, ERR_DATA), r,
+	return fail(s, reply_class(r) == 4 ? ERR_TEMP : reply_class(r) == 5 ?
+	    ERR_DATA : ERR_PROTOCOL, r,
 	    "the server did not accept the mail data");
 }
 
@@ -602,6 +609,20 @@ on_dot(struct smtp *s, const struct reply *r)
 	    "the server did not accept the mail");
 }
 
+/* Every entry point returns through here. */
+static enum smtp_action
+checked(struct smtp *s, enum smtp_action act)
+{
+	if (!s->broken)
+		return act;
+	s->broken = 0;
+	s->out.len = 0;
+	s->drop = 1;
+	s->err.code = 0;
+	s->err.reply[0] = '\0';
+	return fail(s, ERR_OSERR, NULL, "out of memory for the commands");
+}
+
 enum smtp_action
 smtp_start(struct smtp *s)
 {
@@ -609,8 +630,8 @@ smtp_start(struct smtp *s)
 	return SMTP_A_READ;
 }
 
-enum smtp_action
-smtp_on_reply(struct smtp *s, const struct reply *r)
+static enum smtp_action
+dispatch(struct smtp *s, const struct reply *r)
 {
 	switch (s->state) {
 	case SMTP_S_GREETING:
@@ -639,6 +660,12 @@ smtp_on_reply(struct smtp *s, const struct reply *r)
 }
 
 enum smtp_action
+smtp_on_reply(struct smtp *s, const struct reply *r)
+{
+	return checked(s, dispatch(s, r));
+}
+
+enum smtp_action
 smtp_tls_started(struct smtp *s, const char *cb_type, const unsigned char *cb,
     size_t cblen)
 {
@@ -657,7 +684,7 @@ smtp_tls_started(struct smtp *s, const char *cb_type, const unsigned char *cb,
 		}
 	}
 	if (s->state == SMTP_S_TLS)
-		return enter_ehlo(s);
+		return checked(s, enter_ehlo(s));
 	return SMTP_A_READ;	/* implicit TLS: the greeting comes next */
 }
 
@@ -675,7 +702,7 @@ smtp_body_done(struct smtp *s, unsigned long long size)
 	/* RFC 2920 3.1: QUIT may end the group that the content began. */
 	if (s->caps & SMTP_CAP_PIPELINING)
 		send_line(s, NULL, "QUIT");
-	return SMTP_A_READ;
+	return checked(s, SMTP_A_READ);
 }
 
 enum smtp_action

@@ -1,0 +1,538 @@
+/* test_cli.c: the sendmail and msmtp command line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cli.h"
+
+#define MAXARGS 32
+
+/* Build argv from a NULL-terminated list; the strings are copied. */
+struct args {
+	int argc;
+	char *argv[MAXARGS + 1];
+};
+
+static void
+args_make(struct args *a, const char *const *list)
+{
+	a->argc = 0;
+	a->argv[a->argc++] = strdup("/usr/sbin/sendmail");
+	for (; *list != NULL; list++) {
+		assert_true(a->argc < MAXARGS);
+		a->argv[a->argc++] = strdup(*list);
+	}
+	a->argv[a->argc] = NULL;
+}
+
+static void
+args_free(struct args *a)
+{
+	int i;
+
+	for (i = 0; i < a->argc; i++)
+		free(a->argv[i]);
+}
+
+/* Parse; the caller frees c->rcpt and the args. */
+static int
+run(struct cli *c, struct args *a, const char *const *list,
+    struct error *err)
+{
+	args_make(a, list);
+	error_clear(err);
+	return cli_parse(c, a->argc, a->argv, err);
+}
+
+static void
+ok(struct cli *c, struct args *a, const char *const *list)
+{
+	struct error err;
+
+	if (run(c, a, list, &err) == -1)
+		fail_msg("refused (%s): %s", list[0] ? list[0] : "", err.msg);
+}
+
+static void
+done(struct cli *c, struct args *a)
+{
+	free(c->rcpt);
+	args_free(a);
+}
+
+/* Parse a list that must be refused as a usage error holding `want'. */
+static void
+refused(const char *const *list, const char *want)
+{
+	struct cli c;
+	struct args a;
+	struct error err;
+
+	if (run(&c, &a, list, &err) != -1)
+		fail_msg("accepted: %s", list[0]);
+	assert_int_equal(err.kind, ERR_USAGE);
+	if (want != NULL && strstr(err.msg, want) == NULL)
+		fail_msg("message \"%s\" lacks \"%s\"", err.msg, want);
+	done(&c, &a);
+}
+
+static void
+expect_rcpts(const struct cli *c, const char *const *want)
+{
+	int i;
+
+	for (i = 0; want[i] != NULL; i++) {
+		assert_true(i < c->nrcpt);
+		assert_string_equal(c->rcpt[i], want[i]);
+	}
+	assert_int_equal(c->nrcpt, i);
+}
+
+static const char *
+override(const struct cli *c, const char *name)
+{
+	int i;
+	const char *v = NULL;
+
+	for (i = 0; i < c->nov; i++)
+		if (strcmp(c->ov[i].name, name) == 0)
+			v = c->ov[i].value;
+	return v;
+}
+
+static void
+test_plain(void **state)
+{
+	static const char *const list[] = { "a@example.org", "b@example.org",
+	    "c@example.org", NULL };
+	struct cli c;
+	struct args a;
+
+	ok(&c, &a, list);
+	assert_int_equal(c.mode, CLI_SEND);
+	assert_string_equal(c.prog, "sendmail");
+	expect_rcpts(&c, list);
+	assert_null(c.from);
+	assert_null(c.account);
+	assert_null(c.conffile);
+	assert_int_equal(c.verbose, 0);
+	assert_int_equal(c.host_given, 0);
+	assert_int_equal(c.nov, 0);
+	done(&c, &a);
+}
+
+static void
+test_glued_and_split(void **state)
+{
+	static const char *const glued[] = { "-ffrom@example.com",
+	    "-FCronDaemon", "-Cmy.conf", "-awork", "rcpt@example.org", NULL };
+	static const char *const split[] = { "-f", "from@example.com",
+	    "-F", "Cron Daemon", "-C", "my.conf", "-a", "work",
+	    "rcpt@example.org", NULL };
+	static const char *const r[] = { "rcpt@example.org", NULL };
+	struct cli c;
+	struct args a;
+
+	ok(&c, &a, glued);
+	assert_string_equal(c.from, "from@example.com");
+	assert_string_equal(c.fullname, "CronDaemon");
+	assert_string_equal(c.conffile, "my.conf");
+	assert_string_equal(c.account, "work");
+	expect_rcpts(&c, r);
+	done(&c, &a);
+
+	ok(&c, &a, split);
+	assert_string_equal(c.from, "from@example.com");
+	assert_string_equal(c.fullname, "Cron Daemon");
+	assert_string_equal(c.conffile, "my.conf");
+	assert_string_equal(c.account, "work");
+	expect_rcpts(&c, r);
+	done(&c, &a);
+}
+
+static void
+test_r_is_from(void **state)
+{
+	static const char *const list[] = { "-r", "bounce@example.com",
+	    "x@example.org", NULL };
+	struct cli c;
+	struct args a;
+
+	ok(&c, &a, list);
+	assert_string_equal(c.from, "bounce@example.com");
+	done(&c, &a);
+}
+
+static void
+test_ignored_sendmail_options(void **state)
+{
+	static const char *const list[] = { "-oi", "-oem", "-odi", "-odb",
+	    "-i", "-B8BITMIME", "-B", "7BIT", "-G", "-m", "-n", "-h", "5",
+	    "-L", "tag", "-O", "DeliveryMode=b", "-A", "c", "-bm",
+	    "-o", "i", "x@example.org", NULL };
+	static const char *const r[] = { "x@example.org", NULL };
+	struct cli c;
+	struct args a;
+
+	ok(&c, &a, list);
+	/* The split arguments were taken as values, not recipients. */
+	expect_rcpts(&c, r);
+	assert_int_equal(c.mode, CLI_SEND);
+	assert_int_equal(c.nov, 0);
+	assert_null(c.from);
+	done(&c, &a);
+}
+
+static void
+test_b_mode(void **state)
+{
+	static const char *const bm[] = { "-bm", "x@example.org", NULL };
+	static const char *const bm_split[] = { "-b", "m", "x@example.org",
+	    NULL };
+	static const char *const bp[] = { "-bp", NULL };
+	static const char *const bs[] = { "-bs", NULL };
+	static const char *const bd[] = { "-bd", NULL };
+	static const char *const bi[] = { "-bi", NULL };
+	struct cli c;
+	struct args a;
+
+	ok(&c, &a, bm);
+	assert_int_equal(c.nrcpt, 1);
+	done(&c, &a);
+	ok(&c, &a, bm_split);
+	assert_int_equal(c.nrcpt, 1);
+	done(&c, &a);
+	refused(bp, "-bp");
+	refused(bs, "-bs");
+	refused(bd, "-bd");
+	refused(bi, "-bi");
+}
+
+static void
+test_queue_and_dsn_later(void **state)
+{
+	static const char *const q[] = { "-q", NULL };
+	static const char *const q1h[] = { "-q1h", NULL };
+	static const char *const n[] = { "-N", "success,failure",
+	    "x@example.org", NULL };
+	static const char *const ng[] = { "-Nnever", "x@example.org", NULL };
+	static const char *const r[] = { "-R", "hdrs", "x@example.org", NULL };
+	static const char *const v[] = { "-V", "envid", "x@example.org",
+	    NULL };
+
+	refused(q, "not supported");
+	refused(q1h, "queue");
+	refused(n, "not supported");
+	refused(ng, "-N");
+	refused(r, "-R");
+	refused(v, "-V");
+}
+
+static void
+test_t_not_supported(void **state)
+{
+	static const char *const t[] = { "-t", NULL };
+	static const char *const ti[] = { "-ti", NULL };
+	static const char *const it[] = { "-it", NULL };
+	static const char *const longform[] = { "--read-recipients", NULL };
+
+	refused(t, "reading recipients from the headers (-t) is not "
+	    "supported");
+	refused(ti, "reading recipients from the headers (-t) is not "
+	    "supported");
+	refused(it, "(-t)");
+	refused(longform, "(-t)");
+}
+
+static void
+test_clusters(void **state)
+{
+	static const char *const vi[] = { "-vi", "x@example.org", NULL };
+	static const char *const ivf[] = { "-ivf", "me@example.com",
+	    "x@example.org", NULL };
+	static const char *const ifglued[] = { "-iffrom@example.com",
+	    "x@example.org", NULL };
+	static const char *const r[] = { "x@example.org", NULL };
+	struct cli c;
+	struct args a;
+
+	ok(&c, &a, vi);
+	assert_int_equal(c.verbose, 1);
+	expect_rcpts(&c, r);
+	done(&c, &a);
+
+	ok(&c, &a, ivf);
+	assert_int_equal(c.verbose, 1);
+	assert_string_equal(c.from, "me@example.com");
+	expect_rcpts(&c, r);
+	done(&c, &a);
+
+	ok(&c, &a, ifglued);
+	assert_string_equal(c.from, "from@example.com");
+	expect_rcpts(&c, r);
+	done(&c, &a);
+}
+
+static void
+test_verbose(void **state)
+{
+	static const char *const list[] = { "-v", "-d", "--debug", "-v",
+	    "x@example.org", NULL };
+	struct cli c;
+	struct args a;
+
+	ok(&c, &a, list);
+	assert_int_equal(c.verbose, 4);
+	assert_int_equal(c.nrcpt, 1);
+	done(&c, &a);
+}
+
+static void
+test_double_dash(void **state)
+{
+	static const char *const list[] = { "-f", "me@example.com", "--",
+	    "-X", "--host=evil", "-t", "x@example.org", NULL };
+	static const char *const r[] = { "-X", "--host=evil", "-t",
+	    "x@example.org", NULL };
+	struct cli c;
+	struct args a;
+
+	ok(&c, &a, list);
+	expect_rcpts(&c, r);
+	assert_int_equal(c.host_given, 0);
+	assert_int_equal(c.nov, 0);
+	assert_string_equal(c.from, "me@example.com");
+	done(&c, &a);
+}
+
+static void
+test_long_options(void **state)
+{
+	static const char *const eq[] = { "--from=me@example.com",
+	    "--account=work", "--file=/etc/x.conf", "--port=2525",
+	    "--timeout=5", "--auth=plain", "--user=u", "--tls=off",
+	    "--tls-starttls", "x@example.org", NULL };
+	static const char *const split[] = { "--from", "me@example.com",
+	    "--account", "work", "--file", "/etc/x.conf", "--port", "2525",
+	    "--timeout", "5", "--user", "u", "x@example.org", NULL };
+	static const char *const r[] = { "x@example.org", NULL };
+	struct cli c;
+	struct args a;
+
+	ok(&c, &a, eq);
+	assert_string_equal(c.from, "me@example.com");
+	assert_string_equal(c.account, "work");
+	assert_string_equal(c.conffile, "/etc/x.conf");
+	assert_string_equal(override(&c, "port"), "2525");
+	assert_string_equal(override(&c, "timeout"), "5");
+	assert_string_equal(override(&c, "auth"), "plain");
+	assert_string_equal(override(&c, "user"), "u");
+	assert_string_equal(override(&c, "tls"), "off");
+	/* An optional value left out is the empty string: on. */
+	assert_string_equal(override(&c, "tls_starttls"), "");
+	assert_int_equal(c.host_given, 0);
+	expect_rcpts(&c, r);
+	done(&c, &a);
+
+	ok(&c, &a, split);
+	assert_string_equal(c.from, "me@example.com");
+	assert_string_equal(c.account, "work");
+	assert_string_equal(c.conffile, "/etc/x.conf");
+	assert_string_equal(override(&c, "port"), "2525");
+	assert_string_equal(override(&c, "timeout"), "5");
+	assert_string_equal(override(&c, "user"), "u");
+	expect_rcpts(&c, r);
+	done(&c, &a);
+}
+
+static void
+test_host(void **state)
+{
+	static const char *const eq[] = { "--host=mx.example",
+	    "x@example.org", NULL };
+	static const char *const split[] = { "--host", "mx.example",
+	    "x@example.org", NULL };
+	static const char *const with_a[] = { "--host=mx.example", "-a",
+	    "work", "x@example.org", NULL };
+	static const char *const a_first[] = { "--account=work", "--host",
+	    "mx.example", "x@example.org", NULL };
+	static const char *const missing[] = { "--host", NULL };
+	struct cli c;
+	struct args a;
+
+	ok(&c, &a, eq);
+	assert_int_equal(c.host_given, 1);
+	assert_string_equal(override(&c, "host"), "mx.example");
+	assert_int_equal(c.nrcpt, 1);
+	done(&c, &a);
+
+	ok(&c, &a, split);
+	assert_int_equal(c.host_given, 1);
+	assert_string_equal(override(&c, "host"), "mx.example");
+	assert_int_equal(c.nrcpt, 1);
+	done(&c, &a);
+
+	refused(with_a, "--host");
+	refused(a_first, "--account");
+	refused(missing, "needs a value");
+}
+
+static void
+test_help_version(void **state)
+{
+	static const char *const help[] = { "--help", NULL };
+	static const char *const version[] = { "--version", NULL };
+	static const char *const help_value[] = { "--help=yes", NULL };
+	struct cli c;
+	struct args a;
+
+	ok(&c, &a, help);
+	assert_int_equal(c.mode, CLI_HELP);
+	done(&c, &a);
+	ok(&c, &a, version);
+	assert_int_equal(c.mode, CLI_VERSION);
+	done(&c, &a);
+	refused(help_value, "takes no value");
+}
+
+static void
+test_unknown_options(void **state)
+{
+	static const char *const z[] = { "-Z", "x@example.org", NULL };
+	static const char *const cluster[] = { "-iZ", "x@example.org", NULL };
+	static const char *const lng[] = { "--bogus", "x@example.org", NULL };
+	static const char *const lng_eq[] = { "--bogus=1", NULL };
+	static const char *const prefix[] = { "--hos=x", NULL };
+	static const char *const f_missing[] = { "x@example.org", "-f", NULL };
+	static const char *const c_missing[] = { "-C", NULL };
+
+	refused(z, "unknown option -Z");
+	refused(cluster, "unknown option -Z");
+	refused(lng, "unknown option --bogus");
+	refused(lng_eq, "unknown option --bogus");
+	/* Long options are not abbreviated. */
+	refused(prefix, "unknown option --hos");
+	refused(f_missing, "-f needs a value");
+	refused(c_missing, "-C needs a value");
+}
+
+static void
+test_x_ignored(void **state)
+{
+	char path[] = "/tmp/outbox-test-cli-XXXXXX";
+	char logfile[64];
+	const char *list[] = { "-X", NULL, "-oi", "x@example.org", NULL };
+	const char *glued[] = { NULL, "x@example.org", NULL };
+	char gluedarg[80];
+	static const char *const r[] = { "x@example.org", NULL };
+	struct stat st;
+	struct cli c;
+	struct args a;
+
+	assert_non_null(mkdtemp(path));
+	snprintf(logfile, sizeof(logfile), "%s/traffic.log", path);
+	list[1] = logfile;
+	ok(&c, &a, list);
+	expect_rcpts(&c, r);
+	done(&c, &a);
+
+	snprintf(gluedarg, sizeof(gluedarg), "-X%s", logfile);
+	glued[0] = gluedarg;
+	ok(&c, &a, glued);
+	expect_rcpts(&c, r);
+	done(&c, &a);
+
+	/* Never written, never even created. */
+	assert_int_equal(stat(logfile, &st), -1);
+	assert_int_equal(rmdir(path), 0);
+}
+
+static void
+test_recipient_order(void **state)
+{
+	static const char *const list[] = { "z@example.org", "-f",
+	    "me@example.com", "a@example.org", "-oi", "m@example.org", NULL };
+	static const char *const r[] = { "z@example.org", "a@example.org",
+	    "m@example.org", NULL };
+	static const char *const none[] = { "-oi", "-f", "me@example.com",
+	    NULL };
+	struct cli c;
+	struct args a;
+
+	ok(&c, &a, list);
+	expect_rcpts(&c, r);
+	assert_string_equal(c.from, "me@example.com");
+	done(&c, &a);
+
+	/* No recipients is not cli_parse's error; main says so. */
+	ok(&c, &a, none);
+	assert_int_equal(c.nrcpt, 0);
+	done(&c, &a);
+}
+
+static void
+test_prog_name(void **state)
+{
+	char *argv[] = { "outbox", "x@example.org", NULL };
+	char *noslash[] = { "/a/b/mailq", NULL };
+	struct cli c;
+	struct error err;
+
+	error_clear(&err);
+	assert_int_equal(cli_parse(&c, 2, argv, &err), 0);
+	assert_string_equal(c.prog, "outbox");
+	free(c.rcpt);
+	assert_int_equal(cli_parse(&c, 1, noslash, &err), 0);
+	assert_string_equal(c.prog, "mailq");
+	free(c.rcpt);
+}
+
+static void
+test_usage(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+
+	assert_non_null(fp);
+	cli_usage(fp, "outbox");
+	fclose(fp);
+	assert_true(strncmp(text, "usage: outbox ", 14) == 0);
+	assert_non_null(strstr(text, "--host"));
+	free(text);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_plain),
+		cmocka_unit_test(test_glued_and_split),
+		cmocka_unit_test(test_r_is_from),
+		cmocka_unit_test(test_ignored_sendmail_options),
+		cmocka_unit_test(test_b_mode),
+		cmocka_unit_test(test_queue_and_dsn_later),
+		cmocka_unit_test(test_t_not_supported),
+		cmocka_unit_test(test_clusters),
+		cmocka_unit_test(test_verbose),
+		cmocka_unit_test(test_double_dash),
+		cmocka_unit_test(test_long_options),
+		cmocka_unit_test(test_host),
+		cmocka_unit_test(test_help_version),
+		cmocka_unit_test(test_unknown_options),
+		cmocka_unit_test(test_x_ignored),
+		cmocka_unit_test(test_recipient_order),
+		cmocka_unit_test(test_prog_name),
+		cmocka_unit_test(test_usage),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

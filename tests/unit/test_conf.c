@@ -1,0 +1,698 @@
+/* test_conf.c: the configuration file parser. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "conf.h"
+
+#define PATH "test.conf"
+
+/* Parse text (with its length, so NUL bytes can be in it). */
+static int
+parse_n(const char *text, size_t len, struct account **list,
+    struct error *err)
+{
+	FILE *fp;
+	int r;
+
+	fp = fmemopen((void *)(uintptr_t)text, len, "r");
+	assert_non_null(fp);
+	error_clear(err);
+	r = conf_parse(fp, PATH, 0, list, err);
+	fclose(fp);
+	return r;
+}
+
+static int
+parse(const char *text, struct account **list, struct error *err)
+{
+	return parse_n(text, strlen(text), list, err);
+}
+
+/* Parse text that must be accepted. */
+static struct account *
+parse_ok(const char *text)
+{
+	struct account *list = NULL;
+	struct error err;
+
+	if (parse(text, &list, &err) == -1)
+		fail_msg("refused: %s", err.msg);
+	return list;
+}
+
+/* Parse text that must be refused with a message holding `want'. */
+static void
+parse_bad(const char *text, const char *want)
+{
+	struct account *list = NULL;
+	struct error err;
+
+	if (parse(text, &list, &err) != -1)
+		fail_msg("accepted: \"%s\"", text);
+	assert_int_equal(err.kind, ERR_CONFIG);
+	if (strstr(err.msg, want) == NULL)
+		fail_msg("message \"%s\" lacks \"%s\"", err.msg, want);
+	assert_null(list);
+}
+
+static const char *
+get(struct account *list, const char *name, enum acc_field f)
+{
+	struct account *a = account_find(list, name);
+
+	if (a == NULL)
+		fail_msg("no account %s", name);
+	return account_str(a, f);
+}
+
+static void
+setting_is(struct account *list, const char *name, enum acc_field f,
+    const char *want)
+{
+	const char *v = get(list, name, f);
+
+	if (want == NULL && v == NULL)
+		return;
+	if (want == NULL || v == NULL || strcmp(v, want) != 0)
+		fail_msg("account %s field %d: \"%s\", expected \"%s\"", name,
+		    (int)f, v ? v : "(unset)", want ? want : "(unset)");
+}
+
+static void
+test_defaults_and_inheritance(void **state)
+{
+	struct account *list, *a;
+
+	list = parse_ok(
+	    "defaults\n"
+	    "port 587\n"
+	    "tls on\n"
+	    "timeout 30\n"
+	    "\n"
+	    "account a\n"
+	    "host a.example\n"
+	    "from a@example.com\n"
+	    "user ua\n"
+	    "port 25\n"
+	    "\n"
+	    "account b : a\n"
+	    "user ub\n"
+	    "\n"
+	    "account c\n"
+	    "host c.example\n"
+	    "\n"
+	    "account d : a, c\n");
+
+	/* The order of definition is kept. */
+	a = list;
+	assert_string_equal(a->name, "a");
+	assert_string_equal(a->next->name, "b");
+	assert_string_equal(a->next->next->name, "c");
+	assert_string_equal(a->next->next->next->name, "d");
+	assert_null(a->next->next->next->next);
+	assert_null(account_find(list, "defaults"));
+
+	setting_is(list, "a", AF_HOST, "a.example");
+	setting_is(list, "a", AF_PORT, "25");
+	setting_is(list, "a", AF_TLS, "on");
+	setting_is(list, "a", AF_TIMEOUT, "30");
+
+	/* b takes what a set, and its own user. */
+	setting_is(list, "b", AF_HOST, "a.example");
+	setting_is(list, "b", AF_FROM, "a@example.com");
+	setting_is(list, "b", AF_USER, "ub");
+	setting_is(list, "b", AF_PORT, "25");
+	setting_is(list, "b", AF_TLS, "on");
+
+	/* c has the defaults only. */
+	setting_is(list, "c", AF_HOST, "c.example");
+	setting_is(list, "c", AF_PORT, "587");
+	setting_is(list, "c", AF_USER, NULL);
+	setting_is(list, "c", AF_FROM, NULL);
+
+	/* d: a, then c over it. */
+	setting_is(list, "d", AF_HOST, "c.example");
+	setting_is(list, "d", AF_USER, "ua");
+	setting_is(list, "d", AF_FROM, "a@example.com");
+	account_free_list(list);
+}
+
+static void
+test_defaults_apply_to_later_accounts(void **state)
+{
+	struct account *list;
+
+	list = parse_ok(
+	    "account a\n"
+	    "host a.example\n"
+	    "defaults\n"
+	    "port 2525\n"
+	    "account b\n"
+	    "host b.example\n");
+	setting_is(list, "a", AF_PORT, NULL);
+	setting_is(list, "b", AF_PORT, "2525");
+	account_free_list(list);
+}
+
+static void
+test_account_default_alias(void **state)
+{
+	struct account *list;
+
+	list = parse_ok(
+	    "account gmail\n"
+	    "host smtp.gmail.com\n"
+	    "port 587\n"
+	    "account default : gmail\n");
+	setting_is(list, "default", AF_HOST, "smtp.gmail.com");
+	setting_is(list, "default", AF_PORT, "587");
+	account_free_list(list);
+
+	/* Spacing around ":" does not matter. */
+	list = parse_ok(
+	    "account gmail\n"
+	    "host smtp.gmail.com\n"
+	    "account   default:gmail  \n");
+	setting_is(list, "default", AF_HOST, "smtp.gmail.com");
+	account_free_list(list);
+}
+
+static void
+test_implicit_default(void **state)
+{
+	struct account *list;
+
+	list = parse_ok(
+	    "host first.example\n"
+	    "port 465\n"
+	    "account other\n"
+	    "host other.example\n");
+	assert_string_equal(list->name, "default");
+	setting_is(list, "default", AF_HOST, "first.example");
+	setting_is(list, "default", AF_PORT, "465");
+	setting_is(list, "other", AF_HOST, "other.example");
+	/* The implicit account is not a defaults section. */
+	setting_is(list, "other", AF_PORT, NULL);
+	account_free_list(list);
+
+	/* It takes the defaults given before it. */
+	list = parse_ok(
+	    "defaults\n"
+	    "port 2525\n"
+	    "account x\n"
+	    "host x.example\n");
+	setting_is(list, "x", AF_PORT, "2525");
+	account_free_list(list);
+
+	/* And it may not be defined again. */
+	parse_bad("host first.example\naccount default\nhost x\n",
+	    PATH ":2: ");
+	parse_bad("host first.example\naccount default\nhost x\n",
+	    "before the first account");
+}
+
+static void
+test_duplicate_account(void **state)
+{
+	parse_bad("account a\nhost x\n\naccount a\nhost y\n",
+	    PATH ":4: account a was already defined");
+	parse_bad("account a\naccount b : nosuch\n",
+	    PATH ":2: account b: no account named nosuch");
+	/* A base must come before. */
+	parse_bad("account b : a\naccount a\n", PATH ":1: ");
+	parse_bad("account\n", PATH ":1: account needs a name");
+	parse_bad("account a,b\n", PATH ":1: account needs a name");
+	parse_bad("account : a\n", PATH ":1: account needs a name");
+	parse_bad("defaults now\n", PATH ":1: defaults takes no argument");
+}
+
+static void
+test_unknown_command(void **state)
+{
+	parse_bad("account a\nhots mail.example\n",
+	    PATH ":2: unknown command hots (did you mean host?)");
+	parse_bad("account a\ntls_startls on\n",
+	    "(did you mean tls_starttls?)");
+	parse_bad("# comment\n\naccount a\npasword x\n",
+	    PATH ":4: unknown command pasword (did you mean password?)");
+	parse_bad("acount a\n", "(did you mean account?)");
+	/* Nothing near: no suggestion. */
+	parse_bad("account a\nzzzzzzzzzzzz 1\n",
+	    PATH ":2: unknown command zzzzzzzzzzzz");
+	{
+		struct account *list = NULL;
+		struct error err;
+
+		assert_int_equal(parse("account a\nzzzzzzzzzzzz 1\n", &list,
+		    &err), -1);
+		assert_null(strstr(err.msg, "did you mean"));
+	}
+	/* Commands are case-sensitive, as in msmtp. */
+	parse_bad("account a\nHOST x\n", "unknown command HOST");
+
+	assert_string_equal(conf_suggest("hots"), "host");
+	assert_string_equal(conf_suggest("pot"), "port");
+	assert_string_equal(conf_suggest("tls_trustfile"), "tls_trust_file");
+	assert_string_equal(conf_suggest("default"), "defaults");
+	assert_null(conf_suggest("completely-unrelated-words"));
+}
+
+static void
+test_later_and_ignored(void **state)
+{
+	struct account *list;
+
+	parse_bad("account a\nlogfile ~/.outbox.log\n",
+	    PATH ":2: logfile is not supported");
+	list = parse_ok("account a\nhost x\ntls_force_sslv3 on\n"
+	    "tls_nostarttls\ntls_nocertcheck\n");
+	setting_is(list, "a", AF_TLS_STARTTLS, "off");
+	setting_is(list, "a", AF_TLS_CERTCHECK, "off");
+	account_free_list(list);
+}
+
+static void
+test_quoting_and_spacing(void **state)
+{
+	struct account *list;
+
+	list = parse_ok(
+	    "account a\n"
+	    "from \"a@example.com\"\n"
+	    "user \"  spaced name  \"\n"
+	    "password \"has # and \\\" inside\"\n"
+	    "   host    mail.example   \n"
+	    "\tdomain\tclient.example\t\n"
+	    "tls_priorities NORMAL:-VERS-TLS1.0 extra words\n");
+	setting_is(list, "a", AF_FROM, "a@example.com");
+	setting_is(list, "a", AF_USER, "  spaced name  ");
+	setting_is(list, "a", AF_HOST, "mail.example");
+	setting_is(list, "a", AF_DOMAIN, "client.example");
+	setting_is(list, "a", AF_TLS_PRIORITIES,
+	    "NORMAL:-VERS-TLS1.0 extra words");
+	assert_non_null(get(list, "a", AF_PASSWORD));
+	account_free_list(list);
+
+	/* An empty value unsets. */
+	list = parse_ok("defaults\nfrom x@example\naccount a\nfrom\n");
+	setting_is(list, "a", AF_FROM, NULL);
+	account_free_list(list);
+	list = parse_ok("account a\nfrom \"\"\n");
+	setting_is(list, "a", AF_FROM, NULL);
+	account_free_list(list);
+}
+
+static void
+test_comments_and_blank_lines(void **state)
+{
+	struct account *list;
+	struct account *l2 = NULL;
+	struct error err;
+
+	list = parse_ok(
+	    "# a comment\n"
+	    "\n"
+	    "   # an indented comment\n"
+	    "\t\n"
+	    "account a\n"
+	    "#host commented.example\n"
+	    "host real.example\n"
+	    "   \n");
+	setting_is(list, "a", AF_HOST, "real.example");
+	account_free_list(list);
+
+	/* "#" starts a comment only at the start of a line. */
+	list = parse_ok("account a\nuser name # not a comment\n");
+	setting_is(list, "a", AF_USER, "name # not a comment");
+	account_free_list(list);
+
+	/* Line numbers count the comment and blank lines. */
+	assert_int_equal(parse("# one\n\n# three\naccount a\nport x\n", &l2,
+	    &err), -1);
+	assert_true(strncmp(err.msg, PATH ":5: ", strlen(PATH ":5: ")) == 0);
+}
+
+static void
+test_crlf(void **state)
+{
+	struct account *list;
+
+	list = parse_ok("account a\r\nhost crlf.example\r\nport 587\r\n"
+	    "tls on\r\nfrom \"q@example.com\"\r\n");
+	setting_is(list, "a", AF_HOST, "crlf.example");
+	setting_is(list, "a", AF_PORT, "587");
+	setting_is(list, "a", AF_TLS, "on");
+	setting_is(list, "a", AF_FROM, "q@example.com");
+	account_free_list(list);
+
+	/* No final newline. */
+	list = parse_ok("account a\nhost last.example");
+	setting_is(list, "a", AF_HOST, "last.example");
+	account_free_list(list);
+}
+
+static void
+test_long_line(void **state)
+{
+	struct account *list;
+	size_t n = 100000;
+	char *text = malloc(n + 64), *p;
+	const char *v;
+
+	assert_non_null(text);
+	p = text + sprintf(text, "account a\ndomain ");
+	memset(p, 'd', n);
+	p += n;
+	strcpy(p, "\nhost after.example\n");
+	list = parse_ok(text);
+	v = get(list, "a", AF_DOMAIN);
+	assert_non_null(v);
+	assert_int_equal(strlen(v), n);
+	assert_true(v[0] == 'd' && v[n - 1] == 'd');
+	setting_is(list, "a", AF_HOST, "after.example");
+	account_free_list(list);
+	free(text);
+}
+
+static void
+test_booleans(void **state)
+{
+	struct account *list;
+
+	list = parse_ok("account a\ntls\ntls_starttls off\ntls_certcheck on\n");
+	setting_is(list, "a", AF_TLS, "on");
+	setting_is(list, "a", AF_TLS_STARTTLS, "off");
+	setting_is(list, "a", AF_TLS_CERTCHECK, "on");
+	account_free_list(list);
+
+	parse_bad("account a\ntls yes\n", PATH ":2: tls: expected on or off");
+	parse_bad("account a\ntls ON\n", "expected on or off");
+	parse_bad("account a\ntls_starttls 1\n", "expected on or off");
+	parse_bad("account a\ntls on off\n", "expected on or off");
+}
+
+static void
+test_port(void **state)
+{
+	static const char *const bad[] = {
+		"0", "65536", "-1", "+25", "abc", "25x", "2 5", "99999999999999999999",
+		"0x19",
+	};
+	struct account *list;
+	char text[128];
+	size_t i;
+
+	list = parse_ok("account a\nport 1\naccount b\nport 65535\n"
+	    "account c\nport 0587\n");
+	setting_is(list, "a", AF_PORT, "1");
+	setting_is(list, "b", AF_PORT, "65535");
+	assert_int_equal(account_port(account_find(list, "c")), 587);
+	account_free_list(list);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "account a\nport %s\n", bad[i]);
+		parse_bad(text, PATH ":2: port: ");
+	}
+	parse_bad("account a\nport\n", "not a port number");
+}
+
+static void
+test_timeout(void **state)
+{
+	static const char *const bad[] = {
+		"3s", "-5", "abc", "0", "86401", "1.5", "on",
+	};
+	struct account *list;
+	char text[128];
+	size_t i;
+
+	list = parse_ok("account a\ntimeout off\naccount b\ntimeout 30\n"
+	    "account c\nconnect_timeout 86400\n");
+	setting_is(list, "a", AF_TIMEOUT, "0");
+	setting_is(list, "b", AF_TIMEOUT, "30");
+	setting_is(list, "c", AF_TIMEOUT, "86400");
+	assert_int_equal(account_num(account_find(list, "b"), AF_TIMEOUT, 0),
+	    30);
+	account_free_list(list);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "account a\ntimeout %s\n", bad[i]);
+		parse_bad(text, PATH ":2: timeout: ");
+	}
+}
+
+static void
+test_auth_values(void **state)
+{
+	static const char *const good[] = {
+		"on", "off", "plain", "login", "cram-md5", "scram-sha-1",
+		"scram-sha-256", "xoauth2", "oauthbearer", "PLAIN", "external",
+	};
+	struct account *list;
+	char text[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "account a\nauth %s\n", good[i]);
+		list = parse_ok(text);
+		setting_is(list, "a", AF_AUTH, good[i]);
+		account_free_list(list);
+	}
+	list = parse_ok("account a\nauth\n");
+	setting_is(list, "a", AF_AUTH, "on");
+	account_free_list(list);
+
+	parse_bad("account a\nauth bogus\n",
+	    PATH ":2: auth: unknown authentication method \"bogus\"");
+	parse_bad("account a\nauth yes\n", "unknown authentication method");
+	parse_bad("account a\nauth plain login\n",
+	    "unknown authentication method");
+}
+
+static void
+test_control_characters(void **state)
+{
+	static const char *const bad[] = {
+		"account a\nhost mail\001example\n",
+		"account a\nfrom a@b\033[31m\n",
+		"account a\nuser x\ry\n",
+		"account a\npassword \"x\by\"\n",
+	};
+	struct account *list;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		parse_bad(bad[i], "control character");
+	parse_bad(bad[0], PATH ":2: host: ");
+
+	/* A tab inside a value is fine. */
+	list = parse_ok("account a\nuser x\ty\n");
+	setting_is(list, "a", AF_USER, "x\ty");
+	account_free_list(list);
+}
+
+static void
+test_nul_byte(void **state)
+{
+	static const char text[] = "account a\nhost x\0y\n";
+	struct account *list = NULL;
+	struct error err;
+
+	assert_int_equal(parse_n(text, sizeof(text) - 1, &list, &err), -1);
+	assert_int_equal(err.kind, ERR_CONFIG);
+	assert_true(strstr(err.msg, PATH ":2: ") != NULL);
+	assert_true(strstr(err.msg, "NUL") != NULL);
+	assert_null(list);
+}
+
+static void
+test_tilde(void **state)
+{
+	struct account *list;
+	char *old = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+
+	setenv("HOME", "/home/tester", 1);
+	list = parse_ok("account a\ntls_trust_file ~/ca.pem\n"
+	    "tls_cert_file /abs/~/x\ntls_key_file ~other/k\n"
+	    "tls_crl_file ~\n");
+	setting_is(list, "a", AF_TLS_TRUST_FILE, "/home/tester/ca.pem");
+	setting_is(list, "a", AF_TLS_CERT_FILE, "/abs/~/x");
+	setting_is(list, "a", AF_TLS_KEY_FILE, "~other/k");
+	setting_is(list, "a", AF_TLS_CRL_FILE, "/home/tester");
+	account_free_list(list);
+	if (old != NULL) {
+		setenv("HOME", old, 1);
+		free(old);
+	} else
+		unsetenv("HOME");
+}
+
+static void
+test_append_to_list(void **state)
+{
+	struct account *list = NULL;
+	struct error err;
+
+	assert_int_equal(parse("account a\nhost a\n", &list, &err), 0);
+	assert_int_equal(parse("account b\nhost b\n", &list, &err), 0);
+	assert_string_equal(list->name, "a");
+	assert_string_equal(list->next->name, "b");
+	assert_string_equal(list->file, PATH);
+	assert_int_equal(list->line, 1);
+	account_free_list(list);
+
+	/* A failed parse leaves the list as it was. */
+	list = NULL;
+	assert_int_equal(parse("account a\nhost a\n", &list, &err), 0);
+	assert_int_equal(parse("account b\nbogus\n", &list, &err), -1);
+	assert_null(list->next);
+	account_free_list(list);
+}
+
+static void
+test_conf_set(void **state)
+{
+	struct account *a = account_new("cli", "", 0);
+	struct error err;
+
+	assert_non_null(a);
+	error_clear(&err);
+	assert_int_equal(conf_set(a, "port", "2525", "--port: ", &err), 0);
+	assert_string_equal(account_str(a, AF_PORT), "2525");
+	assert_int_equal(conf_set(a, "port", "x", "--port: ", &err), -1);
+	assert_int_equal(err.kind, ERR_CONFIG);
+	assert_int_equal(strncmp(err.msg, "--port: ", 8), 0);
+	assert_int_equal(conf_set(a, "nosuch", "x", "", &err), -1);
+	account_free(a);
+}
+
+static void
+test_table_sorted(void **state)
+{
+	assert_true(conf_table_sorted());
+}
+
+/* Write a configuration file with the given mode; returns its path. */
+static char *
+write_conf(const char *text, mode_t mode)
+{
+	char *path = strdup("/tmp/outbox-test-conf-XXXXXX");
+	int fd;
+	size_t len = strlen(text);
+
+	assert_non_null(path);
+	fd = mkstemp(path);
+	assert_true(fd != -1);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+	return path;
+}
+
+static int
+load(const char *path, int user_file, struct error *err)
+{
+	struct account *list = NULL;
+	int r;
+
+	error_clear(err);
+	r = conf_load(path, user_file, &list, err);
+	account_free_list(list);
+	return r;
+}
+
+static void
+test_permissions(void **state)
+{
+	static const char secret[] =
+	    "account a\nhost x\nuser u\npassword hunter2\n";
+	struct error err;
+	char want[256];
+	char *path;
+
+	path = write_conf(secret, 0644);
+	assert_int_equal(load(path, 1, &err), -1);
+	assert_int_equal(err.kind, ERR_CONFIG);
+	snprintf(want, sizeof(want), "chmod 600 %s", path);
+	if (strstr(err.msg, want) == NULL)
+		fail_msg("message \"%s\" lacks \"%s\"", err.msg, want);
+	assert_null(strstr(err.msg, "hunter2"));
+	/* The system file is not checked. */
+	assert_int_equal(load(path, 0, &err), 0);
+	unlink(path);
+	free(path);
+
+	path = write_conf(secret, 0640);
+	assert_int_equal(load(path, 1, &err), -1);
+	assert_true(strstr(err.msg, "chmod 600") != NULL);
+	unlink(path);
+	free(path);
+
+	path = write_conf(secret, 0600);
+	if (load(path, 1, &err) != 0)
+		fail_msg("mode 0600 refused: %s", err.msg);
+	unlink(path);
+	free(path);
+
+	/* Owner execute is refused too: read and write only. */
+	path = write_conf(secret, 0700);
+	assert_int_equal(load(path, 1, &err), -1);
+	assert_int_equal(err.kind, ERR_CONFIG);
+	unlink(path);
+	free(path);
+
+	path = write_conf(secret, 0400);
+	assert_int_equal(load(path, 1, &err), 0);
+	unlink(path);
+	free(path);
+
+	/* Without a password any mode is fine. */
+	path = write_conf("account a\nhost x\n", 0644);
+	assert_int_equal(load(path, 1, &err), 0);
+	unlink(path);
+	free(path);
+
+	/* A missing file. */
+	assert_int_equal(load("/nonexistent/outbox.conf", 1, &err), -1);
+	assert_int_equal(err.kind, ERR_NOINPUT);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults_and_inheritance),
+		cmocka_unit_test(test_defaults_apply_to_later_accounts),
+		cmocka_unit_test(test_account_default_alias),
+		cmocka_unit_test(test_implicit_default),
+		cmocka_unit_test(test_duplicate_account),
+		cmocka_unit_test(test_unknown_command),
+		cmocka_unit_test(test_later_and_ignored),
+		cmocka_unit_test(test_quoting_and_spacing),
+		cmocka_unit_test(test_comments_and_blank_lines),
+		cmocka_unit_test(test_crlf),
+		cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_booleans),
+		cmocka_unit_test(test_port),
+		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_auth_values),
+		cmocka_unit_test(test_control_characters),
+		cmocka_unit_test(test_nul_byte),
+		cmocka_unit_test(test_tilde),
+		cmocka_unit_test(test_append_to_list),
+		cmocka_unit_test(test_conf_set),
+		cmocka_unit_test(test_table_sorted),
+		cmocka_unit_test(test_permissions),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1388 @@
+/*
+ * test_smtp.c: the SMTP engine driven with hand-written replies, checking
+ * the exact bytes it queues and the action it asks for.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "smtp.h"
+
+#define HELO "client.example"
+#define FROM "sender@example.com"
+#define USER "alice"
+#define PASS "s3cr3t-Pa55"
+/* base64("\0alice\0s3cr3t-Pa55") */
+#define PLAIN_B64 "AGFsaWNlAHMzY3IzdC1QYTU1"
+
+static const char *const rcpt2[] = { "a@example.org", "b@example.org" };
+
+static const char *const all_actions[] = {
+	[SMTP_A_READ] = "READ",
+	[SMTP_A_TLS] = "TLS",
+	[SMTP_A_BODY] = "BODY",
+	[SMTP_A_DONE] = "DONE",
+	[SMTP_A_FAIL] = "FAIL",
+};
+
+/* Everything the trace callback was given, one line each. */
+static char trace_log[16384];
+
+static void
+trace_cb(void *ctx, enum smtp_trace kind, const char *text)
+{
+	size_t have = strlen(trace_log);
+
+	snprintf(trace_log + have, sizeof(trace_log) - have, "%s %s\n",
+	    kind == SMTP_TRACE_SEND ? "SEND" : "STATE", text);
+}
+
+static void
+params_init(struct smtp_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->helo = HELO;
+	p->from = FROM;
+	p->rcpt = rcpt2;
+	p->nrcpt = 2;
+}
+
+static struct smtp *
+engine(const struct smtp_params *p)
+{
+	struct smtp *s;
+
+	trace_log[0] = '\0';
+	s = smtp_new(p, trace_cb, NULL);
+	assert_non_null(s);
+	return s;
+}
+
+/* What the engine queued, as a string; the buffer is emptied as by the driver. */
+static const char *
+take(struct smtp *s)
+{
+	static char out[65536];
+	struct buf *b = smtp_output(s);
+
+	assert_true(b->len < sizeof(out));
+	if (b->len > 0)
+		memcpy(out, b->data, b->len);
+	out[b->len] = '\0';
+	assert_int_equal(strlen(out), b->len);
+	b->len = 0;
+	return out;
+}
+
+/* Feed one reply, lines separated by \n. */
+static enum smtp_action
+on(struct smtp *s, const char *text)
+{
+	struct reply r;
+	struct error err;
+	const char *p = text, *nl;
+	enum smtp_action a;
+	int rc;
+
+	reply_init(&r);
+	error_clear(&err);
+	for (;;) {
+		nl = strchr(p, '\n');
+		rc = reply_feed(&r, p, nl ? (size_t)(nl - p) : strlen(p), &err);
+		if (nl == NULL)
+			break;
+		if (rc != 0)
+			fail_msg("reply \"%s\" ended early", text);
+		p = nl + 1;
+	}
+	if (rc != 1)
+		fail_msg("reply \"%s\": %s", text, err.msg);
+	a = smtp_on_reply(s, &r);
+	reply_free(&r);
+	return a;
+}
+
+static void
+expect_action(enum smtp_action got, enum smtp_action want)
+{
+	if (got != want)
+		fail_msg("action %s, expected %s", all_actions[got],
+		    all_actions[want]);
+}
+
+static void
+expect_fail(struct smtp *s, enum smtp_action a, enum error_kind kind,
+    int code)
+{
+	expect_action(a, SMTP_A_FAIL);
+	if (smtp_error(s)->kind != kind)
+		fail_msg("error kind %s, expected %s (%s)",
+		    error_exit_name(smtp_error(s)->kind),
+		    error_exit_name(kind), smtp_error(s)->msg);
+	assert_int_equal(smtp_error(s)->code, code);
+	assert_int_equal(smtp_state(s), SMTP_S_FAILED);
+	assert_true(smtp_error(s)->msg[0] != '\0');
+}
+
+/* Greeting and EHLO, with the EHLO reply given. */
+static enum smtp_action
+to_ehlo(struct smtp *s, const char *ehlo)
+{
+	expect_action(smtp_start(s), SMTP_A_READ);
+	assert_string_equal(take(s), "");
+	expect_action(on(s, "220 mx.example ESMTP"), SMTP_A_READ);
+	assert_string_equal(take(s), "EHLO " HELO "\r\n");
+	return on(s, ehlo);
+}
+
+static int
+b64val(int c)
+{
+	const char *alpha =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *p = c != '\0' ? strchr(alpha, c) : NULL;
+
+	return p != NULL ? (int)(p - alpha) : -1;
+}
+
+/* Decode base64 up to the end of the string or a CR; -1 if malformed. */
+static int
+b64decode(const char *in, unsigned char *out, size_t cap, size_t *outlen)
+{
+	size_t n = 0, i, len = strcspn(in, "\r");
+	int v[4], k;
+
+	if (len % 4 != 0)
+		return -1;
+	for (i = 0; i < len; i += 4) {
+		for (k = 0; k < 4; k++) {
+			v[k] = in[i + k] == '=' ? 0 : b64val(in[i + k]);
+			if (v[k] == -1)
+				return -1;
+		}
+		if (n + 3 > cap)
+			return -1;
+		out[n++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+		if (in[i + 2] != '=')
+			out[n++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
+		if (in[i + 3] != '=')
+			out[n++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
+	}
+	*outlen = n;
+	return 0;
+}
+
+static void
+test_greeting_ehlo(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	s = engine(&p);
+	expect_action(smtp_start(s), SMTP_A_READ);
+	assert_int_equal(smtp_state(s), SMTP_S_GREETING);
+	assert_string_equal(take(s), "");
+	expect_action(on(s, "220 mx.example ESMTP"), SMTP_A_READ);
+	assert_string_equal(take(s), "EHLO client.example\r\n");
+	assert_int_equal(smtp_state(s), SMTP_S_EHLO);
+	assert_true(strstr(trace_log, "SEND EHLO client.example\n") != NULL);
+	assert_true(strstr(trace_log, "STATE GREETING -> EHLO\n") != NULL);
+	smtp_free(s);
+}
+
+static void
+test_greeting_refused(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	s = engine(&p);
+	smtp_start(s);
+	expect_fail(s, on(s, "554 5.3.2 go away"), ERR_UNAVAILABLE, 554);
+	assert_string_equal(take(s), "QUIT\r\n");
+	assert_false(smtp_must_drop(s));
+	assert_true(strstr(smtp_error(s)->reply, "go away") != NULL);
+	smtp_free(s);
+
+	s = engine(&p);
+	smtp_start(s);
+	expect_fail(s, on(s, "421 busy"), ERR_TEMP, 421);
+	assert_string_equal(take(s), "QUIT\r\n");
+	smtp_free(s);
+
+	/* A positive code other than 220 is not a greeting. */
+	s = engine(&p);
+	smtp_start(s);
+	expect_fail(s, on(s, "250 hello?"), ERR_PROTOCOL, 250);
+	smtp_free(s);
+}
+
+static void
+test_pipelining(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx.example\n250-PIPELINING\n"
+	    "250-8BITMIME\n250 SIZE 1000000"), SMTP_A_READ);
+	assert_string_equal(take(s),
+	    "MAIL FROM:<" FROM ">\r\n"
+	    "RCPT TO:<a@example.org>\r\n"
+	    "RCPT TO:<b@example.org>\r\n"
+	    "DATA\r\n");
+	assert_true(smtp_caps(s) & SMTP_CAP_PIPELINING);
+	expect_action(on(s, "250 2.1.0 ok"), SMTP_A_READ);
+	assert_string_equal(take(s), "");
+	expect_action(on(s, "250 2.1.5 ok"), SMTP_A_READ);
+	assert_string_equal(take(s), "");
+	expect_action(on(s, "251 2.1.5 forwarded"), SMTP_A_READ);
+	assert_string_equal(take(s), "");
+	expect_action(on(s, "354 go ahead"), SMTP_A_BODY);
+	assert_string_equal(take(s), "");
+	assert_int_equal(smtp_state(s), SMTP_S_BODY);
+	/* RFC 2920: QUIT goes with the content and the dot. */
+	expect_action(smtp_body_done(s, 42), SMTP_A_READ);
+	assert_string_equal(take(s), "QUIT\r\n");
+	expect_action(on(s, "250 2.0.0 queued as X"), SMTP_A_DONE);
+	assert_string_equal(take(s), "");
+	assert_int_equal(smtp_state(s), SMTP_S_DONE);
+	assert_int_equal(smtp_rcpt_code(s, 0), 250);
+	assert_int_equal(smtp_rcpt_code(s, 1), 251);
+	assert_int_equal(smtp_rcpt_code(s, 2), 0);
+	assert_int_equal(smtp_error(s)->kind, ERR_NONE);
+	assert_false(smtp_must_drop(s));
+	smtp_free(s);
+}
+
+static void
+test_no_pipelining(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx.example\n250 SIZE 1000"),
+	    SMTP_A_READ);
+	assert_string_equal(take(s), "MAIL FROM:<" FROM ">\r\n");
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	assert_string_equal(take(s), "RCPT TO:<a@example.org>\r\n");
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	assert_string_equal(take(s), "RCPT TO:<b@example.org>\r\n");
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	assert_string_equal(take(s), "DATA\r\n");
+	expect_action(on(s, "354 go ahead"), SMTP_A_BODY);
+	assert_string_equal(take(s), "");
+	expect_action(smtp_body_done(s, 42), SMTP_A_READ);
+	assert_string_equal(take(s), "");
+	expect_action(on(s, "250 queued"), SMTP_A_DONE);
+	assert_string_equal(take(s), "QUIT\r\n");
+	assert_int_equal(smtp_rcpt_code(s, 0), 250);
+	assert_int_equal(smtp_rcpt_code(s, 1), 250);
+	assert_true(strstr(trace_log, "SEND (42 bytes of content)\n") != NULL);
+	smtp_free(s);
+}
+
+static void
+test_null_sender(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.from = "";
+	p.nrcpt = 1;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250 PIPELINING"), SMTP_A_READ);
+	assert_string_equal(take(s),
+	    "MAIL FROM:<>\r\nRCPT TO:<a@example.org>\r\nDATA\r\n");
+	smtp_free(s);
+}
+
+static void
+test_8bitmime(void **state)
+{
+	static const struct {
+		int eightbit;
+		const char *ehlo;
+		const char *mail;
+	} cases[] = {
+		{ 1, "250-mx\n250 8BITMIME",
+		    "MAIL FROM:<" FROM "> BODY=8BITMIME\r\n" },
+		{ 1, "250-mx\n250 SIZE 10", "MAIL FROM:<" FROM ">\r\n" },
+		{ 0, "250-mx\n250 8BITMIME", "MAIL FROM:<" FROM ">\r\n" },
+		{ 0, "250 mx", "MAIL FROM:<" FROM ">\r\n" },
+		{ 1, "250-mx\n250 8bitmime",
+		    "MAIL FROM:<" FROM "> BODY=8BITMIME\r\n" },
+	};
+	struct smtp_params p;
+	struct smtp *s;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		params_init(&p);
+		p.eightbit = cases[i].eightbit;
+		s = engine(&p);
+		expect_action(to_ehlo(s, cases[i].ehlo), SMTP_A_READ);
+		assert_string_equal(take(s), cases[i].mail);
+		smtp_free(s);
+	}
+
+	/* With pipelining, on the MAIL line of the group. */
+	params_init(&p);
+	p.eightbit = 1;
+	p.nrcpt = 1;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250-8BITMIME\n250 PIPELINING"),
+	    SMTP_A_READ);
+	assert_string_equal(take(s), "MAIL FROM:<" FROM "> BODY=8BITMIME\r\n"
+	    "RCPT TO:<a@example.org>\r\nDATA\r\n");
+	smtp_free(s);
+}
+
+static void
+test_starttls_flow(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.starttls = 1;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250-PIPELINING\n250-STARTTLS\n"
+	    "250 AUTH PLAIN LOGIN"), SMTP_A_READ);
+	assert_string_equal(take(s), "STARTTLS\r\n");
+	assert_int_equal(smtp_state(s), SMTP_S_STARTTLS);
+	expect_action(on(s, "220 2.0.0 ready"), SMTP_A_TLS);
+	/* Nothing may be sent before the handshake. */
+	assert_string_equal(take(s), "");
+	expect_action(smtp_tls_started(s, NULL, NULL, 0), SMTP_A_READ);
+	assert_string_equal(take(s), "EHLO " HELO "\r\n");
+	/* RFC 3207 4.2: what was learned in the clear is forgotten. */
+	assert_int_equal(smtp_caps(s), 0);
+	/* After TLS: no PIPELINING now, so one command at a time. */
+	expect_action(on(s, "250-mx\n250 8BITMIME"), SMTP_A_READ);
+	assert_string_equal(take(s), "MAIL FROM:<" FROM ">\r\n");
+	assert_int_equal(smtp_caps(s), SMTP_CAP_8BITMIME);
+	smtp_free(s);
+}
+
+static void
+test_starttls_forgets_auth(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	/* AUTH offered only before TLS: it must not count afterwards. */
+	params_init(&p);
+	p.starttls = 1;
+	p.auth = "on";
+	p.user = USER;
+	p.password = PASS;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250-STARTTLS\n250 AUTH PLAIN"),
+	    SMTP_A_READ);
+	assert_string_equal(take(s), "STARTTLS\r\n");
+	expect_action(on(s, "220 ready"), SMTP_A_TLS);
+	expect_action(smtp_tls_started(s, NULL, NULL, 0), SMTP_A_READ);
+	assert_string_equal(take(s), "EHLO " HELO "\r\n");
+	expect_fail(s, on(s, "250-mx\n250 SIZE 100"), ERR_UNAVAILABLE, 0);
+	assert_true(strstr(smtp_error(s)->msg, "authentication") != NULL);
+	assert_string_equal(take(s), "QUIT\r\n");
+	smtp_free(s);
+
+	/* The list after TLS replaces the one before it. */
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250-STARTTLS\n250 AUTH PLAIN"),
+	    SMTP_A_READ);
+	take(s);
+	expect_action(on(s, "220 ready"), SMTP_A_TLS);
+	expect_action(smtp_tls_started(s, NULL, NULL, 0), SMTP_A_READ);
+	take(s);
+	expect_action(on(s, "250-mx\n250 AUTH LOGIN"), SMTP_A_READ);
+	assert_string_equal(take(s), "AUTH LOGIN\r\n");
+	assert_string_equal(smtp_auth_mech(s), "LOGIN");
+	smtp_free(s);
+}
+
+static void
+test_starttls_not_offered(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.starttls = 1;
+	p.auth = "on";
+	p.user = USER;
+	p.password = PASS;
+	s = engine(&p);
+	expect_fail(s, to_ehlo(s, "250-mx\n250-PIPELINING\n"
+	    "250 AUTH PLAIN LOGIN"), ERR_UNAVAILABLE, 0);
+	assert_true(strstr(smtp_error(s)->msg, "STARTTLS") != NULL);
+	/* QUIT and nothing else: no MAIL, no AUTH. */
+	assert_string_equal(take(s), "QUIT\r\n");
+	assert_false(smtp_must_drop(s));
+	assert_null(strstr(trace_log, "AUTH"));
+	assert_null(strstr(trace_log, "MAIL"));
+	smtp_free(s);
+
+	/* Nor after HELO, which offers nothing. */
+	s = engine(&p);
+	expect_action(to_ehlo(s, "502 5.5.1 what?"), SMTP_A_READ);
+	assert_string_equal(take(s), "HELO " HELO "\r\n");
+	expect_fail(s, on(s, "250 mx"), ERR_UNAVAILABLE, 0);
+	assert_string_equal(take(s), "QUIT\r\n");
+	smtp_free(s);
+}
+
+static void
+test_starttls_refused(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.starttls = 1;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250 STARTTLS"), SMTP_A_READ);
+	take(s);
+	expect_fail(s, on(s, "454 4.7.0 TLS not available"), ERR_TEMP, 454);
+	assert_string_equal(take(s), "QUIT\r\n");
+	smtp_free(s);
+
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250 STARTTLS"), SMTP_A_READ);
+	take(s);
+	expect_fail(s, on(s, "501 5.5.4 no"), ERR_UNAVAILABLE, 501);
+	assert_string_equal(take(s), "QUIT\r\n");
+	smtp_free(s);
+}
+
+static void
+test_auth_plain(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+	const char *out;
+	unsigned char dec[256];
+	size_t n;
+
+	params_init(&p);
+	p.tls = 1;
+	p.auth = "on";
+	p.user = USER;
+	p.password = PASS;
+	s = engine(&p);
+	expect_action(smtp_start(s), SMTP_A_READ);
+	expect_action(smtp_tls_started(s, NULL, NULL, 0), SMTP_A_READ);
+	assert_string_equal(take(s), "");
+	expect_action(on(s, "220 mx"), SMTP_A_READ);
+	assert_string_equal(take(s), "EHLO " HELO "\r\n");
+	expect_action(on(s, "250-mx\n250-PIPELINING\n250 AUTH LOGIN PLAIN"),
+	    SMTP_A_READ);
+	assert_true(smtp_output_secret(s));
+	/* Reading the flag clears it. */
+	assert_false(smtp_output_secret(s));
+	out = take(s);
+	assert_int_equal(strncmp(out, "AUTH PLAIN ", 11), 0);
+	assert_int_equal(strcmp(out + strlen(out) - 2, "\r\n"), 0);
+	/* One line only. */
+	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
+	assert_int_equal(b64decode(out + 11, dec, sizeof(dec), &n), 0);
+	assert_int_equal(n, 1 + strlen(USER) + 1 + strlen(PASS));
+	assert_memory_equal(dec, "\0" USER "\0" PASS, n);
+	assert_string_equal(out, "AUTH PLAIN " PLAIN_B64 "\r\n");
+	assert_string_equal(smtp_auth_mech(s), "PLAIN");
+	assert_int_equal(smtp_state(s), SMTP_S_AUTH);
+	expect_action(on(s, "235 2.7.0 ok"), SMTP_A_READ);
+	assert_false(smtp_output_secret(s));
+	assert_string_equal(take(s), "MAIL FROM:<" FROM ">\r\n"
+	    "RCPT TO:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n");
+	smtp_free(s);
+}
+
+static void
+test_auth_explicit_without_tls(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	/* A mechanism the user named is used even in the clear. */
+	params_init(&p);
+	p.auth = "plain";
+	p.user = USER;
+	p.password = PASS;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250 AUTH PLAIN LOGIN"),
+	    SMTP_A_READ);
+	assert_string_equal(take(s), "AUTH PLAIN " PLAIN_B64 "\r\n");
+	smtp_free(s);
+
+	/* A named mechanism the server does not offer fails. */
+	p.auth = "cram-md5";
+	s = engine(&p);
+	expect_fail(s, to_ehlo(s, "250-mx\n250 AUTH PLAIN LOGIN"),
+	    ERR_UNAVAILABLE, 0);
+	assert_string_equal(take(s), "QUIT\r\n");
+	smtp_free(s);
+}
+
+static void
+test_auth_refused_in_clear(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+	const char *out;
+
+	params_init(&p);
+	p.auth = "on";
+	p.user = USER;
+	p.password = PASS;
+	s = engine(&p);
+	expect_fail(s, to_ehlo(s, "250-mx\n250-PIPELINING\n"
+	    "250 AUTH PLAIN LOGIN"), ERR_UNAVAILABLE, 0);
+	assert_true(strstr(smtp_error(s)->msg, "secure authentication") !=
+	    NULL);
+	assert_false(smtp_output_secret(s));
+	out = take(s);
+	assert_string_equal(out, "QUIT\r\n");
+	assert_null(strstr(trace_log, "AUTH"));
+	assert_null(strstr(trace_log, PASS));
+	assert_null(strstr(trace_log, PLAIN_B64));
+	assert_null(strstr(smtp_error(s)->msg, PASS));
+	assert_null(smtp_auth_mech(s));
+	smtp_free(s);
+}
+
+static void
+test_auth_not_offered(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.tls = 1;
+	p.auth = "on";
+	p.user = USER;
+	p.password = PASS;
+	s = engine(&p);
+	smtp_start(s);
+	smtp_tls_started(s, NULL, NULL, 0);
+	expect_fail(s, to_ehlo(s, "250-mx\n250 PIPELINING"), ERR_UNAVAILABLE,
+	    0);
+	assert_true(strstr(smtp_error(s)->msg,
+	    "does not support authentication") != NULL);
+	assert_string_equal(take(s), "QUIT\r\n");
+	smtp_free(s);
+}
+
+static void
+test_auth_login(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+	const char *out;
+	unsigned char dec[64];
+	size_t n;
+
+	params_init(&p);
+	p.tls = 1;
+	p.auth = "login";
+	p.user = USER;
+	p.password = PASS;
+	s = engine(&p);
+	smtp_start(s);
+	smtp_tls_started(s, NULL, NULL, 0);
+	expect_action(to_ehlo(s, "250-mx\n250 AUTH LOGIN PLAIN"), SMTP_A_READ);
+	assert_string_equal(take(s), "AUTH LOGIN\r\n");
+	expect_action(on(s, "334 VXNlcm5hbWU6"), SMTP_A_READ);
+	assert_true(smtp_output_secret(s));
+	out = take(s);
+	assert_int_equal(b64decode(out, dec, sizeof(dec), &n), 0);
+	assert_int_equal(n, strlen(USER));
+	assert_memory_equal(dec, USER, n);
+	expect_action(on(s, "334 UGFzc3dvcmQ6"), SMTP_A_READ);
+	assert_true(smtp_output_secret(s));
+	out = take(s);
+	assert_int_equal(b64decode(out, dec, sizeof(dec), &n), 0);
+	assert_int_equal(n, strlen(PASS));
+	assert_memory_equal(dec, PASS, n);
+	expect_action(on(s, "235 ok"), SMTP_A_READ);
+	assert_string_equal(take(s), "MAIL FROM:<" FROM ">\r\n");
+	/* The trace shows the exchange but neither response. */
+	assert_true(strstr(trace_log, "SEND AUTH LOGIN\n") != NULL);
+	assert_null(strstr(trace_log, "YWxpY2U="));
+	assert_null(strstr(trace_log, USER));
+	assert_null(strstr(trace_log, PASS));
+	{
+		const char *t = trace_log;
+		int k = 0;
+
+		while ((t = strstr(t, "SEND <redacted>\n")) != NULL) {
+			k++;
+			t++;
+		}
+		assert_int_equal(k, 2);
+	}
+	smtp_free(s);
+}
+
+static void
+test_auth_failed(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.tls = 1;
+	p.auth = "on";
+	p.user = USER;
+	p.password = PASS;
+	s = engine(&p);
+	smtp_start(s);
+	smtp_tls_started(s, NULL, NULL, 0);
+	expect_action(to_ehlo(s, "250-mx\n250 AUTH PLAIN"), SMTP_A_READ);
+	take(s);
+	expect_fail(s, on(s, "535 5.7.8 bad credentials"), ERR_AUTH, 535);
+	assert_string_equal(take(s), "QUIT\r\n");
+	assert_true(strstr(smtp_error(s)->reply, "bad credentials") != NULL);
+	assert_null(strstr(smtp_error(s)->msg, PASS));
+	smtp_free(s);
+
+	s = engine(&p);
+	smtp_start(s);
+	smtp_tls_started(s, NULL, NULL, 0);
+	expect_action(to_ehlo(s, "250-mx\n250 AUTH PLAIN"), SMTP_A_READ);
+	take(s);
+	expect_fail(s, on(s, "454 4.7.0 try later"), ERR_TEMP, 454);
+	assert_string_equal(take(s), "QUIT\r\n");
+	smtp_free(s);
+}
+
+/*
+ * A full dialogue without pipelining: greeting, EHLO, STARTTLS, EHLO,
+ * AUTH, MAIL, RCPT, RCPT, DATA, dot.
+ */
+static const char *const full_script[] = {
+	"220 mx ESMTP",
+	"250-mx\n250-STARTTLS\n250 AUTH PLAIN",
+	"220 2.0.0 ready",
+	"250-mx\n250-8BITMIME\n250 AUTH PLAIN LOGIN",
+	"235 2.7.0 ok",
+	"250 2.1.0 ok",
+	"250 2.1.5 ok",
+	"250 2.1.5 ok",
+	"354 go ahead",
+	"250 2.0.0 queued",
+};
+#define FULL_STEPS (sizeof(full_script) / sizeof(full_script[0]))
+
+/*
+ * Play the script up to step `last', with `last' replaced by `bad' when
+ * it is not NULL, answering TLS and BODY as the driver would.  The output
+ * is taken before the last reply so that the caller sees what it caused.
+ */
+static enum smtp_action
+play(struct smtp *s, const char *const *script, size_t last,
+    const char *bad)
+{
+	enum smtp_action a;
+	size_t i;
+
+	a = smtp_start(s);
+	for (i = 0; i <= last; i++) {
+		expect_action(a, SMTP_A_READ);
+		take(s);
+		a = on(s, i == last && bad != NULL ? bad : script[i]);
+		if (a == SMTP_A_TLS)
+			a = smtp_tls_started(s, NULL, NULL, 0);
+		else if (a == SMTP_A_BODY)
+			a = smtp_body_done(s, 100);
+	}
+	return a;
+}
+
+static void
+full_params(struct smtp_params *p)
+{
+	params_init(p);
+	p->starttls = 1;
+	p->auth = "on";
+	p->user = USER;
+	p->password = PASS;
+}
+
+static void
+test_full_dialogue(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	full_params(&p);
+	s = engine(&p);
+	expect_action(play(s, full_script, FULL_STEPS - 1, NULL), SMTP_A_DONE);
+	assert_string_equal(take(s), "QUIT\r\n");
+	assert_string_equal(smtp_auth_mech(s), "PLAIN");
+	assert_true(strstr(trace_log,
+	    "SEND EHLO client.example\n"
+	    "STATE EHLO -> STARTTLS\n"
+	    "SEND STARTTLS\n") != NULL);
+	assert_true(strstr(trace_log, "SEND AUTH PLAIN <redacted>\n") != NULL);
+	assert_null(strstr(trace_log, PLAIN_B64));
+	assert_null(strstr(trace_log, PASS));
+	smtp_free(s);
+}
+
+static void
+test_temp_failure_each_step(void **state)
+{
+	static const char *const bad[FULL_STEPS] = {
+		"421 4.3.2 shutting down",
+		"421 4.3.2 shutting down",
+		"454 4.7.0 TLS not available",
+		"421 4.3.2 shutting down",
+		"454 4.7.0 temporary authentication failure",
+		"451 4.3.0 try later",
+		"450 4.2.0 mailbox busy",
+		"452 4.5.3 too many recipients",
+		"451 4.3.0 try later",
+		"451 4.3.0 queue full",
+	};
+	struct smtp_params p;
+	struct smtp *s;
+	size_t i;
+	int code;
+
+	full_params(&p);
+	for (i = 0; i < FULL_STEPS; i++) {
+		s = engine(&p);
+		code = atoi(bad[i]);
+		expect_fail(s, play(s, full_script, i, bad[i]), ERR_TEMP, code);
+		if (strcmp(take(s), "QUIT\r\n") != 0)
+			fail_msg("step %zu: QUIT not queued", i);
+		assert_false(smtp_must_drop(s));
+		assert_true(strstr(smtp_error(s)->reply, bad[i] + 4) != NULL);
+		smtp_free(s);
+	}
+}
+
+static void
+test_envelope_refused(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+	size_t i;
+
+	/* Without pipelining: 5xx to MAIL, RCPT, RCPT or DATA. */
+	full_params(&p);
+	for (i = 5; i <= 8; i++) {
+		s = engine(&p);
+		expect_fail(s, play(s, full_script, i, "550 5.7.1 no"),
+		    ERR_DATA, 550);
+		assert_string_equal(take(s), "QUIT\r\n");
+		assert_false(smtp_must_drop(s));
+		smtp_free(s);
+	}
+
+	/* The refused recipient is named. */
+	s = engine(&p);
+	expect_fail(s, play(s, full_script, 6, "550 5.1.1 unknown"),
+	    ERR_DATA, 550);
+	assert_true(strstr(smtp_error(s)->msg, "a@example.org") != NULL);
+	assert_true(strstr(smtp_error(s)->msg, "not accepted") != NULL);
+	assert_int_equal(smtp_rcpt_code(s, 0), 550);
+	smtp_free(s);
+
+	/* And the refused sender. */
+	s = engine(&p);
+	expect_fail(s, play(s, full_script, 5, "553 5.1.8 bad sender"),
+	    ERR_DATA, 553);
+	assert_true(strstr(smtp_error(s)->msg, FROM) != NULL);
+	smtp_free(s);
+}
+
+static void
+test_envelope_refused_pipelined(void **state)
+{
+	static const struct {
+		const char *mail, *rcpt1, *rcpt2, *data;
+		enum error_kind kind;
+		int code;
+	} cases[] = {
+		{ "550 5.1.8 bad sender", "503 5.5.1 need MAIL",
+		    "503 5.5.1 need MAIL", "503 5.5.1 need RCPT", ERR_DATA, 550 },
+		{ "250 ok", "550 5.1.1 unknown", "550 5.1.1 unknown",
+		    "554 5.5.1 no valid recipients", ERR_DATA, 550 },
+		{ "250 ok", "250 ok", "250 ok", "554 5.6.0 no", ERR_DATA, 554 },
+		{ "451 4.3.0 later", "503 5.5.1 need MAIL",
+		    "503 5.5.1 need MAIL", "503 5.5.1 need RCPT", ERR_TEMP, 451 },
+		{ "250 ok", "450 4.2.0 busy", "550 5.1.1 unknown",
+		    "554 5.5.1 no valid recipients", ERR_TEMP, 450 },
+		{ "250 ok", "250 ok", "250 ok", "451 4.3.0 later", ERR_TEMP, 451 },
+	};
+	struct smtp_params p;
+	struct smtp *s;
+	size_t i;
+
+	params_init(&p);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		s = engine(&p);
+		expect_action(to_ehlo(s, "250-mx\n250 PIPELINING"),
+		    SMTP_A_READ);
+		take(s);
+		expect_action(on(s, cases[i].mail), SMTP_A_READ);
+		expect_action(on(s, cases[i].rcpt1), SMTP_A_READ);
+		expect_action(on(s, cases[i].rcpt2), SMTP_A_READ);
+		assert_string_equal(take(s), "");
+		expect_fail(s, on(s, cases[i].data), cases[i].kind,
+		    cases[i].code);
+		assert_string_equal(take(s), "QUIT\r\n");
+		assert_false(smtp_must_drop(s));
+		smtp_free(s);
+	}
+}
+
+static void
+test_one_rcpt_refused_data_354(void **state)
+{
+	static const struct {
+		const char *refusal;
+		enum error_kind kind;
+		int code;
+	} cases[] = {
+		{ "550 5.1.1 unknown user", ERR_DATA, 550 },
+		{ "450 4.2.1 try later", ERR_TEMP, 450 },
+	};
+	struct smtp_params p;
+	struct smtp *s;
+	size_t i;
+
+	params_init(&p);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		s = engine(&p);
+		expect_action(to_ehlo(s, "250-mx\n250 PIPELINING"),
+		    SMTP_A_READ);
+		take(s);
+		expect_action(on(s, "250 ok"), SMTP_A_READ);
+		expect_action(on(s, "250 ok"), SMTP_A_READ);
+		expect_action(on(s, cases[i].refusal), SMTP_A_READ);
+		expect_fail(s, on(s, "354 go ahead"), cases[i].kind,
+		    cases[i].code);
+		/* Closing without the dot is the only way to deliver nothing. */
+		assert_true(smtp_must_drop(s));
+		assert_string_equal(take(s), "");
+		assert_int_equal(smtp_rcpt_code(s, 0), 250);
+		assert_int_equal(smtp_rcpt_code(s, 1), cases[i].code);
+		assert_true(strstr(smtp_error(s)->msg, "b@example.org") !=
+		    NULL);
+		smtp_free(s);
+	}
+}
+
+static void
+test_dot_refused(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	/* Without pipelining: QUIT after the refusal. */
+	full_params(&p);
+	s = engine(&p);
+	expect_fail(s, play(s, full_script, FULL_STEPS - 1,
+	    "554 5.6.0 content rejected"), ERR_UNAVAILABLE, 554);
+	assert_string_equal(take(s), "QUIT\r\n");
+	smtp_free(s);
+
+	/* With pipelining QUIT went with the dot: nothing more. */
+	params_init(&p);
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250 PIPELINING"), SMTP_A_READ);
+	take(s);
+	on(s, "250 ok");
+	on(s, "250 ok");
+	on(s, "250 ok");
+	expect_action(on(s, "354 go"), SMTP_A_BODY);
+	expect_action(smtp_body_done(s, 1), SMTP_A_READ);
+	assert_string_equal(take(s), "QUIT\r\n");
+	expect_fail(s, on(s, "554 5.6.0 content rejected"), ERR_UNAVAILABLE,
+	    554);
+	assert_string_equal(take(s), "");
+	smtp_free(s);
+}
+
+static void
+test_ehlo_fallback_helo(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.eightbit = 1;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "502 5.5.2 command not recognized"),
+	    SMTP_A_READ);
+	assert_string_equal(take(s), "HELO " HELO "\r\n");
+	assert_int_equal(smtp_state(s), SMTP_S_HELO);
+	/* HELO offers no extensions: no BODY=, no pipelining. */
+	expect_action(on(s, "250 mx"), SMTP_A_READ);
+	assert_string_equal(take(s), "MAIL FROM:<" FROM ">\r\n");
+	assert_int_equal(smtp_caps(s), 0);
+	smtp_free(s);
+
+	s = engine(&p);
+	expect_action(to_ehlo(s, "500 what"), SMTP_A_READ);
+	assert_string_equal(take(s), "HELO " HELO "\r\n");
+	expect_fail(s, on(s, "501 no"), ERR_PROTOCOL, 501);
+	assert_string_equal(take(s), "QUIT\r\n");
+	smtp_free(s);
+
+	s = engine(&p);
+	expect_action(to_ehlo(s, "500 what"), SMTP_A_READ);
+	take(s);
+	expect_fail(s, on(s, "421 closing"), ERR_TEMP, 421);
+	smtp_free(s);
+}
+
+static void
+test_trace_redacted(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.tls = 1;
+	p.auth = "plain";
+	p.user = USER;
+	p.password = PASS;
+	s = engine(&p);
+	smtp_start(s);
+	smtp_tls_started(s, NULL, NULL, 0);
+	expect_action(to_ehlo(s, "250-mx\n250 AUTH PLAIN"), SMTP_A_READ);
+	/* The wire has the response; the trace has the placeholder. */
+	assert_string_equal(take(s), "AUTH PLAIN " PLAIN_B64 "\r\n");
+	assert_true(strstr(trace_log, "SEND AUTH PLAIN <redacted>\n") != NULL);
+	assert_null(strstr(trace_log, PLAIN_B64));
+	assert_null(strstr(trace_log, PASS));
+	assert_true(strstr(trace_log, "STATE EHLO -> AUTH\n") != NULL);
+	smtp_free(s);
+}
+
+static void
+test_capabilities(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+	const unsigned all = SMTP_CAP_8BITMIME | SMTP_CAP_AUTH |
+	    SMTP_CAP_CHUNKING | SMTP_CAP_DSN | SMTP_CAP_ENHANCEDSTATUSCODES |
+	    SMTP_CAP_PIPELINING | SMTP_CAP_SIZE | SMTP_CAP_SMTPUTF8 |
+	    SMTP_CAP_STARTTLS;
+
+	params_init(&p);
+	/* Keywords are case-insensitive (RFC 5321 2.4). */
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx.example greets you\n"
+	    "250-pipelining\n250-8bitmime\n250-Starttls\n250-auth plain\n"
+	    "250-size 1000\n250-dsn\n250-chunking\n250-smtputf8\n"
+	    "250 enhancedstatuscodes"), SMTP_A_READ);
+	assert_int_equal(smtp_caps(s), all);
+	/* Lower-case PIPELINING still pipelines. */
+	assert_string_equal(take(s), "MAIL FROM:<" FROM ">\r\n"
+	    "RCPT TO:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n");
+	smtp_free(s);
+
+	/* The same, upper case, in reverse order. */
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250-STARTTLS\n250-SMTPUTF8\n"
+	    "250-SIZE\n250-PIPELINING\n250-ENHANCEDSTATUSCODES\n250-DSN\n"
+	    "250-CHUNKING\n250-AUTH=LOGIN\n250 8BITMIME"), SMTP_A_READ);
+	assert_int_equal(smtp_caps(s), all);
+	smtp_free(s);
+
+	/* Near misses are not keywords. */
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250-PIPELININGX\n250-XPIPELINING\n"
+	    "250-X-AUTH PLAIN\n250-8BITMIM\n250-SIZE1000\n250 STARTTLS2"),
+	    SMTP_A_READ);
+	assert_int_equal(smtp_caps(s), 0);
+	assert_string_equal(take(s), "MAIL FROM:<" FROM ">\r\n");
+	smtp_free(s);
+
+	/* The first line is the server's name, not a keyword. */
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250 PIPELINING"), SMTP_A_READ);
+	assert_int_equal(smtp_caps(s), 0);
+	smtp_free(s);
+}
+
+static void
+test_auth_old_form(void **state)
+{
+	static const struct {
+		const char *ehlo;
+		const char *mech;
+	} cases[] = {
+		{ "250-mx\n250 AUTH=LOGIN PLAIN", "PLAIN" },
+		{ "250-mx\n250 auth=login plain", "PLAIN" },
+		{ "250-mx\n250 AUTH=LOGIN", "LOGIN" },
+		/* Both forms, as old servers send: the lists are merged. */
+		{ "250-mx\n250-AUTH LOGIN\n250 AUTH=PLAIN", "PLAIN" },
+		{ "250-mx\n250-AUTH=LOGIN\n250 AUTH PLAIN", "PLAIN" },
+		{ "250-mx\n250-AUTH CRAM-MD5 LOGIN\n250 AUTH=CRAM-MD5 LOGIN",
+		    "CRAM-MD5" },
+	};
+	struct smtp_params p;
+	struct smtp *s;
+	const char *out;
+	size_t i;
+
+	params_init(&p);
+	p.tls = 1;
+	p.auth = "on";
+	p.user = USER;
+	p.password = PASS;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		s = engine(&p);
+		smtp_start(s);
+		smtp_tls_started(s, NULL, NULL, 0);
+		expect_action(to_ehlo(s, cases[i].ehlo), SMTP_A_READ);
+		out = take(s);
+		if (smtp_auth_mech(s) == NULL ||
+		    strcmp(smtp_auth_mech(s), cases[i].mech) != 0)
+			fail_msg("%s: mechanism %s, expected %s",
+			    cases[i].ehlo, smtp_auth_mech(s) ?
+			    smtp_auth_mech(s) : "none", cases[i].mech);
+		assert_int_equal(strncmp(out, "AUTH ", 5), 0);
+		assert_int_equal(strncmp(out + 5, cases[i].mech,
+		    strlen(cases[i].mech)), 0);
+		smtp_free(s);
+	}
+}
+
+static void
+test_unexpected_reply(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.nrcpt = 1;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250 PIPELINING"), SMTP_A_READ);
+	take(s);
+	on(s, "250 ok");
+	on(s, "250 ok");
+	expect_action(on(s, "354 go"), SMTP_A_BODY);
+	/* A reply while the content is going out: give up at once. */
+	expect_fail(s, on(s, "250 what?"), ERR_PROTOCOL, 250);
+	assert_true(smtp_must_drop(s));
+	assert_string_equal(take(s), "");
+	smtp_free(s);
+}
+
+static void
+test_abort(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+	struct error e;
+
+	error_clear(&e);
+	error_set(&e, ERR_DATA, "the message contains a NUL byte");
+
+	/* During the content: close without the dot. */
+	params_init(&p);
+	p.nrcpt = 1;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250 mx"), SMTP_A_READ);
+	take(s);
+	on(s, "250 ok");
+	on(s, "250 ok");
+	expect_action(on(s, "354 go"), SMTP_A_BODY);
+	take(s);
+	expect_action(smtp_abort(s, &e), SMTP_A_FAIL);
+	assert_true(smtp_must_drop(s));
+	assert_string_equal(take(s), "");
+	assert_int_equal(smtp_error(s)->kind, ERR_DATA);
+	assert_string_equal(smtp_error(s)->msg,
+	    "the message contains a NUL byte");
+	smtp_free(s);
+
+	/* Before it: QUIT politely. */
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250 mx"), SMTP_A_READ);
+	take(s);
+	expect_action(smtp_abort(s, &e), SMTP_A_FAIL);
+	assert_false(smtp_must_drop(s));
+	assert_string_equal(take(s), "QUIT\r\n");
+	smtp_free(s);
+}
+
+static void
+test_wait_seconds(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.nrcpt = 1;
+	s = engine(&p);
+	smtp_start(s);
+	assert_int_equal(smtp_wait_seconds(s), 300);
+	to_ehlo(s, "250 mx");
+	on(s, "250 ok");
+	on(s, "250 ok");
+	assert_int_equal(smtp_state(s), SMTP_S_DATA);
+	assert_int_equal(smtp_wait_seconds(s), 120);
+	expect_action(on(s, "354 go"), SMTP_A_BODY);
+	smtp_body_done(s, 1);
+	assert_int_equal(smtp_wait_seconds(s), 600);
+	smtp_free(s);
+
+	p.timeout = 3;
+	s = engine(&p);
+	smtp_start(s);
+	assert_int_equal(smtp_wait_seconds(s), 3);
+	smtp_free(s);
+}
+
+static void
+test_unexpected_codes(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	/* A reply of the wrong class for the step is a protocol error. */
+	full_params(&p);
+	s = engine(&p);
+	expect_fail(s, play(s, full_script, 1, "354 what?"), ERR_PROTOCOL, 354);
+	assert_string_equal(take(s), "QUIT\r\n");
+	smtp_free(s);
+
+	s = engine(&p);
+	expect_fail(s, play(s, full_script, 2, "250 ok?"), ERR_PROTOCOL, 250);
+	smtp_free(s);
+
+	s = engine(&p);
+	expect_fail(s, play(s, full_script, 4, "354 what?"), ERR_PROTOCOL, 354);
+	smtp_free(s);
+
+	s = engine(&p);
+	expect_fail(s, play(s, full_script, 5, "354 what?"), ERR_PROTOCOL, 354);
+	smtp_free(s);
+
+	s = engine(&p);
+	expect_fail(s, play(s, full_script, 9, "354 what?"), ERR_PROTOCOL, 354);
+	smtp_free(s);
+
+	s = engine(&p);
+	expect_fail(s, play(s, full_script, 8, "334 what?"), ERR_PROTOCOL, 334);
+	smtp_free(s);
+
+	/* 250 to DATA is not a refusal of the data but a broken server. */
+	s = engine(&p);
+	expect_fail(s, play(s, full_script, 8, "250 ok"), ERR_PROTOCOL, 250);
+	assert_false(smtp_must_drop(s));
+	smtp_free(s);
+}
+
+static void
+test_error_keeps_reply(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	full_params(&p);
+	s = engine(&p);
+	expect_fail(s, play(s, full_script, 6,
+	    "550-5.1.1 no such user\n550 5.1.1 see https://example.org/550"),
+	    ERR_DATA, 550);
+	assert_string_equal(smtp_error(s)->reply,
+	    "550-5.1.1 no such user\n550 5.1.1 see https://example.org/550");
+	smtp_free(s);
+}
+
+static void
+test_long_auth_response(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+	char *pw;
+	const char *out;
+	size_t n = 10000;
+
+	/* Too long for the AUTH line: it answers the first 334 instead. */
+	pw = malloc(n + 1);
+	assert_non_null(pw);
+	memset(pw, 'p', n);
+	pw[n] = '\0';
+	params_init(&p);
+	p.tls = 1;
+	p.auth = "plain";
+	p.user = USER;
+	p.password = pw;
+	s = engine(&p);
+	smtp_start(s);
+	smtp_tls_started(s, NULL, NULL, 0);
+	expect_action(to_ehlo(s, "250-mx\n250 AUTH PLAIN"), SMTP_A_READ);
+	assert_string_equal(take(s), "AUTH PLAIN\r\n");
+	expect_action(on(s, "334 "), SMTP_A_READ);
+	assert_true(smtp_output_secret(s));
+	out = take(s);
+	assert_true(strlen(out) > n);
+	assert_string_equal(out + strlen(out) - 2, "\r\n");
+	assert_null(strstr(trace_log, "cHBwcHBw"));
+	assert_true(strstr(trace_log, "SEND <redacted>\n") != NULL);
+	smtp_free(s);
+	free(pw);
+}
+
+/*
+ * However long the arguments, a command is either queued whole or the
+ * engine fails: never a READ with the command silently left out, which
+ * would leave the driver waiting for a reply that cannot come.
+ */
+static void
+test_long_commands_not_dropped(void **state)
+{
+	char report[1024] = "";
+	struct smtp_params p;
+	struct smtp *s;
+	enum smtp_action a;
+	const char *out;
+	char *from, *pw, *rcpt[10];
+	size_t i, lines;
+
+	from = malloc(20001);
+	assert_non_null(from);
+	memset(from, 'f', 20000);
+	from[19990] = '@';
+	from[20000] = '\0';
+	params_init(&p);
+	p.from = from;
+	s = engine(&p);
+	a = to_ehlo(s, "250 mx");
+	out = take(s);
+	if (a == SMTP_A_READ && strncmp(out, "MAIL FROM:<", 11) != 0)
+		strcat(report, " [20000-byte envelope-from: READ with MAIL "
+		    "not queued]");
+	smtp_free(s);
+	free(from);
+
+	for (i = 0; i < 10; i++) {
+		rcpt[i] = malloc(3001);
+		assert_non_null(rcpt[i]);
+		memset(rcpt[i], 'r', 3000);
+		rcpt[i][2990] = '@';
+		rcpt[i][3000] = '\0';
+	}
+	params_init(&p);
+	p.rcpt = (const char *const *)rcpt;
+	p.nrcpt = 10;
+	s = engine(&p);
+	a = to_ehlo(s, "250-mx\n250 PIPELINING");
+	out = take(s);
+	for (lines = 0; (out = strchr(out, '\n')) != NULL; out++)
+		lines++;
+	if (a == SMTP_A_READ && lines != 12) {
+		snprintf(report + strlen(report),
+		    sizeof(report) - strlen(report), " [10 recipients of 3000 "
+		    "bytes, pipelined: %zu of 12 commands queued]", lines);
+	}
+	smtp_free(s);
+	for (i = 0; i < 10; i++)
+		free(rcpt[i]);
+
+	pw = malloc(14001);
+	assert_non_null(pw);
+	memset(pw, 'p', 14000);
+	pw[14000] = '\0';
+	params_init(&p);
+	p.tls = 1;
+	p.auth = "plain";
+	p.user = USER;
+	p.password = pw;
+	s = engine(&p);
+	smtp_start(s);
+	smtp_tls_started(s, NULL, NULL, 0);
+	a = to_ehlo(s, "250-mx\n250 AUTH PLAIN");
+	take(s);
+	if (a == SMTP_A_READ) {
+		a = on(s, "334 ");
+		out = take(s);
+		if (a == SMTP_A_READ && *out == '\0')
+			strcat(report, " [14000-byte password: READ with the "
+			    "response to 334 not queued]");
+	}
+	smtp_free(s);
+	free(pw);
+
+	if (report[0] != '\0')
+		fail_msg("commands dropped:%s", report);
+}
+
+static void
+test_state_names(void **state)
+{
+	int st;
+
+	for (st = SMTP_S_CONNECTED; st <= SMTP_S_FAILED; st++) {
+		assert_non_null(smtp_state_name((enum smtp_state)st));
+		assert_string_not_equal(smtp_state_name((enum smtp_state)st),
+		    "?");
+	}
+	assert_string_equal(smtp_state_name(SMTP_S_STARTTLS), "STARTTLS");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_greeting_ehlo),
+		cmocka_unit_test(test_greeting_refused),
+		cmocka_unit_test(test_pipelining),
+		cmocka_unit_test(test_no_pipelining),
+		cmocka_unit_test(test_null_sender),
+		cmocka_unit_test(test_8bitmime),
+		cmocka_unit_test(test_starttls_flow),
+		cmocka_unit_test(test_starttls_forgets_auth),
+		cmocka_unit_test(test_starttls_not_offered),
+		cmocka_unit_test(test_starttls_refused),
+		cmocka_unit_test(test_auth_plain),
+		cmocka_unit_test(test_auth_explicit_without_tls),
+		cmocka_unit_test(test_auth_refused_in_clear),
+		cmocka_unit_test(test_auth_not_offered),
+		cmocka_unit_test(test_auth_login),
+		cmocka_unit_test(test_auth_failed),
+		cmocka_unit_test(test_full_dialogue),
+		cmocka_unit_test(test_temp_failure_each_step),
+		cmocka_unit_test(test_envelope_refused),
+		cmocka_unit_test(test_envelope_refused_pipelined),
+		cmocka_unit_test(test_one_rcpt_refused_data_354),
+		cmocka_unit_test(test_dot_refused),
+		cmocka_unit_test(test_ehlo_fallback_helo),
+		cmocka_unit_test(test_trace_redacted),
+		cmocka_unit_test(test_capabilities),
+		cmocka_unit_test(test_auth_old_form),
+		cmocka_unit_test(test_unexpected_reply),
+		cmocka_unit_test(test_abort),
+		cmocka_unit_test(test_wait_seconds),
+		cmocka_unit_test(test_unexpected_codes),
+		cmocka_unit_test(test_error_keeps_reply),
+		cmocka_unit_test(test_long_auth_response),
+		cmocka_unit_test(test_long_commands_not_dropped),
+		cmocka_unit_test(test_state_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
