@@ -33,15 +33,14 @@ enum acc_field {
 
 struct account {
 	char *name;
-	char *file;		/* where it was defined ("" for the command line) */
+	char *file; /* where it was defined ("" for the command line) */
 	unsigned line;
-	char *v[AF_N];		/* values as validated by conf.c; NULL: unset */
-	uint64_t set;		/* which were set explicitly */
+	char *v[AF_N]; /* values as validated by conf.c; NULL: unset */
+	uint64_t set;  /* which were set explicitly */
 	struct account *next;
 };
 
-struct account *account_new(const char *name, const char *file,
-    unsigned line);
+struct account *account_new(const char *name, const char *file, unsigned line);
 void account_free(struct account *);
 void account_free_list(struct account *);
 int account_set(struct account *, enum acc_field, const char *value);

@@ -19,8 +19,10 @@ addr_parse_one(const char *arg, const char *what, enum error_kind kind,
 
 	for (p = arg; *p != '\0'; p++)
 		if (bad_byte((unsigned char)*p) && *p != ' ' && *p != '\t') {
-			error_set(err, kind, "%s contains a control character "
-			    "(such as CR or LF), which is not allowed", what);
+			error_set(err, kind,
+			    "%s contains a control character "
+			    "(such as CR or LF), which is not allowed",
+			    what);
 			return NULL;
 		}
 	lt = strrchr(arg, '<');
@@ -28,8 +30,8 @@ addr_parse_one(const char *arg, const char *what, enum error_kind kind,
 	if (lt != NULL || gt != NULL) {
 		/* Exactly one <...>, and nothing but blanks after it. */
 		if (lt == NULL || gt == NULL || gt < lt ||
-		    strchr(arg, '<') != lt || strchr(arg, '>') != gt || gt[1 +
-		    strspn(gt + 1, " \t")] != '\0') {
+		    strchr(arg, '<') != lt || strchr(arg, '>') != gt ||
+		    gt[1 + strspn(gt + 1, " \t")] != '\0') {
 			error_set(err, kind, "%s is not a valid address: %s",
 			    what, arg);
 			return NULL;

@@ -9,7 +9,7 @@ struct buf {
 	char *data;
 	size_t len;
 	size_t cap;
-	size_t max;	/* growing past this fails */
+	size_t max; /* growing past this fails */
 };
 
 void buf_init(struct buf *, size_t max);

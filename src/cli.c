@@ -5,14 +5,14 @@
 #include <string.h>
 
 enum act {
-	A_CONF,		/* -C FILE */
-	A_ACCOUNT,	/* -a NAME */
-	A_FROM,		/* -f ADDR, -r ADDR */
-	A_FULLNAME,	/* -F NAME */
-	A_VERBOSE,	/* -v, -d */
-	A_MODE,		/* -b MODE */
-	A_IGNORE,	/* accepted, does nothing: see the reason */
-	A_LATER,	/* known, not handled by this version */
+	A_CONF,	    /* -C FILE */
+	A_ACCOUNT,  /* -a NAME */
+	A_FROM,	    /* -f ADDR, -r ADDR */
+	A_FULLNAME, /* -F NAME */
+	A_VERBOSE,  /* -v, -d */
+	A_MODE,	    /* -b MODE */
+	A_IGNORE,   /* accepted, does nothing: see the reason */
+	A_LATER,    /* known, not handled by this version */
 };
 
 /*
@@ -21,12 +21,13 @@ enum act {
  */
 static const struct shortopt {
 	char letter;
-	int arg;	/* 0 none, 1 required, 2 optional and glued only */
+	int arg; /* 0 none, 1 required, 2 optional and glued only */
 	enum act act;
 	const char *why;
 } shortopts[] = {
 	{ 'A', 1, A_IGNORE, "selects a sendmail configuration file" },
-	{ 'B', 1, A_IGNORE, "8-bit content is declared from the content itself" },
+	{ 'B', 1, A_IGNORE,
+	    "8-bit content is declared from the content itself" },
 	{ 'C', 1, A_CONF, NULL },
 	{ 'F', 1, A_FULLNAME, NULL },
 	{ 'G', 0, A_IGNORE, "gateway submission changes nothing here" },
@@ -35,14 +36,16 @@ static const struct shortopt {
 	{ 'O', 1, A_IGNORE, "sets a sendmail configuration option" },
 	{ 'R', 1, A_LATER, "delivery status notifications (-R)" },
 	{ 'V', 1, A_LATER, "delivery status notifications (-V)" },
-	{ 'X', 1, A_IGNORE, "would log traffic to a file named on the "
+	{ 'X', 1, A_IGNORE,
+	    "would log traffic to a file named on the "
 	    "command line; never written, for safety" },
 	{ 'a', 1, A_ACCOUNT, NULL },
 	{ 'b', 1, A_MODE, NULL },
 	{ 'd', 2, A_VERBOSE, NULL },
 	{ 'f', 1, A_FROM, NULL },
 	{ 'h', 1, A_IGNORE, "sets a hop count" },
-	{ 'i', 0, A_IGNORE, "a lone dot never ends the message: outbox "
+	{ 'i', 0, A_IGNORE,
+	    "a lone dot never ends the message: outbox "
 	    "always reads to the end" },
 	{ 'm', 0, A_IGNORE, "\"me too\" is the server's business" },
 	{ 'n', 0, A_IGNORE, "turns off aliasing" },
@@ -56,9 +59,9 @@ static const struct shortopt {
 /* Long options; those with a setting name override the account's. */
 static const struct longopt {
 	const char *name;
-	int arg;		/* 0 none, 1 required, 2 optional (=value) */
-	char letter;		/* same as this short option */
-	const char *setting;	/* or this configuration setting */
+	int arg;	     /* 0 none, 1 required, 2 optional (=value) */
+	char letter;	     /* same as this short option */
+	const char *setting; /* or this configuration setting */
 } longopts[] = {
 	{ "account", 1, 'a', NULL },
 	{ "auth", 2, 0, "auth" },
@@ -124,15 +127,19 @@ apply_short(struct cli *c, const struct shortopt *o, const char *arg,
 		if (strcmp(arg, "m") == 0)
 			break;
 		if (strcmp(arg, "p") == 0 || strcmp(arg, "s") == 0)
-			return error_set(err, ERR_USAGE, "-b%s is not "
-			    "supported by this version of outbox", arg);
+			return error_set(err, ERR_USAGE,
+			    "-b%s is not "
+			    "supported by this version of outbox",
+			    arg);
 		return error_set(err, ERR_USAGE,
 		    "unsupported operation mode -b%s", arg);
 	case A_IGNORE:
 		break;
 	case A_LATER:
-		return error_set(err, ERR_USAGE, "%s is not supported by "
-		    "this version of outbox", o->why);
+		return error_set(err, ERR_USAGE,
+		    "%s is not supported by "
+		    "this version of outbox",
+		    o->why);
 	}
 	return 0;
 }

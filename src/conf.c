@@ -11,15 +11,15 @@
 #include "sasl.h"
 
 enum kw_type {
-	T_STR,		/* any text; empty unsets */
-	T_FILE,		/* a file name; a leading ~ is the home directory */
-	T_BOOL,		/* on | off; empty means on */
-	T_PORT,		/* 1 to 65535 */
-	T_TIMEOUT,	/* off | seconds */
-	T_AUTH,		/* on | off | a mechanism; empty means on */
-	T_SET_OFF,	/* an old spelling that takes no value: sets off */
-	T_IGNORED,	/* accepted for old files, does nothing */
-	T_LATER,	/* a known command this version does not handle yet */
+	T_STR,	   /* any text; empty unsets */
+	T_FILE,	   /* a file name; a leading ~ is the home directory */
+	T_BOOL,	   /* on | off; empty means on */
+	T_PORT,	   /* 1 to 65535 */
+	T_TIMEOUT, /* off | seconds */
+	T_AUTH,	   /* on | off | a mechanism; empty means on */
+	T_SET_OFF, /* an old spelling that takes no value: sets off */
+	T_IGNORED, /* accepted for old files, does nothing */
+	T_LATER,   /* a known command this version does not handle yet */
 };
 
 /* Sorted by name; a unit test checks the order. */
@@ -148,7 +148,7 @@ conf_suggest(const char *name)
 
 	for (i = 0; i < NKEYWORDS + 2; i++) {
 		const char *k = i < NKEYWORDS ? keywords[i].name :
-		    extra[i - NKEYWORDS];
+						extra[i - NKEYWORDS];
 
 		d = distance(name, k);
 		if (d < bestd) {
@@ -229,8 +229,8 @@ set_keyword(struct account *a, const struct keyword *k, const char *v,
 			v = "on";
 		if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
 			return error_set(err, kind,
-			    "%s%s: expected on or off, not \"%s\"", where,
-			    name, v);
+			    "%s%s: expected on or off, not \"%s\"", where, name,
+			    v);
 		val = strdup(v);
 		break;
 	case T_PORT:
@@ -246,7 +246,8 @@ set_keyword(struct account *a, const struct keyword *k, const char *v,
 		else if (parse_uint(v, 1, 86400, &n) == -1)
 			return error_set(err, kind,
 			    "%s%s: \"%s\" is not off or a number of seconds "
-			    "(1-86400)", where, name, v);
+			    "(1-86400)",
+			    where, name, v);
 		snprintf(num, sizeof(num), "%ld", n);
 		val = strdup(num);
 		break;
@@ -256,8 +257,8 @@ set_keyword(struct account *a, const struct keyword *k, const char *v,
 		if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0 &&
 		    !sasl_known(v))
 			return error_set(err, kind,
-			    "%s%s: unknown authentication method \"%s\"",
-			    where, name, v);
+			    "%s%s: unknown authentication method \"%s\"", where,
+			    name, v);
 		val = strdup(v);
 		break;
 	case T_SET_OFF:
@@ -281,8 +282,8 @@ set_keyword(struct account *a, const struct keyword *k, const char *v,
 }
 
 int
-conf_set(struct account *a, const char *name, const char *v,
-    const char *where, struct error *err)
+conf_set(struct account *a, const char *name, const char *v, const char *where,
+    struct error *err)
 {
 	const struct keyword *k = lookup(name);
 	const char *hint;
@@ -293,8 +294,8 @@ conf_set(struct account *a, const char *name, const char *v,
 			return error_set(err, ERR_CONFIG,
 			    "%sunknown command %s (did you mean %s?)", where,
 			    name, hint);
-		return error_set(err, ERR_CONFIG, "%sunknown command %s",
-		    where, name);
+		return error_set(err, ERR_CONFIG, "%sunknown command %s", where,
+		    name);
 	}
 	return set_keyword(a, k, v, where, name, ERR_CONFIG, err);
 }
@@ -348,9 +349,8 @@ trim(char *s)
 
 /* "account NAME [: BASE[, BASE...]]" */
 static struct account *
-start_account(char *arg, const struct account *defaults,
-    struct account *local, const char *where, const char *path,
-    unsigned lineno, struct error *err)
+start_account(char *arg, const struct account *defaults, struct account *local,
+    const char *where, const char *path, unsigned lineno, struct error *err)
 {
 	char *colon = strchr(arg, ':'), *name, *bases = NULL, *b, *save;
 	struct account *a, *base;
@@ -361,15 +361,19 @@ start_account(char *arg, const struct account *defaults,
 	}
 	name = trim(arg);
 	if (*name == '\0' || strchr(name, ',') != NULL) {
-		error_set(err, ERR_CONFIG, "%saccount needs a name without "
-		    "\",\" or \":\"", where);
+		error_set(err, ERR_CONFIG,
+		    "%saccount needs a name without "
+		    "\",\" or \":\"",
+		    where);
 		return NULL;
 	}
 	if (account_find(local, name) != NULL) {
 		error_set(err, ERR_CONFIG, "%saccount %s was already defined%s",
-		    where, name, strcmp(name, "default") == 0 ?
-		    " (settings before the first account line make an "
-		    "account named default)" : "");
+		    where, name,
+		    strcmp(name, "default") == 0 ?
+			" (settings before the first account line make an "
+			"account named default)" :
+			"");
 		return NULL;
 	}
 	if ((a = account_copy(defaults, name, path, lineno)) == NULL) {
@@ -377,11 +381,13 @@ start_account(char *arg, const struct account *defaults,
 		return NULL;
 	}
 	for (b = bases ? strtok_r(bases, ",", &save) : NULL; b != NULL;
-	    b = strtok_r(NULL, ",", &save)) {
+	     b = strtok_r(NULL, ",", &save)) {
 		b = trim(b);
 		if ((base = account_find(local, b)) == NULL) {
-			error_set(err, ERR_CONFIG, "%saccount %s: no account "
-			    "named %s defined above", where, name, b);
+			error_set(err, ERR_CONFIG,
+			    "%saccount %s: no account "
+			    "named %s defined above",
+			    where, name, b);
 			account_free(a);
 			return NULL;
 		}
@@ -411,12 +417,16 @@ check_private(FILE *fp, const char *path, struct error *err)
 		return error_set(err, ERR_IO, "cannot stat %s: %s", path,
 		    strerror(errno));
 	if (geteuid() != 0 && st.st_uid != geteuid())
-		return error_set(err, ERR_CONFIG, "%s contains a password and "
-		    "therefore must be owned by you", path);
+		return error_set(err, ERR_CONFIG,
+		    "%s contains a password and "
+		    "therefore must be owned by you",
+		    path);
 	if (st.st_mode & 0177)
-		return error_set(err, ERR_CONFIG, "%s contains a password and "
+		return error_set(err, ERR_CONFIG,
+		    "%s contains a password and "
 		    "therefore must not be readable by others: "
-		    "run chmod 600 %s", path, path);
+		    "run chmod 600 %s",
+		    path, path);
 	return 0;
 }
 
@@ -441,8 +451,8 @@ conf_parse(FILE *fp, const char *path, int user_file, struct account **list,
 			error_set(err, ERR_CONFIG, "%sa NUL byte", where);
 			goto out;
 		}
-		while (len > 0 && (line[len - 1] == '\n' ||
-		    line[len - 1] == '\r'))
+		while (
+		    len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
 		split(line, &cmd, &arg);
 		if (*cmd == '\0' || *cmd == '#')
@@ -458,7 +468,7 @@ conf_parse(FILE *fp, const char *path, int user_file, struct account **list,
 		}
 		if (strcmp(cmd, "account") == 0) {
 			if ((a = start_account(arg, defaults, local, where,
-			    path, lineno, err)) == NULL)
+				 path, lineno, err)) == NULL)
 				goto out;
 			append(&local, a);
 			cur = a;
@@ -467,7 +477,7 @@ conf_parse(FILE *fp, const char *path, int user_file, struct account **list,
 		if (cur == NULL) {
 			/* Settings before any account make one named default. */
 			if ((cur = account_copy(defaults, "default", path,
-			    lineno)) == NULL) {
+				 lineno)) == NULL) {
 				error_set(err, ERR_OSERR, "out of memory");
 				goto out;
 			}

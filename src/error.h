@@ -11,18 +11,18 @@
  */
 enum error_kind {
 	ERR_NONE = 0,
-	ERR_USAGE,	/* bad command line */
-	ERR_DATA,	/* bad message or address; server refused envelope or data */
-	ERR_NOINPUT,	/* a named input file (certificate, trust file) unreadable */
-	ERR_NOHOST,	/* host name does not resolve */
+	ERR_USAGE, /* bad command line */
+	ERR_DATA,  /* bad message or address; server refused envelope or data */
+	ERR_NOINPUT, /* a named input file (certificate, trust file) unreadable */
+	ERR_NOHOST,	 /* host name does not resolve */
 	ERR_UNAVAILABLE, /* server lacks something we need, or refused for good */
-	ERR_SOFTWARE,	/* internal error, library initialisation */
-	ERR_OSERR,	/* system call failed: socket, out of memory */
-	ERR_IO,		/* local I/O error */
-	ERR_TEMP,	/* temporary: 4xx, timeout, connection trouble */
-	ERR_PROTOCOL,	/* the server broke the protocol */
-	ERR_AUTH,	/* authentication refused */
-	ERR_CONFIG,	/* configuration error */
+	ERR_SOFTWARE,	 /* internal error, library initialisation */
+	ERR_OSERR,	 /* system call failed: socket, out of memory */
+	ERR_IO,		 /* local I/O error */
+	ERR_TEMP,	 /* temporary: 4xx, timeout, connection trouble */
+	ERR_PROTOCOL,	 /* the server broke the protocol */
+	ERR_AUTH,	 /* authentication refused */
+	ERR_CONFIG,	 /* configuration error */
 };
 
 #define ERROR_MSG_MAX 512
@@ -30,9 +30,10 @@ enum error_kind {
 
 struct error {
 	enum error_kind kind;
-	int code;			/* SMTP reply code, 0 if none */
-	char msg[ERROR_MSG_MAX];	/* one line, no prefix */
-	char reply[ERROR_REPLY_MAX];	/* the server's reply lines, \n-separated */
+	int code;		 /* SMTP reply code, 0 if none */
+	char msg[ERROR_MSG_MAX]; /* one line, no prefix */
+	char
+	    reply[ERROR_REPLY_MAX]; /* the server's reply lines, \n-separated */
 };
 
 int error_set(struct error *, enum error_kind, const char *, ...)

@@ -82,14 +82,16 @@ lineio_getline(struct lineio *l, int64_t deadline, const char **line,
 			if (*len > l->maxline)
 				return error_set(err, ERR_PROTOCOL,
 				    "invalid reply from the server: a line "
-				    "longer than %zu bytes", l->maxline);
+				    "longer than %zu bytes",
+				    l->maxline);
 			return 0;
 		}
 		scanned = l->rend - l->rstart;
 		if (scanned > l->maxline + 1)
 			return error_set(err, ERR_PROTOCOL,
 			    "invalid reply from the server: a line longer "
-			    "than %zu bytes", l->maxline);
+			    "than %zu bytes",
+			    l->maxline);
 		if (l->rstart > 0) {
 			memmove(l->rbuf, l->rbuf + l->rstart, scanned);
 			l->rend = scanned;

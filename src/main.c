@@ -29,8 +29,8 @@ struct run {
 	struct cli cli;
 	struct account *accounts;
 	struct account *acc;
-	char *conf_files;	/* the files read, for messages */
-	char skipped[ERROR_MSG_MAX + 8];	/* a system file not read */
+	char *conf_files;		 /* the files read, for messages */
+	char skipped[ERROR_MSG_MAX + 8]; /* a system file not read */
 	char *from;
 	char **rcpt;
 	int nrcpt;
@@ -68,7 +68,8 @@ user_conf_path(int which)
 		home = "";
 	switch (which) {
 	case 0:
-		n = xdg && *xdg ? asprintf(&p, "%s/outbox/config", xdg) :
+		n = xdg && *xdg ?
+		    asprintf(&p, "%s/outbox/config", xdg) :
 		    asprintf(&p, "%s/.config/outbox/config", home);
 		break;
 	case 1:
@@ -76,7 +77,7 @@ user_conf_path(int which)
 		break;
 	case 2:
 		n = xdg && *xdg ? asprintf(&p, "%s/msmtp/config", xdg) :
-		    asprintf(&p, "%s/.config/msmtp/config", home);
+				  asprintf(&p, "%s/.config/msmtp/config", home);
 		break;
 	}
 	return n < 0 ? NULL : p;
@@ -172,7 +173,8 @@ choose_account(struct run *r, struct error *err)
 		if (r->conf_files == NULL)
 			return error_set(err, ERR_CONFIG,
 			    "no configuration file found: use -C FILE, or "
-			    "create ~/.config/outbox/config%s", r->skipped);
+			    "create ~/.config/outbox/config%s",
+			    r->skipped);
 		return error_set(err, ERR_CONFIG,
 		    "account %s not found in %s%s", name, r->conf_files,
 		    r->skipped);
@@ -181,7 +183,7 @@ choose_account(struct run *r, struct error *err)
 		snprintf(where, sizeof(where), "option --%s",
 		    r->cli.ov[i].option);
 		if (conf_set_option(r->acc, r->cli.ov[i].name,
-		    r->cli.ov[i].value, where, err) == -1)
+			r->cli.ov[i].value, where, err) == -1)
 			return -1;
 	}
 	return account_check(r->acc, err);
@@ -191,11 +193,12 @@ static int
 envelope(struct run *r, struct error *err)
 {
 	const char *f = r->cli.from ? r->cli.from :
-	    account_str(r->acc, AF_FROM);
+				      account_str(r->acc, AF_FROM);
 	int i;
 
 	if (f == NULL)
-		return error_set(err, ERR_CONFIG, "no envelope-from address: "
+		return error_set(err, ERR_CONFIG,
+		    "no envelope-from address: "
 		    "set from in the account or use -f ADDRESS");
 	if (strcmp(f, "<>") == 0)
 		r->from = strdup("");
@@ -203,8 +206,8 @@ envelope(struct run *r, struct error *err)
 		r->from = addr_parse_one(f, "the envelope-from address",
 		    r->cli.from ? ERR_USAGE : ERR_CONFIG, err);
 	if (r->from == NULL)
-		return err->kind ? -1 : error_set(err, ERR_OSERR,
-		    "out of memory");
+		return err->kind ? -1 :
+				   error_set(err, ERR_OSERR, "out of memory");
 	if (r->cli.nrcpt == 0)
 		return error_set(err, ERR_USAGE, "no recipients given");
 	if ((r->rcpt = calloc((size_t)r->cli.nrcpt, sizeof(char *))) == NULL)
@@ -257,8 +260,8 @@ prepare(struct run *r, struct submit_conf *sc, struct error *err)
 	if (sc->tls && tls_check_conf(&sc->tls_conf, err) == -1)
 		return -1;
 
-	sc->smtp.helo = account_str(a, AF_DOMAIN) ?
-	    account_str(a, AF_DOMAIN) : "localhost";
+	sc->smtp.helo = account_str(a, AF_DOMAIN) ? account_str(a, AF_DOMAIN) :
+						    "localhost";
 	sc->smtp.starttls = sc->tls && sc->starttls;
 	sc->smtp.tls = sc->tls && !sc->starttls;
 	sc->smtp.from = r->from;
@@ -273,9 +276,13 @@ prepare(struct run *r, struct submit_conf *sc, struct error *err)
 		sc->smtp.password = r->password;
 		if (strcasecmp(sc->smtp.auth, "external") != 0 &&
 		    (sc->smtp.user == NULL || r->password == NULL))
-			return error_set(err, ERR_CONFIG, "auth is on but %s "
-			    "is not set (account %s)", sc->smtp.user == NULL ?
-			    "user" : "password (or passwordeval)", a->name);
+			return error_set(err, ERR_CONFIG,
+			    "auth is on but %s "
+			    "is not set (account %s)",
+			    sc->smtp.user == NULL ?
+				"user" :
+				"password (or passwordeval)",
+			    a->name);
 	}
 	return 0;
 }
@@ -308,9 +315,10 @@ version(void)
 	printf("System configuration file: %s (else %s)\n", SYSTEM_CONF,
 	    SYSTEM_CONF_MSMTP);
 	printf("User configuration file: %s (else ~/.msmtprc, "
-	    "$XDG_CONFIG_HOME/msmtp/config)\n", user ? user : "?");
+	       "$XDG_CONFIG_HOME/msmtp/config)\n",
+	    user ? user : "?");
 	printf("Copyright (C) 2026 the outbox developers. License GPLv3+: "
-	    "GNU GPL version 3 or later.\n");
+	       "GNU GPL version 3 or later.\n");
 	free(user);
 }
 
@@ -363,8 +371,8 @@ main(int argc, char **argv)
 	if (submit(&sc, r.msg, &err) == -1) {
 		log_error(&err);
 		log_warn("could not send mail (account %s from %s)",
-		    r.acc->name, r.conf_files ? r.conf_files :
-		    "the command line");
+		    r.acc->name,
+		    r.conf_files ? r.conf_files : "the command line");
 	}
 done:
 	code = error_exit_code(err.kind);

@@ -11,7 +11,9 @@
 
 /* Bytes that end an ordinary run: CR, LF, NUL. */
 static const unsigned char special[256] = {
-	['\0'] = 1, ['\n'] = 1, ['\r'] = 1,
+	['\0'] = 1,
+	['\n'] = 1,
+	['\r'] = 1,
 };
 
 void
@@ -36,7 +38,7 @@ bodyfilter_feed(struct bodyfilter *bf, const char *in, size_t n,
 	while (p < end) {
 		if (bf->cr) {
 			bf->cr = 0;
-			if (*p == '\n') {	/* the LF of a CRLF */
+			if (*p == '\n') { /* the LF of a CRLF */
 				p++;
 				continue;
 			}
@@ -89,7 +91,7 @@ bodyfilter_finish(struct bodyfilter *bf, struct buf *out, struct error *err)
 struct msg {
 	int fd;
 	char *rbuf;
-	size_t off, len;	/* unfiltered bytes in rbuf */
+	size_t off, len; /* unfiltered bytes in rbuf */
 	int eof;
 	int eightbit;
 	int finished;
@@ -183,7 +185,7 @@ msg_pump(struct msg *m, struct buf *out, size_t upto, struct error *err)
 	while (out->len < upto) {
 		if (m->off < m->len) {
 			if (bodyfilter_feed(&m->bf, m->rbuf + m->off,
-			    m->len - m->off, out, err) == -1)
+				m->len - m->off, out, err) == -1)
 				return -1;
 			m->off = m->len = 0;
 			continue;

@@ -12,9 +12,9 @@
 #include "error.h"
 
 struct bodyfilter {
-	int bol;			/* at the beginning of a line */
-	int cr;				/* the last byte was a CR */
-	unsigned long long size;	/* content bytes out, dots unstuffed */
+	int bol;		 /* at the beginning of a line */
+	int cr;			 /* the last byte was a CR */
+	unsigned long long size; /* content bytes out, dots unstuffed */
 };
 
 void bodyfilter_init(struct bodyfilter *);

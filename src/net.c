@@ -45,8 +45,8 @@ try_one(const struct addrinfo *ai, const char *source_ip, int64_t deadline,
 	socklen_t len = sizeof(soerr);
 	struct error werr;
 
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, ai->ai_protocol);
+	fd = socket(ai->ai_family,
+	    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
 	if (fd == -1) {
 		*why = errno;
 		return -1;
@@ -84,8 +84,8 @@ done:
 }
 
 int
-net_connect(const char *host, int port, const char *source_ip,
-    int64_t deadline, int *fd, struct error *err)
+net_connect(const char *host, int port, const char *source_ip, int64_t deadline,
+    int *fd, struct error *err)
 {
 	struct addrinfo hints, *res, *ai;
 	char portstr[16];
@@ -100,15 +100,15 @@ net_connect(const char *host, int port, const char *source_ip,
 	r = getaddrinfo(host, portstr, &hints, &res);
 	if (r != 0) {
 		if (r == EAI_AGAIN)
-			return error_set(err, ERR_TEMP,
-			    "cannot resolve %s: %s", host, gai_strerror(r));
+			return error_set(err, ERR_TEMP, "cannot resolve %s: %s",
+			    host, gai_strerror(r));
 		if (r == EAI_SYSTEM)
 			return error_set(err, ERR_OSERR,
 			    "cannot resolve %s: %s", host, strerror(errno));
 		if (r == EAI_MEMORY)
 			return error_set(err, ERR_OSERR, "out of memory");
-		return error_set(err, ERR_NOHOST, "cannot resolve %s: %s",
-		    host, gai_strerror(r));
+		return error_set(err, ERR_NOHOST, "cannot resolve %s: %s", host,
+		    gai_strerror(r));
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next)
 		n++;

@@ -41,8 +41,7 @@ parse_enhanced(struct reply *r, const char *p, size_t len)
 		return;
 	i = 2;
 	for (part = 0; part < 2; part++) {
-		for (digits = 0; i < len && isdigit((unsigned char)p[i]);
-		    i++)
+		for (digits = 0; i < len && isdigit((unsigned char)p[i]); i++)
 			digits++;
 		if (digits == 0 || digits > 3)
 			return;
@@ -86,7 +85,8 @@ reply_feed(struct reply *r, const char *line, size_t len, struct error *err)
 	if (r->nlines > 0 && code != r->code)
 		return error_set(err, ERR_PROTOCOL,
 		    "invalid reply from the server: code %d changed to %d "
-		    "within one reply", r->code, code);
+		    "within one reply",
+		    r->code, code);
 	if (r->nlines == REPLY_LINES_MAX)
 		return error_set(err, ERR_PROTOCOL,
 		    "invalid reply from the server: more than %d lines",
@@ -121,7 +121,7 @@ reply_line(const struct reply *r, size_t i, size_t *len)
 	}
 	start = r->off[i];
 	end = i + 1 < r->nlines ? r->off[i + 1] : r->text.len;
-	end--;	/* the \n */
+	end--; /* the \n */
 	start += end - start > 3 ? 4 : 3;
 	*len = end - start;
 	return r->text.data + start;

@@ -8,16 +8,16 @@
 #include "error.h"
 
 /* Limits on what a server may send us in one reply. */
-#define REPLY_LINE_MAX 4096	/* bytes in one line, without CRLF */
+#define REPLY_LINE_MAX 4096 /* bytes in one line, without CRLF */
 #define REPLY_LINES_MAX 200
 #define REPLY_SIZE_MAX 65536
 
 struct reply {
-	int code;		/* 0 until the first line is seen */
-	char enh[16];		/* enhanced status code ("5.1.1"), or "" */
+	int code;     /* 0 until the first line is seen */
+	char enh[16]; /* enhanced status code ("5.1.1"), or "" */
 	size_t nlines;
-	size_t off[REPLY_LINES_MAX];	/* start of each line in text */
-	struct buf text;	/* the lines as received, each ended by \n */
+	size_t off[REPLY_LINES_MAX]; /* start of each line in text */
+	struct buf text; /* the lines as received, each ended by \n */
 	int done;
 };
 

@@ -7,12 +7,12 @@
 #include <strings.h>
 
 enum {
-	M_CLEAR = 1 << 0,	/* reveals the password to an eavesdropper */
-	M_CB = 1 << 1,		/* needs TLS channel binding */
-	M_FIRST = 1 << 2,	/* client speaks first: initial response */
-	M_AUTO = 1 << 3,	/* may be chosen automatically */
-	M_OAUTH = 1 << 4,	/* built here: libgsasl lacks it */
-	M_TLS = 1 << 5,		/* chosen automatically only under TLS */
+	M_CLEAR = 1 << 0, /* reveals the password to an eavesdropper */
+	M_CB = 1 << 1,	  /* needs TLS channel binding */
+	M_FIRST = 1 << 2, /* client speaks first: initial response */
+	M_AUTO = 1 << 3,  /* may be chosen automatically */
+	M_OAUTH = 1 << 4, /* built here: libgsasl lacks it */
+	M_TLS = 1 << 5,	  /* chosen automatically only under TLS */
 };
 
 /* Strongest first: automatic choice takes the first usable row. */
@@ -40,7 +40,7 @@ struct sasl {
 	const struct mech *m;
 	Gsasl *ctx;
 	Gsasl_session *sess;
-	char *oauth;		/* the OAuth initial response, base64 */
+	char *oauth; /* the OAuth initial response, base64 */
 	int steps;
 };
 
@@ -71,8 +71,8 @@ offers(const char *offered, const char *name)
 	while (*p != '\0') {
 		while (*p == ' ')
 			p++;
-		if (strncasecmp(p, name, n) == 0 && (p[n] == ' ' ||
-		    p[n] == '\0'))
+		if (strncasecmp(p, name, n) == 0 &&
+		    (p[n] == ' ' || p[n] == '\0'))
 			return 1;
 		while (*p != ' ' && *p != '\0')
 			p++;
@@ -111,7 +111,8 @@ sasl_choose(const char *configured, const char *offered, int tls, int cb,
 		if (!offers(offered, m->name))
 			return error_set(err, ERR_UNAVAILABLE,
 			    "the server does not support authentication "
-			    "method %s", m->name);
+			    "method %s",
+			    m->name);
 		*mech = m->name;
 		return 0;
 	}
@@ -203,7 +204,7 @@ sasl_new(const char *mech, const struct sasl_creds *c, struct error *err)
 	}
 	if ((r = gsasl_init(&s->ctx)) != GSASL_OK ||
 	    (r = gsasl_client_start(s->ctx, s->m->name, &s->sess)) !=
-	    GSASL_OK) {
+		GSASL_OK) {
 		error_set(err, ERR_SOFTWARE, "SASL: %s", gsasl_strerror(r));
 		sasl_free(s);
 		return NULL;
@@ -221,7 +222,9 @@ sasl_new(const char *mech, const struct sasl_creds *c, struct error *err)
 		}
 		gsasl_property_set(s->sess,
 		    strcmp(c->cb_type, "tls-exporter") == 0 ?
-		    GSASL_CB_TLS_EXPORTER : GSASL_CB_TLS_UNIQUE, cb);
+			GSASL_CB_TLS_EXPORTER :
+			GSASL_CB_TLS_UNIQUE,
+		    cb);
 		free(cb);
 	}
 	return s;
@@ -236,9 +239,9 @@ step(struct sasl *s, const char *in, char **out, struct error *err)
 	r = gsasl_step64(s->sess, in, out);
 	if (r != GSASL_OK && r != GSASL_NEEDS_MORE) {
 		*out = NULL;
-		return error_set(err, r == GSASL_BASE64_ERROR ?
-		    ERR_PROTOCOL : ERR_AUTH, "authentication failed: %s",
-		    gsasl_strerror(r));
+		return error_set(err,
+		    r == GSASL_BASE64_ERROR ? ERR_PROTOCOL : ERR_AUTH,
+		    "authentication failed: %s", gsasl_strerror(r));
 	}
 	if (*out == NULL && (*out = strdup("")) == NULL)
 		return error_set(err, ERR_OSERR, "out of memory");
@@ -268,8 +271,7 @@ sasl_initial(struct sasl *s, char **out, struct error *err)
 }
 
 int
-sasl_step(struct sasl *s, const char *challenge, char **out,
-    struct error *err)
+sasl_step(struct sasl *s, const char *challenge, char **out, struct error *err)
 {
 	if (++s->steps > 10)
 		return error_set(err, ERR_PROTOCOL,

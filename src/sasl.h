@@ -8,8 +8,8 @@
 
 struct sasl_creds {
 	const char *user;
-	const char *password;	/* or the OAuth token */
-	const char *cb_type;	/* "tls-exporter", "tls-unique" or NULL */
+	const char *password; /* or the OAuth token */
+	const char *cb_type;  /* "tls-exporter", "tls-unique" or NULL */
 	const unsigned char *cb_data;
 	size_t cb_len;
 };
@@ -36,8 +36,7 @@ struct sasl *sasl_new(const char *mech, const struct sasl_creds *,
  */
 int sasl_initial(struct sasl *, char **out, struct error *);
 /* The response to a 334 challenge (base64 in and out). */
-int sasl_step(struct sasl *, const char *challenge, char **out,
-    struct error *);
+int sasl_step(struct sasl *, const char *challenge, char **out, struct error *);
 /* Wipe and free a response. */
 void sasl_wipe(char *);
 void sasl_free(struct sasl *);

@@ -59,8 +59,9 @@ run_eval(const char *cmd, char **out, struct error *err)
 			break;
 		/* Keep reading past the limit so the command is not blocked. */
 		if (b.len < EVAL_MAX)
-			buf_add(&b, chunk, (size_t)n > EVAL_MAX - b.len ?
-			    EVAL_MAX - b.len : (size_t)n);
+			buf_add(&b, chunk,
+			    (size_t)n > EVAL_MAX - b.len ? EVAL_MAX - b.len :
+							   (size_t)n);
 	}
 	explicit_bzero(chunk, sizeof(chunk));
 	close(fds[0]);

@@ -22,23 +22,23 @@ struct smtp {
 	struct buf out;
 	int out_secret;
 	int drop;
-	int broken;		/* a command could not be queued */
+	int broken; /* a command could not be queued */
 	struct error err;
 	smtp_trace_fn *trace;
 	void *trace_ctx;
 
-	int tls;			/* TLS is on */
+	int tls; /* TLS is on */
 	unsigned caps;
-	char auth_list[AUTH_LIST_MAX];	/* the server's AUTH mechanisms */
+	char auth_list[AUTH_LIST_MAX]; /* the server's AUTH mechanisms */
 	char *cb_type;
 	unsigned char *cb;
 	size_t cblen;
 
 	struct sasl *sasl;
 	const char *mech;
-	char *held_response;	/* initial response too long for the line */
+	char *held_response; /* initial response too long for the line */
 
-	size_t rcpt_i;		/* the RCPT whose reply comes next */
+	size_t rcpt_i; /* the RCPT whose reply comes next */
 	int *rcpt_code;
 	/* The first refusal in a pipelined envelope, reported at DATA. */
 	struct error envelope_err;
@@ -98,8 +98,7 @@ smtp_enter(struct smtp *s, enum smtp_state st)
 }
 
 /* Queue one command line; `shown' is what the trace says instead. */
-static void
-send_line(struct smtp *s, const char *shown, const char *fmt, ...)
+static void send_line(struct smtp *s, const char *shown, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -147,9 +146,9 @@ give_up(struct smtp *s)
 	return SMTP_A_FAIL;
 }
 
-static enum smtp_action
-fail(struct smtp *s, enum error_kind kind, const struct reply *r,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static enum smtp_action fail(struct smtp *s, enum error_kind kind,
+    const struct reply *r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static enum smtp_action
 fail(struct smtp *s, enum error_kind kind, const struct reply *r,
@@ -297,7 +296,7 @@ enter_auth(struct smtp *s)
 		    "the server does not support authentication");
 	error_clear(&e);
 	if (sasl_choose(s->p.auth, s->auth_list, s->tls, s->cb != NULL,
-	    &s->mech, &e) == -1)
+		&s->mech, &e) == -1)
 		return fail(s, e.kind, NULL, "%s", e.msg);
 	memset(&c, 0, sizeof(c));
 	c.user = s->p.user;
@@ -357,8 +356,8 @@ enter_mail(struct smtp *s)
 	smtp_enter(s, SMTP_S_MAIL);
 	/* RFC 6152: declare 8-bit content where the server takes it. */
 	send_line(s, NULL, "MAIL FROM:<%s>%s", s->p.from,
-	    s->p.eightbit && (s->caps & SMTP_CAP_8BITMIME) ?
-	    " BODY=8BITMIME" : "");
+	    s->p.eightbit && (s->caps & SMTP_CAP_8BITMIME) ? " BODY=8BITMIME" :
+							     "");
 	/* RFC 2920 3.1: the envelope and DATA go as one group. */
 	if (s->caps & SMTP_CAP_PIPELINING) {
 		for (i = 0; i < s->p.nrcpt; i++)
@@ -376,10 +375,9 @@ on_greeting(struct smtp *s, const struct reply *r)
 	if (r->code == 220)
 		return enter_ehlo(s);
 	if (reply_class(r) == 4 || reply_class(r) == 5)
-		return fail(s, error_kind_for_code(r->code, ERR_UNAVAILABLE),
-		    r, "the server refused the connection");
-	return fail(s, ERR_PROTOCOL, r,
-	    "invalid greeting from the server");
+		return fail(s, error_kind_for_code(r->code, ERR_UNAVAILABLE), r,
+		    "the server refused the connection");
+	return fail(s, ERR_PROTOCOL, r, "invalid greeting from the server");
 }
 
 static void
@@ -446,9 +444,11 @@ on_starttls(struct smtp *s, const struct reply *r)
 		smtp_enter(s, SMTP_S_TLS);
 		return SMTP_A_TLS;
 	}
-	return fail(s, reply_class(r) == 4 ? ERR_TEMP :
-	    reply_class(r) == 5 ? ERR_UNAVAILABLE : ERR_PROTOCOL, r,
-	    "the server refused STARTTLS");
+	return fail(s,
+	    reply_class(r) == 4	    ? ERR_TEMP :
+		reply_class(r) == 5 ? ERR_UNAVAILABLE :
+				      ERR_PROTOCOL,
+	    r, "the server refused STARTTLS");
 }
 
 static enum smtp_action
@@ -491,18 +491,17 @@ on_auth(struct smtp *s, const struct reply *r)
 		return SMTP_A_READ;
 	}
 	if (reply_class(r) == 4)
-		return fail(s, ERR_TEMP, r,
-		    "authentication failed (method %s)", s->mech);
+		return fail(s, ERR_TEMP, r, "authentication failed (method %s)",
+		    s->mech);
 	if (reply_class(r) == 5)
-		return fail(s, ERR_AUTH, r,
-		    "authentication failed (method %s)", s->mech);
+		return fail(s, ERR_AUTH, r, "authentication failed (method %s)",
+		    s->mech);
 	return fail(s, ERR_PROTOCOL, r, "invalid reply to AUTH");
 }
 
 /* Remember a refusal; with pipelining it is reported once DATA replies. */
-static void
-envelope_refused(struct smtp *s, const struct reply *r, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void envelope_refused(struct smtp *s, const struct reply *r,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void
 envelope_refused(struct smtp *s, const struct reply *r, const char *fmt, ...)
@@ -512,7 +511,8 @@ envelope_refused(struct smtp *s, const struct reply *r, const char *fmt, ...)
 	if (s->envelope_err.kind != ERR_NONE)
 		return;
 	s->envelope_err.kind = reply_class(r) == 4 ? ERR_TEMP :
-	    reply_class(r) == 5 ? ERR_DATA : ERR_PROTOCOL;
+	    reply_class(r) == 5			   ? ERR_DATA :
+						     ERR_PROTOCOL;
 	va_start(ap, fmt);
 	vsnprintf(s->envelope_err.msg, sizeof(s->envelope_err.msg), fmt, ap);
 	va_end(ap);
@@ -544,8 +544,10 @@ static enum smtp_action
 on_mail(struct smtp *s, const struct reply *r)
 {
 	if (reply_class(r) != 2) {
-		envelope_refused(s, r, "envelope-from address %s not "
-		    "accepted by the server", *s->p.from ? s->p.from : "<>");
+		envelope_refused(s, r,
+		    "envelope-from address %s not "
+		    "accepted by the server",
+		    *s->p.from ? s->p.from : "<>");
 		if (!(s->caps & SMTP_CAP_PIPELINING))
 			return report_envelope(s);
 	}
@@ -561,8 +563,10 @@ on_rcpt(struct smtp *s, const struct reply *r)
 
 	s->rcpt_code[i] = r->code;
 	if (reply_class(r) != 2) {
-		envelope_refused(s, r, "recipient address %s not accepted "
-		    "by the server", s->p.rcpt[i]);
+		envelope_refused(s, r,
+		    "recipient address %s not accepted "
+		    "by the server",
+		    s->p.rcpt[i]);
 		if (!(s->caps & SMTP_CAP_PIPELINING))
 			return report_envelope(s);
 	}
@@ -587,9 +591,11 @@ on_data(struct smtp *s, const struct reply *r)
 	}
 	if (s->envelope_err.kind != ERR_NONE)
 		return report_envelope(s);
-	return fail(s, reply_class(r) == 4 ? ERR_TEMP : reply_class(r) == 5 ?
-	    ERR_DATA : ERR_PROTOCOL, r,
-	    "the server did not accept the mail data");
+	return fail(s,
+	    reply_class(r) == 4	    ? ERR_TEMP :
+		reply_class(r) == 5 ? ERR_DATA :
+				      ERR_PROTOCOL,
+	    r, "the server did not accept the mail data");
 }
 
 static enum smtp_action
@@ -604,9 +610,10 @@ on_dot(struct smtp *s, const struct reply *r)
 	/* With pipelining QUIT went out with the dot. */
 	if (s->caps & SMTP_CAP_PIPELINING)
 		s->drop = 1;
-	return fail(s, reply_class(r) == 3 ? ERR_PROTOCOL :
-	    error_kind_for_code(r->code, ERR_UNAVAILABLE), r,
-	    "the server did not accept the mail");
+	return fail(s,
+	    reply_class(r) == 3 ? ERR_PROTOCOL :
+				  error_kind_for_code(r->code, ERR_UNAVAILABLE),
+	    r, "the server did not accept the mail");
 }
 
 /* Every entry point returns through here. */
@@ -685,7 +692,7 @@ smtp_tls_started(struct smtp *s, const char *cb_type, const unsigned char *cb,
 	}
 	if (s->state == SMTP_S_TLS)
 		return checked(s, enter_ehlo(s));
-	return SMTP_A_READ;	/* implicit TLS: the greeting comes next */
+	return SMTP_A_READ; /* implicit TLS: the greeting comes next */
 }
 
 enum smtp_action

@@ -13,11 +13,11 @@
 #include "reply.h"
 
 enum smtp_action {
-	SMTP_A_READ,	/* flush the output, read one reply, smtp_on_reply */
-	SMTP_A_TLS,	/* flush, start TLS, then smtp_tls_started */
-	SMTP_A_BODY,	/* flush, send the content, then smtp_body_done */
-	SMTP_A_DONE,	/* flush what is left, close: the mail was accepted */
-	SMTP_A_FAIL,	/* flush unless smtp_must_drop, close: smtp_error */
+	SMTP_A_READ, /* flush the output, read one reply, smtp_on_reply */
+	SMTP_A_TLS,  /* flush, start TLS, then smtp_tls_started */
+	SMTP_A_BODY, /* flush, send the content, then smtp_body_done */
+	SMTP_A_DONE, /* flush what is left, close: the mail was accepted */
+	SMTP_A_FAIL, /* flush unless smtp_must_drop, close: smtp_error */
 };
 
 enum smtp_state {
@@ -51,22 +51,22 @@ enum smtp_cap {
 };
 
 struct smtp_params {
-	const char *helo;	/* EHLO/HELO argument */
-	int starttls;		/* upgrade with STARTTLS before anything else */
-	int tls;		/* TLS is on from the start */
-	const char *auth;	/* NULL: none; "on": automatic; else a name */
+	const char *helo; /* EHLO/HELO argument */
+	int starttls;	  /* upgrade with STARTTLS before anything else */
+	int tls;	  /* TLS is on from the start */
+	const char *auth; /* NULL: none; "on": automatic; else a name */
 	const char *user;
 	const char *password;
-	const char *from;	/* "" for the null sender */
+	const char *from; /* "" for the null sender */
 	const char *const *rcpt;
 	size_t nrcpt;
-	int eightbit;		/* the content has (or may have) 8-bit bytes */
-	int timeout;		/* seconds for every wait; 0: RFC 5321 values */
+	int eightbit; /* the content has (or may have) 8-bit bytes */
+	int timeout;  /* seconds for every wait; 0: RFC 5321 values */
 };
 
 enum smtp_trace {
-	SMTP_TRACE_SEND,	/* a command line as sent (secrets redacted) */
-	SMTP_TRACE_STATE,	/* "OLD -> NEW" */
+	SMTP_TRACE_SEND,  /* a command line as sent (secrets redacted) */
+	SMTP_TRACE_STATE, /* "OLD -> NEW" */
 };
 
 typedef void smtp_trace_fn(void *ctx, enum smtp_trace, const char *text);

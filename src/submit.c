@@ -32,8 +32,8 @@ start_tls(struct transport *t, const struct submit_conf *c, struct error *err)
 	struct transport *tt;
 	char *desc;
 
-	tt = tls_start(t, &c->tls_conf, deadline_in(c->timeout ? c->timeout :
-	    HANDSHAKE_SECONDS), err);
+	tt = tls_start(t, &c->tls_conf,
+	    deadline_in(c->timeout ? c->timeout : HANDSHAKE_SECONDS), err);
 	if (tt != NULL && log_verbose() && (desc = tls_describe(tt)) != NULL) {
 		log_info("TLS session: %s", desc);
 		free(desc);
@@ -86,7 +86,8 @@ check_nothing_after_starttls(struct lineio *l, struct error *err)
 
 	if (lineio_buffered(l) > 0 ||
 	    recv(lineio_transport(l)->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
-		return error_set(err, ERR_PROTOCOL, "the server sent data "
+		return error_set(err, ERR_PROTOCOL,
+		    "the server sent data "
 		    "after its STARTTLS reply (a possible attack); giving up");
 	return 0;
 }
@@ -126,8 +127,8 @@ submit(const struct submit_conf *c, struct msg *m, struct error *err)
 	reply_init(&r);
 	log_info("connecting to %s port %d", c->host, c->port);
 	if (net_connect(c->host, c->port, c->source_ip,
-	    deadline_in(c->timeout ? c->timeout : CONNECT_SECONDS), &fd,
-	    err) == -1)
+		deadline_in(c->timeout ? c->timeout : CONNECT_SECONDS), &fd,
+		err) == -1)
 		goto out;
 	if ((t = transport_plain(fd)) == NULL) {
 		error_set(err, ERR_OSERR, "out of memory");
@@ -162,8 +163,9 @@ submit(const struct submit_conf *c, struct msg *m, struct error *err)
 		switch (act) {
 		case SMTP_A_READ:
 			if (lineio_flush(l, deadline_in(smtp_wait_seconds(s)),
-			    err) == -1 || read_reply(l, &r,
-			    deadline_in(smtp_wait_seconds(s)), err) == -1)
+				err) == -1 ||
+			    read_reply(l, &r, deadline_in(smtp_wait_seconds(s)),
+				err) == -1)
 				goto out;
 			act = smtp_on_reply(s, &r);
 			break;
@@ -179,7 +181,7 @@ submit(const struct submit_conf *c, struct msg *m, struct error *err)
 		case SMTP_A_BODY:
 			io_failed = 0;
 			if (lineio_flush(l, deadline_in(smtp_wait_seconds(s)),
-			    err) == -1)
+				err) == -1)
 				goto out;
 			if (send_body(l, m, s, err, &io_failed) == -1) {
 				if (io_failed)

@@ -8,10 +8,10 @@
 #include "tls.h"
 
 struct submit_conf {
-	const char *host;	/* ASCII */
+	const char *host; /* ASCII */
 	int port;
 	const char *source_ip;
-	int timeout;		/* seconds; 0: the defaults */
+	int timeout; /* seconds; 0: the defaults */
 	int tls;
 	int starttls;
 	struct tls_conf tls_conf;

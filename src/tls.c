@@ -38,7 +38,7 @@ tls_read(struct transport *t, void *p, size_t n, int64_t deadline,
 			return r;
 		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
 			if (fd_wait(t->fd, want(t), deadline,
-			    "waiting for the server", err) == -1)
+				"waiting for the server", err) == -1)
 				return -1;
 			continue;
 		}
@@ -70,7 +70,7 @@ tls_write(struct transport *t, const void *p, size_t n, int64_t deadline,
 		}
 		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
 			if (fd_wait(t->fd, want(t), deadline,
-			    "sending to the server", err) == -1)
+				"sending to the server", err) == -1)
 				return -1;
 			continue;
 		}
@@ -112,7 +112,11 @@ tls_close(struct transport *t)
 }
 
 static const struct transport_ops tls_ops = {
-	tls_read, tls_write, tls_pending, tls_close, "tls",
+	tls_read,
+	tls_write,
+	tls_pending,
+	tls_close,
+	"tls",
 };
 
 int
@@ -176,9 +180,9 @@ tls_check_conf(const struct tls_conf *c, struct error *err)
 	if ((c->cert_file == NULL) != (c->key_file == NULL))
 		return error_set(err, ERR_CONFIG,
 		    "tls_cert_file and tls_key_file must be set together");
-	if (c->certcheck && (c->fingerprint == NULL ||
-	    *c->fingerprint == '\0') && c->trust_file != NULL &&
-	    *c->trust_file == '\0')
+	if (c->certcheck &&
+	    (c->fingerprint == NULL || *c->fingerprint == '\0') &&
+	    c->trust_file != NULL && *c->trust_file == '\0')
 		return error_set(err, ERR_CONFIG,
 		    "tls requires either tls_trust_file (highly recommended) "
 		    "or tls_fingerprint or a disabled tls_certcheck");
@@ -190,7 +194,7 @@ tls_check_conf(const struct tls_conf *c, struct error *err)
 		return -1;
 	if (c->cert_file != NULL &&
 	    (readable("tls_cert_file", c->cert_file, err) == -1 ||
-	    readable("tls_key_file", c->key_file, err) == -1))
+		readable("tls_key_file", c->key_file, err) == -1))
 		return -1;
 	return 0;
 }
@@ -215,7 +219,7 @@ setup_credentials(struct tls *s, const struct tls_conf *c, struct error *err)
 			return error_set(err, ERR_NOINPUT,
 			    "cannot load tls_trust_file %s: %s", c->trust_file,
 			    r == 0 ? "no certificates in it" :
-			    gnutls_strerror(r));
+				     gnutls_strerror(r));
 	}
 	if (c->certcheck && c->crl_file != NULL && *c->crl_file != '\0') {
 		r = gnutls_certificate_set_x509_crl_file(s->cred, c->crl_file,
@@ -226,8 +230,8 @@ setup_credentials(struct tls *s, const struct tls_conf *c, struct error *err)
 			    gnutls_strerror(r));
 	}
 	if (c->cert_file != NULL && c->key_file != NULL) {
-		r = gnutls_certificate_set_x509_key_file2(s->cred,
-		    c->cert_file, c->key_file, GNUTLS_X509_FMT_PEM, NULL, 0);
+		r = gnutls_certificate_set_x509_key_file2(s->cred, c->cert_file,
+		    c->key_file, GNUTLS_X509_FMT_PEM, NULL, 0);
 		if (r < 0)
 			return error_set(err, ERR_NOINPUT,
 			    "cannot load tls_cert_file %s / tls_key_file %s: %s",
@@ -257,7 +261,7 @@ setup_session(struct tls *s, int fd, const struct tls_conf *c,
 		    gnutls_strerror(r));
 	if (c->priorities != NULL && *c->priorities != '\0')
 		r = gnutls_priority_set_direct(s->session, c->priorities, &pos);
-	else	/* RFC 8996: nothing older than TLS 1.2. */
+	else /* RFC 8996: nothing older than TLS 1.2. */
 		r = gnutls_set_default_priority_append(s->session,
 		    "-VERS-TLS1.1:-VERS-TLS1.0:-VERS-SSL3.0", &pos, 0);
 	if (r < 0)
@@ -265,7 +269,7 @@ setup_session(struct tls *s, int fd, const struct tls_conf *c,
 		    "invalid tls_priorities near \"%s\": %s", pos ? pos : "",
 		    gnutls_strerror(r));
 	if ((r = gnutls_credentials_set(s->session, GNUTLS_CRD_CERTIFICATE,
-	    s->cred)) < 0)
+		 s->cred)) < 0)
 		return error_set(err, ERR_SOFTWARE, "TLS: %s",
 		    gnutls_strerror(r));
 	/* RFC 6066 3: SNI carries host names only, never address literals. */
@@ -294,7 +298,8 @@ check_fingerprint(struct tls *s, const char *want_hex, struct error *err)
 
 	parse_fingerprint(want_hex, want_fp, &want_len);
 	alg = want_len == 32 ? GNUTLS_DIG_SHA256 :
-	    want_len == 20 ? GNUTLS_DIG_SHA1 : GNUTLS_DIG_MD5;
+	    want_len == 20   ? GNUTLS_DIG_SHA1 :
+			       GNUTLS_DIG_MD5;
 	certs = gnutls_certificate_get_peers(s->session, &n);
 	if (certs == NULL || n == 0)
 		return error_set(err, ERR_UNAVAILABLE,
@@ -315,7 +320,7 @@ handshake_error(struct tls *s, int r, struct error *err)
 	if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
 		status = gnutls_session_get_verify_cert_status(s->session);
 		if (gnutls_certificate_verification_status_print(status,
-		    GNUTLS_CRT_X509, &out, 0) < 0)
+			GNUTLS_CRT_X509, &out, 0) < 0)
 			return error_set(err, ERR_UNAVAILABLE,
 			    "the server's certificate is not trusted");
 		error_set(err, ERR_UNAVAILABLE,
@@ -326,8 +331,8 @@ handshake_error(struct tls *s, int r, struct error *err)
 	/* Cut off in the middle: worth trying again later. */
 	if (r == GNUTLS_E_PREMATURE_TERMINATION || r == GNUTLS_E_PULL_ERROR ||
 	    r == GNUTLS_E_PUSH_ERROR)
-		return error_set(err, ERR_TEMP,
-		    "TLS handshake interrupted: %s", gnutls_strerror(r));
+		return error_set(err, ERR_TEMP, "TLS handshake interrupted: %s",
+		    gnutls_strerror(r));
 	return error_set(err, ERR_PROTOCOL, "TLS handshake failed: %s",
 	    gnutls_strerror(r));
 }
@@ -358,7 +363,7 @@ tls_start(struct transport *plain, const struct tls_conf *c, int64_t deadline,
 			break;
 		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
 			if (fd_wait(t->fd, want(t), deadline,
-			    "in the TLS handshake", err) == -1)
+				"in the TLS handshake", err) == -1)
 				goto fail;
 			continue;
 		}

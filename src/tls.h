@@ -10,13 +10,13 @@
 
 struct tls_conf {
 	const char *host;	/* name to verify and send as SNI (ASCII) */
-	const char *trust_file;	/* NULL or "system": the system's store */
+	const char *trust_file; /* NULL or "system": the system's store */
 	const char *crl_file;
-	const char *cert_file;	/* client certificate, with key_file */
+	const char *cert_file; /* client certificate, with key_file */
 	const char *key_file;
 	const char *fingerprint; /* pinned leaf certificate, hex with colons */
-	const char *priorities;	/* GnuTLS priority string */
-	int certcheck;		/* 0: accept any certificate */
+	const char *priorities;	 /* GnuTLS priority string */
+	int certcheck;		 /* 0: accept any certificate */
 };
 
 /* Check the settings before connecting (files readable, formats). */

@@ -63,8 +63,8 @@ plain_read(struct transport *t, void *p, size_t n, int64_t deadline,
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return error_set(err, ERR_TEMP,
 			    "network read error: %s", strerror(errno));
-		if (fd_wait(t->fd, POLLIN, deadline,
-		    "waiting for the server", err) == -1)
+		if (fd_wait(t->fd, POLLIN, deadline, "waiting for the server",
+			err) == -1)
 			return -1;
 	}
 }
@@ -88,8 +88,8 @@ plain_write(struct transport *t, const void *p, size_t n, int64_t deadline,
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return error_set(err, ERR_TEMP,
 			    "network write error: %s", strerror(errno));
-		if (fd_wait(t->fd, POLLOUT, deadline,
-		    "sending to the server", err) == -1)
+		if (fd_wait(t->fd, POLLOUT, deadline, "sending to the server",
+			err) == -1)
 			return -1;
 	}
 	return 0;
@@ -110,7 +110,11 @@ plain_close(struct transport *t)
 }
 
 static const struct transport_ops plain_ops = {
-	plain_read, plain_write, plain_pending, plain_close, "plain",
+	plain_read,
+	plain_write,
+	plain_pending,
+	plain_close,
+	"plain",
 };
 
 struct transport *

@@ -27,7 +27,7 @@ struct transport_ops {
 struct transport {
 	const struct transport_ops *ops;
 	int fd;
-	void *ctx;	/* the implementation's state */
+	void *ctx; /* the implementation's state */
 };
 
 /* A plain transport over a connected, non-blocking socket. */
@@ -36,7 +36,8 @@ struct transport *transport_plain(int fd);
 void transport_release(struct transport *);
 
 #define transport_read(t, p, n, d, e) ((t)->ops->read((t), (p), (n), (d), (e)))
-#define transport_write(t, p, n, d, e) ((t)->ops->write((t), (p), (n), (d), (e)))
+#define transport_write(t, p, n, d, e) \
+	((t)->ops->write((t), (p), (n), (d), (e)))
 #define transport_pending(t) ((t)->ops->pending(t))
 #define transport_close(t) ((t)->ops->close(t))
 
