@@ -42,6 +42,7 @@ struct sasl {
 	Gsasl_session *sess;
 	char *oauth; /* the OAuth initial response, base64 */
 	int steps;
+	int done; /* the mechanism has said all it has to say */
 };
 
 static const struct mech *
@@ -243,6 +244,8 @@ step(struct sasl *s, const char *in, char **out, struct error *err)
 		    r == GSASL_BASE64_ERROR ? ERR_PROTOCOL : ERR_AUTH,
 		    "authentication failed: %s", gsasl_strerror(r));
 	}
+	if (r == GSASL_OK)
+		s->done = 1;
 	if (*out == NULL && (*out = strdup("")) == NULL)
 		return error_set(err, ERR_OSERR, "out of memory");
 	return 0;
@@ -276,7 +279,14 @@ sasl_step(struct sasl *s, const char *challenge, char **out, struct error *err)
 	if (++s->steps > 10)
 		return error_set(err, ERR_PROTOCOL,
 		    "the server asked for too many authentication steps");
+	/* Never answer again once finished: that would repeat secrets. */
+	if (s->done)
+		return error_set(err, ERR_PROTOCOL,
+		    "the server asked for more after the %s exchange was "
+		    "complete",
+		    s->m->name);
 	if (s->oauth != NULL) {
+		s->done = 1;
 		/*
 		 * A challenge after the token carries the error (RFC 7628
 		 * 3.2.3); the answer ends the exchange so the server says

@@ -58,7 +58,8 @@ test_plain(void **state)
 	accepted("  padded@example.com\t", "padded@example.com");
 	accepted("postmaster", "postmaster");
 	accepted("\"quoted\"@example.com", "\"quoted\"@example.com");
-	accepted("us\xc3\xa9r@ex\xc3\xa4mple.com", "us\xc3\xa9r@ex\xc3\xa4mple.com");
+	accepted("us\xc3\xa9r@ex\xc3\xa4mple.com",
+	    "us\xc3\xa9r@ex\xc3\xa4mple.com");
 }
 
 static void
@@ -91,7 +92,8 @@ test_control_characters(void **state)
 	refused_as("a\001b@example.com", ERR_USAGE, "control character");
 	refused_as("a@example.com\033", ERR_USAGE, "control character");
 	refused_as("a@exa\x7fmple.com", ERR_USAGE, "control character");
-	refused("\x1f" "a@example.com");
+	refused("\x1f"
+		"a@example.com");
 }
 
 static void

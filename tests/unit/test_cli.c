@@ -1,4 +1,4 @@
-/* test_cli.c: the sendmail and msmtp command line. */
+/* test_cli.c: the command line: sendmail options and long options. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -44,8 +44,7 @@ args_free(struct args *a)
 
 /* Parse; the caller frees c->rcpt and the args. */
 static int
-run(struct cli *c, struct args *a, const char *const *list,
-    struct error *err)
+run(struct cli *c, struct args *a, const char *const *list, struct error *err)
 {
 	args_make(a, list);
 	error_clear(err);
@@ -108,11 +107,24 @@ override(const struct cli *c, const char *name)
 	return v;
 }
 
+/* The long option an override came from. */
+static const char *
+option_of(const struct cli *c, const char *name)
+{
+	int i;
+	const char *o = NULL;
+
+	for (i = 0; i < c->nov; i++)
+		if (strcmp(c->ov[i].name, name) == 0)
+			o = c->ov[i].option;
+	return o;
+}
+
 static void
 test_plain(void **state)
 {
 	static const char *const list[] = { "a@example.org", "b@example.org",
-	    "c@example.org", NULL };
+		"c@example.org", NULL };
 	struct cli c;
 	struct args a;
 
@@ -133,10 +145,11 @@ static void
 test_glued_and_split(void **state)
 {
 	static const char *const glued[] = { "-ffrom@example.com",
-	    "-FCronDaemon", "-Cmy.conf", "-awork", "rcpt@example.org", NULL };
-	static const char *const split[] = { "-f", "from@example.com",
-	    "-F", "Cron Daemon", "-C", "my.conf", "-a", "work",
-	    "rcpt@example.org", NULL };
+		"-FCronDaemon", "-Cmy.conf", "-awork", "rcpt@example.org",
+		NULL };
+	static const char *const split[] = { "-f", "from@example.com", "-F",
+		"Cron Daemon", "-C", "my.conf", "-a", "work",
+		"rcpt@example.org", NULL };
 	static const char *const r[] = { "rcpt@example.org", NULL };
 	struct cli c;
 	struct args a;
@@ -162,7 +175,7 @@ static void
 test_r_is_from(void **state)
 {
 	static const char *const list[] = { "-r", "bounce@example.com",
-	    "x@example.org", NULL };
+		"x@example.org", NULL };
 	struct cli c;
 	struct args a;
 
@@ -174,10 +187,10 @@ test_r_is_from(void **state)
 static void
 test_ignored_sendmail_options(void **state)
 {
-	static const char *const list[] = { "-oi", "-oem", "-odi", "-odb",
-	    "-i", "-B8BITMIME", "-B", "7BIT", "-G", "-m", "-n", "-h", "5",
-	    "-L", "tag", "-O", "DeliveryMode=b", "-A", "c", "-bm",
-	    "-o", "i", "x@example.org", NULL };
+	static const char *const list[] = { "-oi", "-oem", "-odi", "-odb", "-i",
+		"-B8BITMIME", "-B", "7BIT", "-G", "-m", "-n", "-h", "5", "-L",
+		"tag", "-O", "DeliveryMode=b", "-A", "c", "-bm", "-o", "i",
+		"x@example.org", NULL };
 	static const char *const r[] = { "x@example.org", NULL };
 	struct cli c;
 	struct args a;
@@ -196,7 +209,7 @@ test_b_mode(void **state)
 {
 	static const char *const bm[] = { "-bm", "x@example.org", NULL };
 	static const char *const bm_split[] = { "-b", "m", "x@example.org",
-	    NULL };
+		NULL };
 	static const char *const bp[] = { "-bp", NULL };
 	static const char *const bs[] = { "-bs", NULL };
 	static const char *const bd[] = { "-bd", NULL };
@@ -222,11 +235,10 @@ test_queue_and_dsn_later(void **state)
 	static const char *const q[] = { "-q", NULL };
 	static const char *const q1h[] = { "-q1h", NULL };
 	static const char *const n[] = { "-N", "success,failure",
-	    "x@example.org", NULL };
+		"x@example.org", NULL };
 	static const char *const ng[] = { "-Nnever", "x@example.org", NULL };
 	static const char *const r[] = { "-R", "hdrs", "x@example.org", NULL };
-	static const char *const v[] = { "-V", "envid", "x@example.org",
-	    NULL };
+	static const char *const v[] = { "-V", "envid", "x@example.org", NULL };
 
 	refused(q, "not supported");
 	refused(q1h, "queue");
@@ -244,9 +256,11 @@ test_t_not_supported(void **state)
 	static const char *const it[] = { "-it", NULL };
 	static const char *const longform[] = { "--read-recipients", NULL };
 
-	refused(t, "reading recipients from the headers (-t) is not "
+	refused(t,
+	    "reading recipients from the headers (-t) is not "
 	    "supported");
-	refused(ti, "reading recipients from the headers (-t) is not "
+	refused(ti,
+	    "reading recipients from the headers (-t) is not "
 	    "supported");
 	refused(it, "(-t)");
 	refused(longform, "(-t)");
@@ -257,9 +271,9 @@ test_clusters(void **state)
 {
 	static const char *const vi[] = { "-vi", "x@example.org", NULL };
 	static const char *const ivf[] = { "-ivf", "me@example.com",
-	    "x@example.org", NULL };
+		"x@example.org", NULL };
 	static const char *const ifglued[] = { "-iffrom@example.com",
-	    "x@example.org", NULL };
+		"x@example.org", NULL };
 	static const char *const r[] = { "x@example.org", NULL };
 	struct cli c;
 	struct args a;
@@ -285,7 +299,7 @@ static void
 test_verbose(void **state)
 {
 	static const char *const list[] = { "-v", "-d", "--debug", "-v",
-	    "x@example.org", NULL };
+		"x@example.org", NULL };
 	struct cli c;
 	struct args a;
 
@@ -298,10 +312,10 @@ test_verbose(void **state)
 static void
 test_double_dash(void **state)
 {
-	static const char *const list[] = { "-f", "me@example.com", "--",
-	    "-X", "--host=evil", "-t", "x@example.org", NULL };
+	static const char *const list[] = { "-f", "me@example.com", "--", "-X",
+		"--host=evil", "-t", "x@example.org", NULL };
 	static const char *const r[] = { "-X", "--host=evil", "-t",
-	    "x@example.org", NULL };
+		"x@example.org", NULL };
 	struct cli c;
 	struct args a;
 
@@ -317,12 +331,12 @@ static void
 test_long_options(void **state)
 {
 	static const char *const eq[] = { "--from=me@example.com",
-	    "--account=work", "--file=/etc/x.conf", "--port=2525",
-	    "--timeout=5", "--auth=plain", "--user=u", "--tls=off",
-	    "--tls-starttls", "x@example.org", NULL };
+		"--account=work", "--file=/etc/x.conf", "--port=2525",
+		"--timeout=5", "--auth=plain", "--user=u", "--tls=off",
+		"--tls-starttls", "x@example.org", NULL };
 	static const char *const split[] = { "--from", "me@example.com",
-	    "--account", "work", "--file", "/etc/x.conf", "--port", "2525",
-	    "--timeout", "5", "--user", "u", "x@example.org", NULL };
+		"--account", "work", "--file", "/etc/x.conf", "--port", "2525",
+		"--timeout", "5", "--user", "u", "x@example.org", NULL };
 	static const char *const r[] = { "x@example.org", NULL };
 	struct cli c;
 	struct args a;
@@ -338,6 +352,9 @@ test_long_options(void **state)
 	assert_string_equal(override(&c, "tls"), "off");
 	/* An optional value left out is the empty string: on. */
 	assert_string_equal(override(&c, "tls_starttls"), "");
+	/* Each override remembers the option it came from, for messages. */
+	assert_string_equal(option_of(&c, "tls_starttls"), "tls-starttls");
+	assert_string_equal(option_of(&c, "port"), "port");
 	assert_int_equal(c.host_given, 0);
 	expect_rcpts(&c, r);
 	done(&c, &a);
@@ -356,14 +373,14 @@ test_long_options(void **state)
 static void
 test_host(void **state)
 {
-	static const char *const eq[] = { "--host=mx.example",
-	    "x@example.org", NULL };
+	static const char *const eq[] = { "--host=mx.example", "x@example.org",
+		NULL };
 	static const char *const split[] = { "--host", "mx.example",
-	    "x@example.org", NULL };
-	static const char *const with_a[] = { "--host=mx.example", "-a",
-	    "work", "x@example.org", NULL };
+		"x@example.org", NULL };
+	static const char *const with_a[] = { "--host=mx.example", "-a", "work",
+		"x@example.org", NULL };
 	static const char *const a_first[] = { "--account=work", "--host",
-	    "mx.example", "x@example.org", NULL };
+		"mx.example", "x@example.org", NULL };
 	static const char *const missing[] = { "--host", NULL };
 	struct cli c;
 	struct args a;
@@ -459,11 +476,12 @@ static void
 test_recipient_order(void **state)
 {
 	static const char *const list[] = { "z@example.org", "-f",
-	    "me@example.com", "a@example.org", "-oi", "m@example.org", NULL };
+		"me@example.com", "a@example.org", "-oi", "m@example.org",
+		NULL };
 	static const char *const r[] = { "z@example.org", "a@example.org",
-	    "m@example.org", NULL };
+		"m@example.org", NULL };
 	static const char *const none[] = { "-oi", "-f", "me@example.com",
-	    NULL };
+		NULL };
 	struct cli c;
 	struct args a;
 

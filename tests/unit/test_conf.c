@@ -17,8 +17,7 @@
 
 /* Parse text (with its length, so NUL bytes can be in it). */
 static int
-parse_n(const char *text, size_t len, struct account **list,
-    struct error *err)
+parse_n(const char *text, size_t len, struct account **list, struct error *err)
 {
 	FILE *fp;
 	int r;
@@ -92,25 +91,24 @@ test_defaults_and_inheritance(void **state)
 {
 	struct account *list, *a;
 
-	list = parse_ok(
-	    "defaults\n"
-	    "port 587\n"
-	    "tls on\n"
-	    "timeout 30\n"
-	    "\n"
-	    "account a\n"
-	    "host a.example\n"
-	    "from a@example.com\n"
-	    "user ua\n"
-	    "port 25\n"
-	    "\n"
-	    "account b : a\n"
-	    "user ub\n"
-	    "\n"
-	    "account c\n"
-	    "host c.example\n"
-	    "\n"
-	    "account d : a, c\n");
+	list = parse_ok("defaults\n"
+			"port 587\n"
+			"tls on\n"
+			"timeout 30\n"
+			"\n"
+			"account a\n"
+			"host a.example\n"
+			"from a@example.com\n"
+			"user ua\n"
+			"port 25\n"
+			"\n"
+			"account b : a\n"
+			"user ub\n"
+			"\n"
+			"account c\n"
+			"host c.example\n"
+			"\n"
+			"account d : a, c\n");
 
 	/* The order of definition is kept. */
 	a = list;
@@ -151,13 +149,12 @@ test_defaults_apply_to_later_accounts(void **state)
 {
 	struct account *list;
 
-	list = parse_ok(
-	    "account a\n"
-	    "host a.example\n"
-	    "defaults\n"
-	    "port 2525\n"
-	    "account b\n"
-	    "host b.example\n");
+	list = parse_ok("account a\n"
+			"host a.example\n"
+			"defaults\n"
+			"port 2525\n"
+			"account b\n"
+			"host b.example\n");
 	setting_is(list, "a", AF_PORT, NULL);
 	setting_is(list, "b", AF_PORT, "2525");
 	account_free_list(list);
@@ -168,21 +165,19 @@ test_account_default_alias(void **state)
 {
 	struct account *list;
 
-	list = parse_ok(
-	    "account gmail\n"
-	    "host smtp.gmail.com\n"
-	    "port 587\n"
-	    "account default : gmail\n");
-	setting_is(list, "default", AF_HOST, "smtp.gmail.com");
+	list = parse_ok("account provider\n"
+			"host smtp.provider.example\n"
+			"port 587\n"
+			"account default : provider\n");
+	setting_is(list, "default", AF_HOST, "smtp.provider.example");
 	setting_is(list, "default", AF_PORT, "587");
 	account_free_list(list);
 
 	/* Spacing around ":" does not matter. */
-	list = parse_ok(
-	    "account gmail\n"
-	    "host smtp.gmail.com\n"
-	    "account   default:gmail  \n");
-	setting_is(list, "default", AF_HOST, "smtp.gmail.com");
+	list = parse_ok("account provider\n"
+			"host smtp.provider.example\n"
+			"account   default:provider  \n");
+	setting_is(list, "default", AF_HOST, "smtp.provider.example");
 	account_free_list(list);
 }
 
@@ -191,11 +186,10 @@ test_implicit_default(void **state)
 {
 	struct account *list;
 
-	list = parse_ok(
-	    "host first.example\n"
-	    "port 465\n"
-	    "account other\n"
-	    "host other.example\n");
+	list = parse_ok("host first.example\n"
+			"port 465\n"
+			"account other\n"
+			"host other.example\n");
 	assert_string_equal(list->name, "default");
 	setting_is(list, "default", AF_HOST, "first.example");
 	setting_is(list, "default", AF_PORT, "465");
@@ -205,17 +199,15 @@ test_implicit_default(void **state)
 	account_free_list(list);
 
 	/* It takes the defaults given before it. */
-	list = parse_ok(
-	    "defaults\n"
-	    "port 2525\n"
-	    "account x\n"
-	    "host x.example\n");
+	list = parse_ok("defaults\n"
+			"port 2525\n"
+			"account x\n"
+			"host x.example\n");
 	setting_is(list, "x", AF_PORT, "2525");
 	account_free_list(list);
 
 	/* And it may not be defined again. */
-	parse_bad("host first.example\naccount default\nhost x\n",
-	    PATH ":2: ");
+	parse_bad("host first.example\naccount default\nhost x\n", PATH ":2: ");
 	parse_bad("host first.example\naccount default\nhost x\n",
 	    "before the first account");
 }
@@ -252,11 +244,11 @@ test_unknown_command(void **state)
 		struct account *list = NULL;
 		struct error err;
 
-		assert_int_equal(parse("account a\nzzzzzzzzzzzz 1\n", &list,
-		    &err), -1);
+		assert_int_equal(
+		    parse("account a\nzzzzzzzzzzzz 1\n", &list, &err), -1);
 		assert_null(strstr(err.msg, "did you mean"));
 	}
-	/* Commands are case-sensitive, as in msmtp. */
+	/* Commands are case-sensitive. */
 	parse_bad("account a\nHOST x\n", "unknown command HOST");
 
 	assert_string_equal(conf_suggest("hots"), "host");
@@ -274,7 +266,7 @@ test_later_and_ignored(void **state)
 	parse_bad("account a\nlogfile ~/.outbox.log\n",
 	    PATH ":2: logfile is not supported");
 	list = parse_ok("account a\nhost x\ntls_force_sslv3 on\n"
-	    "tls_nostarttls\ntls_nocertcheck\n");
+			"tls_nostarttls\ntls_nocertcheck\n");
 	setting_is(list, "a", AF_TLS_STARTTLS, "off");
 	setting_is(list, "a", AF_TLS_CERTCHECK, "off");
 	account_free_list(list);
@@ -285,14 +277,13 @@ test_quoting_and_spacing(void **state)
 {
 	struct account *list;
 
-	list = parse_ok(
-	    "account a\n"
-	    "from \"a@example.com\"\n"
-	    "user \"  spaced name  \"\n"
-	    "password \"has # and \\\" inside\"\n"
-	    "   host    mail.example   \n"
-	    "\tdomain\tclient.example\t\n"
-	    "tls_priorities NORMAL:-VERS-TLS1.0 extra words\n");
+	list = parse_ok("account a\n"
+			"from \"a@example.com\"\n"
+			"user \"  spaced name  \"\n"
+			"password \"has # and \\\" inside\"\n"
+			"   host    mail.example   \n"
+			"\tdomain\tclient.example\t\n"
+			"tls_priorities NORMAL:-VERS-TLS1.0 extra words\n");
 	setting_is(list, "a", AF_FROM, "a@example.com");
 	setting_is(list, "a", AF_USER, "  spaced name  ");
 	setting_is(list, "a", AF_HOST, "mail.example");
@@ -318,15 +309,14 @@ test_comments_and_blank_lines(void **state)
 	struct account *l2 = NULL;
 	struct error err;
 
-	list = parse_ok(
-	    "# a comment\n"
-	    "\n"
-	    "   # an indented comment\n"
-	    "\t\n"
-	    "account a\n"
-	    "#host commented.example\n"
-	    "host real.example\n"
-	    "   \n");
+	list = parse_ok("# a comment\n"
+			"\n"
+			"   # an indented comment\n"
+			"\t\n"
+			"account a\n"
+			"#host commented.example\n"
+			"host real.example\n"
+			"   \n");
 	setting_is(list, "a", AF_HOST, "real.example");
 	account_free_list(list);
 
@@ -336,8 +326,8 @@ test_comments_and_blank_lines(void **state)
 	account_free_list(list);
 
 	/* Line numbers count the comment and blank lines. */
-	assert_int_equal(parse("# one\n\n# three\naccount a\nport x\n", &l2,
-	    &err), -1);
+	assert_int_equal(
+	    parse("# one\n\n# three\naccount a\nport x\n", &l2, &err), -1);
 	assert_true(strncmp(err.msg, PATH ":5: ", strlen(PATH ":5: ")) == 0);
 }
 
@@ -347,7 +337,7 @@ test_crlf(void **state)
 	struct account *list;
 
 	list = parse_ok("account a\r\nhost crlf.example\r\nport 587\r\n"
-	    "tls on\r\nfrom \"q@example.com\"\r\n");
+			"tls on\r\nfrom \"q@example.com\"\r\n");
 	setting_is(list, "a", AF_HOST, "crlf.example");
 	setting_is(list, "a", AF_PORT, "587");
 	setting_is(list, "a", AF_TLS, "on");
@@ -404,15 +394,22 @@ static void
 test_port(void **state)
 {
 	static const char *const bad[] = {
-		"0", "65536", "-1", "+25", "abc", "25x", "2 5", "99999999999999999999",
+		"0",
+		"65536",
+		"-1",
+		"+25",
+		"abc",
+		"25x",
+		"2 5",
 		"0x19",
+		"99999999999999999999",
 	};
 	struct account *list;
 	char text[128];
 	size_t i;
 
 	list = parse_ok("account a\nport 1\naccount b\nport 65535\n"
-	    "account c\nport 0587\n");
+			"account c\nport 0587\n");
 	setting_is(list, "a", AF_PORT, "1");
 	setting_is(list, "b", AF_PORT, "65535");
 	assert_int_equal(account_port(account_find(list, "c")), 587);
@@ -429,14 +426,20 @@ static void
 test_timeout(void **state)
 {
 	static const char *const bad[] = {
-		"3s", "-5", "abc", "0", "86401", "1.5", "on",
+		"3s",
+		"-5",
+		"abc",
+		"0",
+		"86401",
+		"1.5",
+		"on",
 	};
 	struct account *list;
 	char text[128];
 	size_t i;
 
 	list = parse_ok("account a\ntimeout off\naccount b\ntimeout 30\n"
-	    "account c\nconnect_timeout 86400\n");
+			"account c\nconnect_timeout 86400\n");
 	setting_is(list, "a", AF_TIMEOUT, "0");
 	setting_is(list, "b", AF_TIMEOUT, "30");
 	setting_is(list, "c", AF_TIMEOUT, "86400");
@@ -454,8 +457,17 @@ static void
 test_auth_values(void **state)
 {
 	static const char *const good[] = {
-		"on", "off", "plain", "login", "cram-md5", "scram-sha-1",
-		"scram-sha-256", "xoauth2", "oauthbearer", "PLAIN", "external",
+		"on",
+		"off",
+		"plain",
+		"login",
+		"cram-md5",
+		"scram-sha-1",
+		"scram-sha-256",
+		"xoauth2",
+		"oauthbearer",
+		"PLAIN",
+		"external",
 	};
 	struct account *list;
 	char text[128];
@@ -522,8 +534,8 @@ test_tilde(void **state)
 
 	setenv("HOME", "/home/tester", 1);
 	list = parse_ok("account a\ntls_trust_file ~/ca.pem\n"
-	    "tls_cert_file /abs/~/x\ntls_key_file ~other/k\n"
-	    "tls_crl_file ~\n");
+			"tls_cert_file /abs/~/x\ntls_key_file ~other/k\n"
+			"tls_crl_file ~\n");
 	setting_is(list, "a", AF_TLS_TRUST_FILE, "/home/tester/ca.pem");
 	setting_is(list, "a", AF_TLS_CERT_FILE, "/abs/~/x");
 	setting_is(list, "a", AF_TLS_KEY_FILE, "~other/k");
@@ -572,6 +584,49 @@ test_conf_set(void **state)
 	assert_int_equal(err.kind, ERR_CONFIG);
 	assert_int_equal(strncmp(err.msg, "--port: ", 8), 0);
 	assert_int_equal(conf_set(a, "nosuch", "x", "", &err), -1);
+	account_free(a);
+}
+
+static void
+test_conf_set_option(void **state)
+{
+	struct account *a = account_new("cli", "", 0);
+	struct error err;
+
+	/* The same checks; errors are usage errors naming the option. */
+	assert_non_null(a);
+	error_clear(&err);
+	assert_int_equal(
+	    conf_set_option(a, "port", "587", "option --port", &err), 0);
+	assert_string_equal(account_str(a, AF_PORT), "587");
+	assert_int_equal(
+	    conf_set_option(a, "timeout", "off", "option --timeout", &err), 0);
+	assert_string_equal(account_str(a, AF_TIMEOUT), "0");
+
+	assert_int_equal(conf_set_option(a, "port", "x", "option --port", &err),
+	    -1);
+	assert_int_equal(err.kind, ERR_USAGE);
+	assert_string_equal(err.msg,
+	    "option --port: \"x\" is not a port number (1-65535)");
+	assert_string_equal(account_str(a, AF_PORT), "587");
+
+	error_clear(&err);
+	assert_int_equal(conf_set_option(a, "tls_starttls", "maybe",
+			     "option --tls-starttls", &err),
+	    -1);
+	assert_int_equal(err.kind, ERR_USAGE);
+	assert_non_null(strstr(err.msg, "option --tls-starttls: "));
+
+	error_clear(&err);
+	assert_int_equal(
+	    conf_set_option(a, "host", "a\r\nb", "option --host", &err), -1);
+	assert_int_equal(err.kind, ERR_USAGE);
+	assert_non_null(strstr(err.msg, "control character"));
+
+	error_clear(&err);
+	assert_int_equal(
+	    conf_set_option(a, "auth", "bogus", "option --auth", &err), -1);
+	assert_int_equal(err.kind, ERR_USAGE);
 	account_free(a);
 }
 
@@ -690,6 +745,7 @@ main(void)
 		cmocka_unit_test(test_tilde),
 		cmocka_unit_test(test_append_to_list),
 		cmocka_unit_test(test_conf_set),
+		cmocka_unit_test(test_conf_set_option),
 		cmocka_unit_test(test_table_sorted),
 		cmocka_unit_test(test_permissions),
 	};

@@ -16,13 +16,13 @@
 
 /* The fake: reads come from a list of chunks, writes are recorded. */
 struct fake {
-	struct transport t;	/* first, so a transport pointer is a fake */
-	const char *data;	/* all the bytes to deliver */
+	struct transport t; /* first, so a transport pointer is a fake */
+	const char *data;   /* all the bytes to deliver */
 	size_t len, off;
-	const size_t *sizes;	/* how much each read returns, at most */
+	const size_t *sizes; /* how much each read returns, at most */
 	size_t nsizes, next;
-	size_t every;		/* or this much every time (0: all) */
-	int fail_at_end;	/* at the end: -1 (time-out) instead of EOF */
+	size_t every;	 /* or this much every time (0: all) */
+	int fail_at_end; /* at the end: -1 (time-out) instead of EOF */
 	int reads;
 	int writes;
 	struct buf written;
@@ -80,7 +80,11 @@ fake_close(struct transport *t)
 }
 
 static const struct transport_ops fake_ops = {
-	fake_read, fake_write, fake_pending, fake_close, "fake",
+	fake_read,
+	fake_write,
+	fake_pending,
+	fake_close,
+	"fake",
 };
 
 static void
@@ -130,11 +134,10 @@ expect_error(struct lineio *l, enum error_kind kind, const char *want)
 		fail_msg("message \"%s\" lacks \"%s\"", err.msg, want);
 }
 
-static const char reply[] =
-    "220 mx.example ESMTP\r\n"
-    "250-mx.example\r\n"
-    "250-PIPELINING\n"
-    "250 8BITMIME\r\n";
+static const char reply[] = "220 mx.example ESMTP\r\n"
+			    "250-mx.example\r\n"
+			    "250-PIPELINING\n"
+			    "250 8BITMIME\r\n";
 
 static void
 read_reply_lines(struct lineio *l)
@@ -166,7 +169,7 @@ static void
 test_crlf_split(void **state)
 {
 	static const char data[] = "250-first\r\n250 second\r\n";
-	static const size_t sizes[] = { 10, 1, 6, 7 };	/* "\r" | "\n" */
+	static const size_t sizes[] = { 10, 1, 6, 7 }; /* "\r" | "\n" */
 	struct fake f;
 	struct lineio *l;
 
@@ -222,7 +225,8 @@ test_bytes_after_line(void **state)
 static void
 test_partial_then_rest(void **state)
 {
-	static const char data[] = "250-aaaa\r\n250-bb" "bb\r\n250 c\r\n";
+	static const char data[] = "250-aaaa\r\n250-bb"
+				   "bb\r\n250 c\r\n";
 	static const size_t sizes[] = { 16, 4, 7 };
 	struct fake f;
 	struct lineio *l;
@@ -304,7 +308,7 @@ test_endless_line(void **state)
 	struct fake f;
 	struct lineio *l;
 
-	/* No newline at all: refused once past the limit, not read to the end. */
+	/* No newline at all: refused past the limit, not read to the end. */
 	memset(data, 'x', n);
 	fake_init(&f, data, n);
 	f.every = 1000;
@@ -430,9 +434,9 @@ static void
 test_flush_one_write(void **state)
 {
 	static const char flight[] = "MAIL FROM:<a@example.com>\r\n"
-	    "RCPT TO:<b@example.org>\r\n"
-	    "RCPT TO:<c@example.org>\r\n"
-	    "DATA\r\n";
+				     "RCPT TO:<b@example.org>\r\n"
+				     "RCPT TO:<c@example.org>\r\n"
+				     "DATA\r\n";
 	struct fake f;
 	struct lineio *l;
 	struct error err;

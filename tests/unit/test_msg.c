@@ -43,7 +43,7 @@ rng_byte(void)
 
 	if (r < sizeof(pick) - 1)
 		return pick[r];
-	return (char)(1 + rng() % 255);	/* anything but NUL */
+	return (char)(1 + rng() % 255); /* anything but NUL */
 }
 
 /*
@@ -161,7 +161,8 @@ test_line_endings(void **state)
 static void
 test_no_final_newline(void **state)
 {
-	expect_filtered("Subject: x\n\nbody", "Subject: x\r\n\r\nbody\r\n.\r\n");
+	expect_filtered("Subject: x\n\nbody",
+	    "Subject: x\r\n\r\nbody\r\n.\r\n");
 	expect_filtered("a", "a\r\n.\r\n");
 	expect_filtered("a\rb", "a\r\nb\r\n.\r\n");
 }
@@ -217,7 +218,8 @@ expect_chunks(const char *const *chunks, size_t n, const char *want)
 	bodyfilter_init(&bf);
 	for (i = 0; i < n; i++)
 		assert_int_equal(bodyfilter_feed(&bf, chunks[i],
-		    strlen(chunks[i]), &out, &err), 0);
+				     strlen(chunks[i]), &out, &err),
+		    0);
 	assert_int_equal(bodyfilter_finish(&bf, &out, &err), 0);
 	if (out.len != strlen(want) || memcmp(out.data, want, out.len) != 0)
 		fail_msg("got \"%.*s\", expected \"%s\"", (int)out.len,
@@ -236,7 +238,7 @@ test_chunk_boundaries(void **state)
 	static const char *const dot_after_crlf[] = { "a\r", "\n", ".", "\n" };
 	static const char *const dot_mid[] = { "a", ".", "b\n" };
 	static const char *const empties[] = { "", "a", "", "\r", "", "\n",
-	    "" };
+		"" };
 
 	expect_chunks(crlf, 2, "a\r\nb\r\n.\r\n");
 	expect_chunks(cr_then_text, 2, "a\r\nb\r\n.\r\n");
@@ -289,11 +291,11 @@ test_size(void **state)
 		unsigned long long size;
 	} cases[] = {
 		{ "", 0 },
-		{ "a", 3 },		/* "a\r\n" */
+		{ "a", 3 }, /* "a\r\n" */
 		{ "a\n", 3 },
 		{ "a\r\n", 3 },
-		{ ".\n", 3 },		/* ".\r\n" once unstuffed */
-		{ "..\n.", 7 },		/* "..\r\n.\r\n" */
+		{ ".\n", 3 },	/* ".\r\n" once unstuffed */
+		{ "..\n.", 7 }, /* "..\r\n.\r\n" */
 		{ "a\rb\nc", 9 },
 	};
 	struct buf out;
@@ -322,8 +324,8 @@ unstuff(const char *out, size_t len, struct buf *content)
 		return -1;
 	len -= 3;
 	while (i < len) {
-		for (end = i; end < len && out[end] != '\r' &&
-		    out[end] != '\n'; end++)
+		for (end = i; end < len && out[end] != '\r' && out[end] != '\n';
+		     end++)
 			;
 		/* Only CRLF line endings, each line ended by one. */
 		if (end + 1 >= len + 1 || out[end] != '\r' ||
@@ -356,8 +358,8 @@ normalise(const char *in, size_t n, struct buf *b)
 		} else
 			buf_add(b, in + i, 1);
 	}
-	if (b->len > 0 && (b->len < 2 ||
-	    memcmp(b->data + b->len - 2, "\r\n", 2) != 0))
+	if (b->len > 0 &&
+	    (b->len < 2 || memcmp(b->data + b->len - 2, "\r\n", 2) != 0))
 		buf_add(b, "\r\n", 2);
 }
 
@@ -426,8 +428,14 @@ static char *
 make_message(size_t size, int eightbit)
 {
 	static const char *const lines[] = {
-		"Subject: test\n", "\n", "plain text line\n", ".\n",
-		".leading dot\r\n", "cr only\r", "mixed\r\n", "x\n",
+		"Subject: test\n",
+		"\n",
+		"plain text line\n",
+		".\n",
+		".leading dot\r\n",
+		"cr only\r",
+		"mixed\r\n",
+		"x\n",
 		"..double\n",
 	};
 	char *m = malloc(size + 1);

@@ -166,7 +166,8 @@ test_enhanced_codes(void **state)
 		assert_int_equal(feed(&r, cases[i].line, &err), 1);
 		if (strcmp(r.enh, cases[i].enh) != 0)
 			fail_msg("\"%s\": enhanced code \"%s\", expected "
-			    "\"%s\"", cases[i].line, r.enh, cases[i].enh);
+				 "\"%s\"",
+			    cases[i].line, r.enh, cases[i].enh);
 	}
 
 	/* A multi-line reply: the code is taken from the first line. */
@@ -242,7 +243,9 @@ test_nul_byte(void **state)
 	reply_free(&r);
 
 	/* In the code itself. */
-	refused("2\0" "50 x", 6);
+	refused("2\0"
+		"50 x",
+	    6);
 }
 
 static void

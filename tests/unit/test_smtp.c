@@ -64,7 +64,7 @@ engine(const struct smtp_params *p)
 	return s;
 }
 
-/* What the engine queued, as a string; the buffer is emptied as by the driver. */
+/* What the engine queued, as a string; emptied as the driver would. */
 static const char *
 take(struct smtp *s)
 {
@@ -117,14 +117,13 @@ expect_action(enum smtp_action got, enum smtp_action want)
 }
 
 static void
-expect_fail(struct smtp *s, enum smtp_action a, enum error_kind kind,
-    int code)
+expect_fail(struct smtp *s, enum smtp_action a, enum error_kind kind, int code)
 {
 	expect_action(a, SMTP_A_FAIL);
 	if (smtp_error(s)->kind != kind)
 		fail_msg("error kind %s, expected %s (%s)",
-		    error_exit_name(smtp_error(s)->kind),
-		    error_exit_name(kind), smtp_error(s)->msg);
+		    error_exit_name(smtp_error(s)->kind), error_exit_name(kind),
+		    smtp_error(s)->msg);
 	assert_int_equal(smtp_error(s)->code, code);
 	assert_int_equal(smtp_state(s), SMTP_S_FAILED);
 	assert_true(smtp_error(s)->msg[0] != '\0');
@@ -170,7 +169,8 @@ b64decode(const char *in, unsigned char *out, size_t cap, size_t *outlen)
 			return -1;
 		out[n++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
 		if (in[i + 2] != '=')
-			out[n++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
+			out[n++] = (unsigned char)((v[1] & 15) << 4 |
+			    v[2] >> 2);
 		if (in[i + 3] != '=')
 			out[n++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
 	}
@@ -230,11 +230,13 @@ test_pipelining(void **state)
 {
 	struct smtp_params p;
 	struct smtp *s;
+	const char *ehlo;
 
 	params_init(&p);
 	s = engine(&p);
-	expect_action(to_ehlo(s, "250-mx.example\n250-PIPELINING\n"
-	    "250-8BITMIME\n250 SIZE 1000000"), SMTP_A_READ);
+	ehlo = "250-mx.example\n250-PIPELINING\n"
+	       "250-8BITMIME\n250 SIZE 1000000";
+	expect_action(to_ehlo(s, ehlo), SMTP_A_READ);
 	assert_string_equal(take(s),
 	    "MAIL FROM:<" FROM ">\r\n"
 	    "RCPT TO:<a@example.org>\r\n"
@@ -272,8 +274,7 @@ test_no_pipelining(void **state)
 
 	params_init(&p);
 	s = engine(&p);
-	expect_action(to_ehlo(s, "250-mx.example\n250 SIZE 1000"),
-	    SMTP_A_READ);
+	expect_action(to_ehlo(s, "250-mx.example\n250 SIZE 1000"), SMTP_A_READ);
 	assert_string_equal(take(s), "MAIL FROM:<" FROM ">\r\n");
 	expect_action(on(s, "250 ok"), SMTP_A_READ);
 	assert_string_equal(take(s), "RCPT TO:<a@example.org>\r\n");
@@ -345,7 +346,8 @@ test_8bitmime(void **state)
 	s = engine(&p);
 	expect_action(to_ehlo(s, "250-mx\n250-8BITMIME\n250 PIPELINING"),
 	    SMTP_A_READ);
-	assert_string_equal(take(s), "MAIL FROM:<" FROM "> BODY=8BITMIME\r\n"
+	assert_string_equal(take(s),
+	    "MAIL FROM:<" FROM "> BODY=8BITMIME\r\n"
 	    "RCPT TO:<a@example.org>\r\nDATA\r\n");
 	smtp_free(s);
 }
@@ -355,12 +357,14 @@ test_starttls_flow(void **state)
 {
 	struct smtp_params p;
 	struct smtp *s;
+	const char *ehlo;
 
 	params_init(&p);
 	p.starttls = 1;
 	s = engine(&p);
-	expect_action(to_ehlo(s, "250-mx\n250-PIPELINING\n250-STARTTLS\n"
-	    "250 AUTH PLAIN LOGIN"), SMTP_A_READ);
+	ehlo = "250-mx\n250-PIPELINING\n250-STARTTLS\n"
+	       "250 AUTH PLAIN LOGIN";
+	expect_action(to_ehlo(s, ehlo), SMTP_A_READ);
 	assert_string_equal(take(s), "STARTTLS\r\n");
 	assert_int_equal(smtp_state(s), SMTP_S_STARTTLS);
 	expect_action(on(s, "220 2.0.0 ready"), SMTP_A_TLS);
@@ -420,6 +424,7 @@ test_starttls_not_offered(void **state)
 {
 	struct smtp_params p;
 	struct smtp *s;
+	const char *ehlo;
 
 	params_init(&p);
 	p.starttls = 1;
@@ -427,8 +432,9 @@ test_starttls_not_offered(void **state)
 	p.user = USER;
 	p.password = PASS;
 	s = engine(&p);
-	expect_fail(s, to_ehlo(s, "250-mx\n250-PIPELINING\n"
-	    "250 AUTH PLAIN LOGIN"), ERR_UNAVAILABLE, 0);
+	ehlo = "250-mx\n250-PIPELINING\n"
+	       "250 AUTH PLAIN LOGIN";
+	expect_fail(s, to_ehlo(s, ehlo), ERR_UNAVAILABLE, 0);
 	assert_true(strstr(smtp_error(s)->msg, "STARTTLS") != NULL);
 	/* QUIT and nothing else: no MAIL, no AUTH. */
 	assert_string_equal(take(s), "QUIT\r\n");
@@ -507,8 +513,34 @@ test_auth_plain(void **state)
 	assert_int_equal(smtp_state(s), SMTP_S_AUTH);
 	expect_action(on(s, "235 2.7.0 ok"), SMTP_A_READ);
 	assert_false(smtp_output_secret(s));
-	assert_string_equal(take(s), "MAIL FROM:<" FROM ">\r\n"
+	assert_string_equal(take(s),
+	    "MAIL FROM:<" FROM ">\r\n"
 	    "RCPT TO:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n");
+	smtp_free(s);
+}
+
+static void
+test_auth_no_second_answer(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+	const char *out;
+
+	/*
+	 * PLAIN is done once its initial response is sent: a 334 after it
+	 * is answered with "*", never with the credentials again.
+	 */
+	params_init(&p);
+	p.auth = "plain";
+	p.user = USER;
+	p.password = PASS;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250 AUTH PLAIN"), SMTP_A_READ);
+	assert_string_equal(take(s), "AUTH PLAIN " PLAIN_B64 "\r\n");
+	expect_fail(s, on(s, "334 "), ERR_PROTOCOL, 334);
+	out = take(s);
+	assert_string_equal(out, "*\r\nQUIT\r\n");
+	assert_null(strstr(out, PLAIN_B64));
 	smtp_free(s);
 }
 
@@ -524,8 +556,7 @@ test_auth_explicit_without_tls(void **state)
 	p.user = USER;
 	p.password = PASS;
 	s = engine(&p);
-	expect_action(to_ehlo(s, "250-mx\n250 AUTH PLAIN LOGIN"),
-	    SMTP_A_READ);
+	expect_action(to_ehlo(s, "250-mx\n250 AUTH PLAIN LOGIN"), SMTP_A_READ);
 	assert_string_equal(take(s), "AUTH PLAIN " PLAIN_B64 "\r\n");
 	smtp_free(s);
 
@@ -543,6 +574,7 @@ test_auth_refused_in_clear(void **state)
 {
 	struct smtp_params p;
 	struct smtp *s;
+	const char *ehlo;
 	const char *out;
 
 	params_init(&p);
@@ -550,10 +582,11 @@ test_auth_refused_in_clear(void **state)
 	p.user = USER;
 	p.password = PASS;
 	s = engine(&p);
-	expect_fail(s, to_ehlo(s, "250-mx\n250-PIPELINING\n"
-	    "250 AUTH PLAIN LOGIN"), ERR_UNAVAILABLE, 0);
-	assert_true(strstr(smtp_error(s)->msg, "secure authentication") !=
-	    NULL);
+	ehlo = "250-mx\n250-PIPELINING\n"
+	       "250 AUTH PLAIN LOGIN";
+	expect_fail(s, to_ehlo(s, ehlo), ERR_UNAVAILABLE, 0);
+	assert_true(
+	    strstr(smtp_error(s)->msg, "secure authentication") != NULL);
 	assert_false(smtp_output_secret(s));
 	out = take(s);
 	assert_string_equal(out, "QUIT\r\n");
@@ -582,7 +615,7 @@ test_auth_not_offered(void **state)
 	expect_fail(s, to_ehlo(s, "250-mx\n250 PIPELINING"), ERR_UNAVAILABLE,
 	    0);
 	assert_true(strstr(smtp_error(s)->msg,
-	    "does not support authentication") != NULL);
+			"does not support authentication") != NULL);
 	assert_string_equal(take(s), "QUIT\r\n");
 	smtp_free(s);
 }
@@ -694,8 +727,7 @@ static const char *const full_script[] = {
  * is taken before the last reply so that the caller sees what it caused.
  */
 static enum smtp_action
-play(struct smtp *s, const char *const *script, size_t last,
-    const char *bad)
+play(struct smtp *s, const char *const *script, size_t last, const char *bad)
 {
 	enum smtp_action a;
 	size_t i;
@@ -735,9 +767,9 @@ test_full_dialogue(void **state)
 	assert_string_equal(take(s), "QUIT\r\n");
 	assert_string_equal(smtp_auth_mech(s), "PLAIN");
 	assert_true(strstr(trace_log,
-	    "SEND EHLO client.example\n"
-	    "STATE EHLO -> STARTTLS\n"
-	    "SEND STARTTLS\n") != NULL);
+			"SEND EHLO client.example\n"
+			"STATE EHLO -> STARTTLS\n"
+			"SEND STARTTLS\n") != NULL);
 	assert_true(strstr(trace_log, "SEND AUTH PLAIN <redacted>\n") != NULL);
 	assert_null(strstr(trace_log, PLAIN_B64));
 	assert_null(strstr(trace_log, PASS));
@@ -797,8 +829,8 @@ test_envelope_refused(void **state)
 
 	/* The refused recipient is named. */
 	s = engine(&p);
-	expect_fail(s, play(s, full_script, 6, "550 5.1.1 unknown"),
-	    ERR_DATA, 550);
+	expect_fail(s, play(s, full_script, 6, "550 5.1.1 unknown"), ERR_DATA,
+	    550);
 	assert_true(strstr(smtp_error(s)->msg, "a@example.org") != NULL);
 	assert_true(strstr(smtp_error(s)->msg, "not accepted") != NULL);
 	assert_int_equal(smtp_rcpt_code(s, 0), 550);
@@ -821,15 +853,18 @@ test_envelope_refused_pipelined(void **state)
 		int code;
 	} cases[] = {
 		{ "550 5.1.8 bad sender", "503 5.5.1 need MAIL",
-		    "503 5.5.1 need MAIL", "503 5.5.1 need RCPT", ERR_DATA, 550 },
+		    "503 5.5.1 need MAIL", "503 5.5.1 need RCPT", ERR_DATA,
+		    550 },
 		{ "250 ok", "550 5.1.1 unknown", "550 5.1.1 unknown",
 		    "554 5.5.1 no valid recipients", ERR_DATA, 550 },
 		{ "250 ok", "250 ok", "250 ok", "554 5.6.0 no", ERR_DATA, 554 },
 		{ "451 4.3.0 later", "503 5.5.1 need MAIL",
-		    "503 5.5.1 need MAIL", "503 5.5.1 need RCPT", ERR_TEMP, 451 },
+		    "503 5.5.1 need MAIL", "503 5.5.1 need RCPT", ERR_TEMP,
+		    451 },
 		{ "250 ok", "450 4.2.0 busy", "550 5.1.1 unknown",
 		    "554 5.5.1 no valid recipients", ERR_TEMP, 450 },
-		{ "250 ok", "250 ok", "250 ok", "451 4.3.0 later", ERR_TEMP, 451 },
+		{ "250 ok", "250 ok", "250 ok", "451 4.3.0 later", ERR_TEMP,
+		    451 },
 	};
 	struct smtp_params p;
 	struct smtp *s;
@@ -879,13 +914,13 @@ test_one_rcpt_refused_data_354(void **state)
 		expect_action(on(s, cases[i].refusal), SMTP_A_READ);
 		expect_fail(s, on(s, "354 go ahead"), cases[i].kind,
 		    cases[i].code);
-		/* Closing without the dot is the only way to deliver nothing. */
+		/* Closing without the dot is how nothing is delivered. */
 		assert_true(smtp_must_drop(s));
 		assert_string_equal(take(s), "");
 		assert_int_equal(smtp_rcpt_code(s, 0), 250);
 		assert_int_equal(smtp_rcpt_code(s, 1), cases[i].code);
-		assert_true(strstr(smtp_error(s)->msg, "b@example.org") !=
-		    NULL);
+		assert_true(
+		    strstr(smtp_error(s)->msg, "b@example.org") != NULL);
 		smtp_free(s);
 	}
 }
@@ -899,8 +934,9 @@ test_dot_refused(void **state)
 	/* Without pipelining: QUIT after the refusal. */
 	full_params(&p);
 	s = engine(&p);
-	expect_fail(s, play(s, full_script, FULL_STEPS - 1,
-	    "554 5.6.0 content rejected"), ERR_UNAVAILABLE, 554);
+	expect_fail(s,
+	    play(s, full_script, FULL_STEPS - 1, "554 5.6.0 content rejected"),
+	    ERR_UNAVAILABLE, 554);
 	assert_string_equal(take(s), "QUIT\r\n");
 	smtp_free(s);
 
@@ -983,6 +1019,7 @@ test_capabilities(void **state)
 {
 	struct smtp_params p;
 	struct smtp *s;
+	const char *ehlo;
 	const unsigned all = SMTP_CAP_8BITMIME | SMTP_CAP_AUTH |
 	    SMTP_CAP_CHUNKING | SMTP_CAP_DSN | SMTP_CAP_ENHANCEDSTATUSCODES |
 	    SMTP_CAP_PIPELINING | SMTP_CAP_SIZE | SMTP_CAP_SMTPUTF8 |
@@ -991,29 +1028,32 @@ test_capabilities(void **state)
 	params_init(&p);
 	/* Keywords are case-insensitive (RFC 5321 2.4). */
 	s = engine(&p);
-	expect_action(to_ehlo(s, "250-mx.example greets you\n"
-	    "250-pipelining\n250-8bitmime\n250-Starttls\n250-auth plain\n"
-	    "250-size 1000\n250-dsn\n250-chunking\n250-smtputf8\n"
-	    "250 enhancedstatuscodes"), SMTP_A_READ);
+	ehlo = "250-mx.example greets you\n"
+	       "250-pipelining\n250-8bitmime\n250-Starttls\n250-auth plain\n"
+	       "250-size 1000\n250-dsn\n250-chunking\n250-smtputf8\n"
+	       "250 enhancedstatuscodes";
+	expect_action(to_ehlo(s, ehlo), SMTP_A_READ);
 	assert_int_equal(smtp_caps(s), all);
 	/* Lower-case PIPELINING still pipelines. */
-	assert_string_equal(take(s), "MAIL FROM:<" FROM ">\r\n"
+	assert_string_equal(take(s),
+	    "MAIL FROM:<" FROM ">\r\n"
 	    "RCPT TO:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n");
 	smtp_free(s);
 
 	/* The same, upper case, in reverse order. */
 	s = engine(&p);
-	expect_action(to_ehlo(s, "250-mx\n250-STARTTLS\n250-SMTPUTF8\n"
-	    "250-SIZE\n250-PIPELINING\n250-ENHANCEDSTATUSCODES\n250-DSN\n"
-	    "250-CHUNKING\n250-AUTH=LOGIN\n250 8BITMIME"), SMTP_A_READ);
+	ehlo = "250-mx\n250-STARTTLS\n250-SMTPUTF8\n"
+	       "250-SIZE\n250-PIPELINING\n250-ENHANCEDSTATUSCODES\n250-DSN\n"
+	       "250-CHUNKING\n250-AUTH=LOGIN\n250 8BITMIME";
+	expect_action(to_ehlo(s, ehlo), SMTP_A_READ);
 	assert_int_equal(smtp_caps(s), all);
 	smtp_free(s);
 
 	/* Near misses are not keywords. */
 	s = engine(&p);
-	expect_action(to_ehlo(s, "250-mx\n250-PIPELININGX\n250-XPIPELINING\n"
-	    "250-X-AUTH PLAIN\n250-8BITMIM\n250-SIZE1000\n250 STARTTLS2"),
-	    SMTP_A_READ);
+	ehlo = "250-mx\n250-PIPELININGX\n250-XPIPELINING\n"
+	       "250-X-AUTH PLAIN\n250-8BITMIM\n250-SIZE1000\n250 STARTTLS2";
+	expect_action(to_ehlo(s, ehlo), SMTP_A_READ);
 	assert_int_equal(smtp_caps(s), 0);
 	assert_string_equal(take(s), "MAIL FROM:<" FROM ">\r\n");
 	smtp_free(s);
@@ -1059,12 +1099,12 @@ test_auth_old_form(void **state)
 		out = take(s);
 		if (smtp_auth_mech(s) == NULL ||
 		    strcmp(smtp_auth_mech(s), cases[i].mech) != 0)
-			fail_msg("%s: mechanism %s, expected %s",
-			    cases[i].ehlo, smtp_auth_mech(s) ?
-			    smtp_auth_mech(s) : "none", cases[i].mech);
+			fail_msg("%s: mechanism %s, expected %s", cases[i].ehlo,
+			    smtp_auth_mech(s) ? smtp_auth_mech(s) : "none",
+			    cases[i].mech);
 		assert_int_equal(strncmp(out, "AUTH ", 5), 0);
-		assert_int_equal(strncmp(out + 5, cases[i].mech,
-		    strlen(cases[i].mech)), 0);
+		assert_int_equal(
+		    strncmp(out + 5, cases[i].mech, strlen(cases[i].mech)), 0);
 		smtp_free(s);
 	}
 }
@@ -1204,8 +1244,9 @@ test_error_keeps_reply(void **state)
 
 	full_params(&p);
 	s = engine(&p);
-	expect_fail(s, play(s, full_script, 6,
-	    "550-5.1.1 no such user\n550 5.1.1 see https://example.org/550"),
+	expect_fail(s,
+	    play(s, full_script, 6,
+		"550-5.1.1 no such user\n550 5.1.1 see https://example.org/550"),
 	    ERR_DATA, 550);
 	assert_string_equal(smtp_error(s)->reply,
 	    "550-5.1.1 no such user\n550 5.1.1 see https://example.org/550");
@@ -1274,7 +1315,8 @@ test_long_commands_not_dropped(void **state)
 	a = to_ehlo(s, "250 mx");
 	out = take(s);
 	if (a == SMTP_A_READ && strncmp(out, "MAIL FROM:<", 11) != 0)
-		strcat(report, " [20000-byte envelope-from: READ with MAIL "
+		strcat(report,
+		    " [20000-byte envelope-from: READ with MAIL "
 		    "not queued]");
 	smtp_free(s);
 	free(from);
@@ -1296,8 +1338,10 @@ test_long_commands_not_dropped(void **state)
 		lines++;
 	if (a == SMTP_A_READ && lines != 12) {
 		snprintf(report + strlen(report),
-		    sizeof(report) - strlen(report), " [10 recipients of 3000 "
-		    "bytes, pipelined: %zu of 12 commands queued]", lines);
+		    sizeof(report) - strlen(report),
+		    " [10 recipients of 3000 "
+		    "bytes, pipelined: %zu of 12 commands queued]",
+		    lines);
 	}
 	smtp_free(s);
 	for (i = 0; i < 10; i++)
@@ -1321,7 +1365,8 @@ test_long_commands_not_dropped(void **state)
 		a = on(s, "334 ");
 		out = take(s);
 		if (a == SMTP_A_READ && *out == '\0')
-			strcat(report, " [14000-byte password: READ with the "
+			strcat(report,
+			    " [14000-byte password: READ with the "
 			    "response to 334 not queued]");
 	}
 	smtp_free(s);
@@ -1329,6 +1374,37 @@ test_long_commands_not_dropped(void **state)
 
 	if (report[0] != '\0')
 		fail_msg("commands dropped:%s", report);
+}
+
+static void
+test_command_over_limit(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+	enum smtp_action a;
+	size_t n = 65 * 1024 * 1024;
+	char *from = malloc(n + 1);
+
+	/* Past the engine's bound: a clear failure, nothing half-queued. */
+	assert_non_null(from);
+	memset(from, 'f', n);
+	from[n - 12] = '@';
+	from[n] = '\0';
+	params_init(&p);
+	p.from = from;
+	s = engine(&p);
+	expect_action(smtp_start(s), SMTP_A_READ);
+	expect_action(on(s, "220 mx"), SMTP_A_READ);
+	take(s);
+	a = on(s, "250-mx\n250 PIPELINING");
+	expect_action(a, SMTP_A_FAIL);
+	assert_int_equal(smtp_error(s)->kind, ERR_OSERR);
+	assert_true(smtp_error(s)->msg[0] != '\0');
+	assert_true(smtp_must_drop(s));
+	assert_int_equal(smtp_state(s), SMTP_S_FAILED);
+	assert_string_equal(take(s), "");
+	smtp_free(s);
+	free(from);
 }
 
 static void
@@ -1359,6 +1435,7 @@ main(void)
 		cmocka_unit_test(test_starttls_not_offered),
 		cmocka_unit_test(test_starttls_refused),
 		cmocka_unit_test(test_auth_plain),
+		cmocka_unit_test(test_auth_no_second_answer),
 		cmocka_unit_test(test_auth_explicit_without_tls),
 		cmocka_unit_test(test_auth_refused_in_clear),
 		cmocka_unit_test(test_auth_not_offered),
@@ -1381,6 +1458,7 @@ main(void)
 		cmocka_unit_test(test_error_keeps_reply),
 		cmocka_unit_test(test_long_auth_response),
 		cmocka_unit_test(test_long_commands_not_dropped),
+		cmocka_unit_test(test_command_over_limit),
 		cmocka_unit_test(test_state_names),
 	};
 
