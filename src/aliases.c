@@ -1,0 +1,2 @@
+/* aliases.c: see aliases.h. */
+#include "aliases.h"

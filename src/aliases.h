@@ -1,0 +1,3 @@
+#ifndef OUTBOX_ALIASES_H
+#define OUTBOX_ALIASES_H
+#endif

@@ -1,0 +1,2 @@
+/* record.c: see record.h. */
+#include "record.h"

@@ -1,0 +1,3 @@
+#ifndef OUTBOX_RECORD_H
+#define OUTBOX_RECORD_H
+#endif
