@@ -4,6 +4,56 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char *const field_names[AF_N] = {
+	[AF_ALIASES] = "aliases",
+	[AF_ALLOW_FROM_OVERRIDE] = "allow_from_override",
+	[AF_AUTH] = "auth",
+	[AF_AUTO_FROM] = "auto_from",
+	[AF_DOMAIN] = "domain",
+	[AF_DSN_NOTIFY] = "dsn_notify",
+	[AF_DSN_RETURN] = "dsn_return",
+	[AF_FROM] = "from",
+	[AF_FROM_FULL_NAME] = "from_full_name",
+	[AF_HOST] = "host",
+	[AF_LOGFILE] = "logfile",
+	[AF_LOGFILE_TIME_FORMAT] = "logfile_time_format",
+	[AF_MAILDOMAIN] = "maildomain",
+	[AF_NTLMDOMAIN] = "ntlmdomain",
+	[AF_PASSWORD] = "password",
+	[AF_PASSWORDEVAL] = "passwordeval",
+	[AF_PORT] = "port",
+	[AF_PROTOCOL] = "protocol",
+	[AF_PROXY_HOST] = "proxy_host",
+	[AF_PROXY_PORT] = "proxy_port",
+	[AF_REMOVE_BCC_HEADERS] = "remove_bcc_headers",
+	[AF_SET_DATE_HEADER] = "set_date_header",
+	[AF_SET_FROM_HEADER] = "set_from_header",
+	[AF_SET_MSGID_HEADER] = "set_msgid_header",
+	[AF_SET_TO_HEADER] = "set_to_header",
+	[AF_SOCKET] = "socket",
+	[AF_SOURCE_IP] = "source_ip",
+	[AF_SYSLOG] = "syslog",
+	[AF_TIMEOUT] = "timeout",
+	[AF_TLS] = "tls",
+	[AF_TLS_CERT_FILE] = "tls_cert_file",
+	[AF_TLS_CERTCHECK] = "tls_certcheck",
+	[AF_TLS_CRL_FILE] = "tls_crl_file",
+	[AF_TLS_FINGERPRINT] = "tls_fingerprint",
+	[AF_TLS_HOST_OVERRIDE] = "tls_host_override",
+	[AF_TLS_KEY_FILE] = "tls_key_file",
+	[AF_TLS_MIN_DH_PRIME_BITS] = "tls_min_dh_prime_bits",
+	[AF_TLS_PRIORITIES] = "tls_priorities",
+	[AF_TLS_STARTTLS] = "tls_starttls",
+	[AF_TLS_TRUST_FILE] = "tls_trust_file",
+	[AF_USER] = "user",
+};
+
+const char *
+account_field_name(enum acc_field f)
+{
+	return f < AF_N ? field_names[f] : "?";
+}
+
 struct account *
 account_new(const char *name, const char *file, unsigned line)
 {
@@ -138,8 +188,17 @@ account_port(const struct account *a)
 int
 account_check(const struct account *a, struct error *err)
 {
-	if (account_str(a, AF_HOST) == NULL)
+	if (account_str(a, AF_HOST) == NULL &&
+	    account_str(a, AF_SOCKET) == NULL)
 		return error_set(err, ERR_CONFIG, "host not set");
+	/* An LMTP server has no well-known port (RFC 2033 5). */
+	if (account_str(a, AF_PROTOCOL) != NULL &&
+	    strcmp(account_str(a, AF_PROTOCOL), "lmtp") == 0 &&
+	    account_str(a, AF_PORT) == NULL &&
+	    account_str(a, AF_SOCKET) == NULL)
+		return error_set(err, ERR_CONFIG,
+		    "port not set (LMTP has no "
+		    "default port)");
 	if ((account_str(a, AF_TLS_CERT_FILE) == NULL) !=
 	    (account_str(a, AF_TLS_KEY_FILE) == NULL))
 		return error_set(err, ERR_CONFIG,

@@ -8,14 +8,34 @@
 
 /* Every setting, by index; conf.c's keyword table maps names onto these. */
 enum acc_field {
+	AF_ALIASES,
+	AF_ALLOW_FROM_OVERRIDE,
 	AF_AUTH,
+	AF_AUTO_FROM,
 	AF_DOMAIN,
+	AF_DSN_NOTIFY,
+	AF_DSN_RETURN,
 	AF_FROM,
+	AF_FROM_FULL_NAME,
 	AF_HOST,
+	AF_LOGFILE,
+	AF_LOGFILE_TIME_FORMAT,
+	AF_MAILDOMAIN,
+	AF_NTLMDOMAIN,
 	AF_PASSWORD,
 	AF_PASSWORDEVAL,
 	AF_PORT,
+	AF_PROTOCOL,
+	AF_PROXY_HOST,
+	AF_PROXY_PORT,
+	AF_REMOVE_BCC_HEADERS,
+	AF_SET_DATE_HEADER,
+	AF_SET_FROM_HEADER,
+	AF_SET_MSGID_HEADER,
+	AF_SET_TO_HEADER,
+	AF_SOCKET,
 	AF_SOURCE_IP,
+	AF_SYSLOG,
 	AF_TIMEOUT,
 	AF_TLS,
 	AF_TLS_CERT_FILE,
@@ -24,6 +44,7 @@ enum acc_field {
 	AF_TLS_FINGERPRINT,
 	AF_TLS_HOST_OVERRIDE,
 	AF_TLS_KEY_FILE,
+	AF_TLS_MIN_DH_PRIME_BITS,
 	AF_TLS_PRIORITIES,
 	AF_TLS_STARTTLS,
 	AF_TLS_TRUST_FILE,
@@ -54,6 +75,8 @@ int account_inherit(struct account *dst, const struct account *src);
 struct account *account_copy(const struct account *, const char *name,
     const char *file, unsigned line);
 struct account *account_find(struct account *list, const char *name);
+/* The setting's name in the configuration file. */
+const char *account_field_name(enum acc_field);
 /* The port: the setting, else 465 for implicit TLS, else 25. */
 int account_port(const struct account *);
 /* Settings that must agree with each other; EX_CONFIG otherwise. */

@@ -3,6 +3,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include "buf.h"
 
 static int
 bad_byte(unsigned char c)
@@ -53,4 +56,285 @@ addr_parse_one(const char *arg, const char *what, enum error_kind kind,
 	if ((out = strndup(start, (size_t)(end - start))) == NULL)
 		error_set(err, ERR_OSERR, "out of memory");
 	return out;
+}
+
+int
+addrlist_add(struct addrlist *l, const char *addr, size_t len)
+{
+	char **v;
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (strlen(l->v[i]) == len &&
+		    strncasecmp(l->v[i], addr, len) == 0)
+			return 0;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 8;
+		if ((v = realloc(l->v, l->cap * sizeof(*v))) == NULL)
+			return -1;
+		l->v = v;
+	}
+	if ((l->v[l->n] = strndup(addr, len)) == NULL)
+		return -1;
+	l->n++;
+	return 0;
+}
+
+void
+addrlist_free(struct addrlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+/* The parser's state for one mailbox: what stands outside and inside <>. */
+struct mbox {
+	struct buf plain; /* an addr-spec written without <> */
+	struct buf angle; /* the contents of <...> */
+	int in_angle, had_angle;
+	int space; /* blanks were skipped since the last byte */
+	int words; /* the plain part has words apart: a name */
+};
+
+static int
+flush(struct mbox *m, struct addrlist *l, const char *what,
+    enum error_kind kind, struct error *err)
+{
+	const char *a = m->had_angle ? m->angle.data : m->plain.data;
+	size_t n = m->had_angle ? m->angle.len : m->plain.len, i;
+
+	if (m->in_angle)
+		return error_set(err, kind, "%s: a \"<\" without its \">\"",
+		    what);
+	if (!m->had_angle && m->words)
+		return error_set(err, kind,
+		    "%s is not a valid address (a "
+		    "name goes with the address in <...>)",
+		    what);
+	/* RFC 5322 4.4: an obsolete source route "@a,@b:" is dropped. */
+	if (m->had_angle && n > 0 && a[0] == '@') {
+		for (i = 0; i < n && a[i] != ':'; i++)
+			;
+		if (i == n)
+			return error_set(err, kind,
+			    "%s: a source route without \":\"", what);
+		a += i + 1;
+		n -= i + 1;
+	}
+	for (i = 0; i < n; i++)
+		if (bad_byte((unsigned char)a[i]))
+			return error_set(err, kind,
+			    "%s contains a control character (such as CR or "
+			    "LF), which is not allowed",
+			    what);
+	if (n > 0 && addrlist_add(l, a, n) == -1)
+		return error_set(err, ERR_OSERR, "out of memory");
+	m->plain.len = m->angle.len = 0;
+	m->had_angle = m->words = m->space = 0;
+	return 0;
+}
+
+/* Skip a comment starting at *p ('('), nested, with quoted pairs. */
+static int
+skip_comment(const char **pp, const char *end)
+{
+	const char *p = *pp;
+	int depth = 0;
+
+	for (; p < end; p++) {
+		if (*p == '\\' && p + 1 < end)
+			p++;
+		else if (*p == '(')
+			depth++;
+		else if (*p == ')' && --depth == 0) {
+			*pp = p + 1;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Copy a quoted string or domain literal, delimiters included. */
+static int
+copy_quoted(const char **pp, const char *end, char close, struct buf *out)
+{
+	const char *p = *pp + 1;
+
+	if (buf_add(out, *pp, 1) == -1)
+		return -1;
+	for (; p < end; p++) {
+		if (*p == '\\' && p + 1 < end) {
+			if (buf_add(out, p, 2) == -1)
+				return -1;
+			p++;
+			continue;
+		}
+		if (buf_add(out, p, 1) == -1)
+			return -1;
+		if (*p == close) {
+			*pp = p + 1;
+			return 0;
+		}
+	}
+	return -2;
+}
+
+int
+addr_list_parse(const char *text, size_t len, struct addrlist *l,
+    const char *what, enum error_kind kind, struct error *err)
+{
+	const char *p = text, *end = text + len;
+	struct mbox m;
+	struct buf *cur;
+	int r = -1, in_group = 0, q;
+
+	memset(&m, 0, sizeof(m));
+	buf_init(&m.plain, 1 << 20);
+	buf_init(&m.angle, 1 << 20);
+	while (p < end) {
+		cur = m.in_angle ? &m.angle : &m.plain;
+		switch (*p) {
+		case '\r':
+		case '\n':
+			/* Only folding, a line break before a blank, may stay. */
+			if (p + 1 < end && (p[0] == '\r' && p[1] == '\n'))
+				p++;
+			if (p + 1 >= end || (p[1] != ' ' && p[1] != '\t')) {
+				error_set(err, kind,
+				    "%s contains a control "
+				    "character (such as CR or LF), which is not "
+				    "allowed",
+				    what);
+				goto out;
+			}
+			p++;
+			break;
+		case ' ':
+		case '\t':
+			m.space = 1;
+			p++;
+			break;
+		case '(':
+			if (skip_comment(&p, end) == -1) {
+				error_set(err, kind,
+				    "%s: a \"(\" without its "
+				    "\")\"",
+				    what);
+				goto out;
+			}
+			break;
+		case '"':
+		case '[':
+			q = copy_quoted(&p, end, *p == '"' ? '"' : ']', cur);
+			if (q != 0) {
+				if (q == -1)
+					error_set(err, ERR_OSERR,
+					    "out of memory");
+				else
+					error_set(err, kind,
+					    "%s: an unclosed "
+					    "%s",
+					    what,
+					    *p == '"' ? "quoted string" :
+							"\"[\"");
+				goto out;
+			}
+			break;
+		case '<':
+			if (m.in_angle || m.had_angle) {
+				error_set(err, kind,
+				    "%s is not a valid "
+				    "address list",
+				    what);
+				goto out;
+			}
+			/* What came before was a display name. */
+			m.plain.len = 0;
+			m.words = m.space = 0;
+			m.in_angle = 1;
+			p++;
+			break;
+		case '>':
+			if (!m.in_angle) {
+				error_set(err, kind,
+				    "%s: a \">\" without its "
+				    "\"<\"",
+				    what);
+				goto out;
+			}
+			m.in_angle = 0;
+			m.had_angle = 1;
+			p++;
+			break;
+		case ':':
+			if (m.in_angle) {
+				if (buf_add(cur, p, 1) == -1)
+					goto oom;
+				p++;
+				break;
+			}
+			/* RFC 5322 3.4: "name: members;" is a group. */
+			if (in_group || m.had_angle) {
+				error_set(err, kind, "%s: a \":\" out of place",
+				    what);
+				goto out;
+			}
+			in_group = 1;
+			m.plain.len = 0;
+			m.words = m.space = 0;
+			p++;
+			break;
+		case ';':
+			if (!in_group) {
+				error_set(err, kind, "%s: a \";\" out of place",
+				    what);
+				goto out;
+			}
+			if (flush(&m, l, what, kind, err) == -1)
+				goto out;
+			in_group = 0;
+			p++;
+			break;
+		case ',':
+			if (m.in_angle) {
+				/* Part of an obsolete route: "<@a,@b:x@y>". */
+				if (buf_add(cur, p, 1) == -1)
+					goto oom;
+			} else if (flush(&m, l, what, kind, err) == -1)
+				goto out;
+			p++;
+			break;
+		default:
+			if (m.had_angle) {
+				error_set(err, kind, "%s: text after \">\"",
+				    what);
+				goto out;
+			}
+			/* Blanks may stand around "." and "@" (RFC 5322 4.4). */
+			if (!m.in_angle && m.space && m.plain.len > 0 &&
+			    *p != '.' && *p != '@' &&
+			    m.plain.data[m.plain.len - 1] != '.' &&
+			    m.plain.data[m.plain.len - 1] != '@')
+				m.words = 1;
+			m.space = 0;
+			if (buf_add(cur, p, 1) == -1)
+				goto oom;
+			p++;
+			break;
+		}
+	}
+	if (flush(&m, l, what, kind, err) == -1)
+		goto out;
+	r = 0;
+	goto out;
+oom:
+	error_set(err, ERR_OSERR, "out of memory");
+out:
+	buf_free(&m.plain);
+	buf_free(&m.angle);
+	return r;
 }

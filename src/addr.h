@@ -2,7 +2,15 @@
 #ifndef OUTBOX_ADDR_H
 #define OUTBOX_ADDR_H
 
+#include <stddef.h>
+
 #include "error.h"
+
+/* A list of addr-specs, each malloc'd. */
+struct addrlist {
+	char **v;
+	size_t n, cap;
+};
 
 /*
  * The addr-spec in one argument: "a@b", "<a@b>" or "Name <a@b>".  CR, LF
@@ -13,5 +21,18 @@
  */
 char *addr_parse_one(const char *arg, const char *what, enum error_kind kind,
     struct error *);
+
+/*
+ * Parse an RFC 5322 address-list (a header field's body, possibly folded,
+ * or a command-line argument) and append each addr-spec to the list:
+ * display names, comments, group names and source routes go; quoted
+ * local parts and domain literals stay as written.  An empty list is not
+ * an error.  `what' and `kind' as for addr_parse_one.
+ */
+int addr_list_parse(const char *text, size_t len, struct addrlist *,
+    const char *what, enum error_kind kind, struct error *);
+/* Append a copy; duplicates (case-insensitively) are skipped. */
+int addrlist_add(struct addrlist *, const char *addr, size_t len);
+void addrlist_free(struct addrlist *);
 
 #endif

@@ -5,14 +5,17 @@
 #include <string.h>
 
 enum act {
-	A_CONF,	    /* -C FILE */
-	A_ACCOUNT,  /* -a NAME */
-	A_FROM,	    /* -f ADDR, -r ADDR */
-	A_FULLNAME, /* -F NAME */
-	A_VERBOSE,  /* -v, -d */
-	A_MODE,	    /* -b MODE */
-	A_IGNORE,   /* accepted, does nothing: see the reason */
-	A_LATER,    /* known, not handled by this version */
+	A_CONF,	      /* -C FILE */
+	A_ACCOUNT,    /* -a NAME */
+	A_FROM,	      /* -f ADDR, -r ADDR */
+	A_VERBOSE,    /* -v, -d */
+	A_MODE,	      /* -b MODE */
+	A_READ_RCPT,  /* -t */
+	A_PRETEND,    /* -P */
+	A_SERVERINFO, /* -S */
+	A_SETTING,    /* sets the account setting named in `what' */
+	A_IGNORE,     /* accepted, does nothing: `what' says why */
+	A_LATER,      /* known, not handled by this version: `what' names it */
 };
 
 /*
@@ -23,40 +26,42 @@ static const struct shortopt {
 	char letter;
 	int arg; /* 0 none, 1 required, 2 optional and glued only */
 	enum act act;
-	const char *why;
+	const char *what;
 } shortopts[] = {
 	{ 'A', 1, A_IGNORE, "selects a sendmail configuration file" },
 	{ 'B', 1, A_IGNORE,
 	    "8-bit content is declared from the content itself" },
 	{ 'C', 1, A_CONF, NULL },
-	{ 'F', 1, A_FULLNAME, NULL },
+	{ 'F', 1, A_SETTING, "from_full_name" },
 	{ 'G', 0, A_IGNORE, "gateway submission changes nothing here" },
 	{ 'L', 1, A_IGNORE, "sets a syslog tag" },
-	{ 'N', 1, A_LATER, "delivery status notifications (-N)" },
+	{ 'N', 1, A_SETTING, "dsn_notify" },
 	{ 'O', 1, A_IGNORE, "sets a sendmail configuration option" },
-	{ 'R', 1, A_LATER, "delivery status notifications (-R)" },
-	{ 'V', 1, A_LATER, "delivery status notifications (-V)" },
+	{ 'P', 0, A_PRETEND, NULL },
+	{ 'R', 1, A_SETTING, "dsn_return" },
+	{ 'S', 0, A_SERVERINFO, NULL },
+	{ 'V', 1, A_IGNORE, "an envelope identifier is not sent" },
 	{ 'X', 1, A_IGNORE,
-	    "would log traffic to a file named on the "
-	    "command line; never written, for safety" },
+	    "would log traffic to a file named on the command line; never "
+	    "written, for safety" },
 	{ 'a', 1, A_ACCOUNT, NULL },
 	{ 'b', 1, A_MODE, NULL },
 	{ 'd', 2, A_VERBOSE, NULL },
 	{ 'f', 1, A_FROM, NULL },
 	{ 'h', 1, A_IGNORE, "sets a hop count" },
 	{ 'i', 0, A_IGNORE,
-	    "a lone dot never ends the message: outbox "
-	    "always reads to the end" },
+	    "a lone dot never ends the message: outbox always reads to "
+	    "the end" },
 	{ 'm', 0, A_IGNORE, "\"me too\" is the server's business" },
 	{ 'n', 0, A_IGNORE, "turns off aliasing" },
 	{ 'o', 1, A_IGNORE, "sendmail -o options (-oi, -oem, -odi, ...)" },
 	{ 'q', 2, A_LATER, "the queue (-q)" },
 	{ 'r', 1, A_FROM, NULL },
-	{ 't', 0, A_LATER, "reading recipients from the headers (-t)" },
+	{ 't', 0, A_READ_RCPT, NULL },
 	{ 'v', 0, A_VERBOSE, NULL },
 };
 
-/* Long options; those with a setting name override the account's. */
+/* Long options; those with a setting override the account's. */
 static const struct longopt {
 	const char *name;
 	int arg;	     /* 0 none, 1 required, 2 optional (=value) */
@@ -64,29 +69,55 @@ static const struct longopt {
 	const char *setting; /* or this configuration setting */
 } longopts[] = {
 	{ "account", 1, 'a', NULL },
+	{ "add-missing-date-header", 2, 0, "add_missing_date_header" },
+	{ "add-missing-from-header", 2, 0, "add_missing_from_header" },
+	{ "aliases", 1, 0, "aliases" },
 	{ "auth", 2, 0, "auth" },
+	{ "auto-from", 2, 0, "auto_from" },
 	{ "connect-timeout", 1, 0, "connect_timeout" },
 	{ "debug", 2, 'd', NULL },
 	{ "domain", 1, 0, "domain" },
+	{ "dsn-notify", 1, 0, "dsn_notify" },
+	{ "dsn-return", 1, 0, "dsn_return" },
 	{ "file", 1, 'C', NULL },
 	{ "from", 1, 'f', NULL },
 	{ "help", 0, 0, NULL },
 	{ "host", 1, 0, "host" },
+	{ "keepbcc", 2, 0, "keepbcc" },
+	{ "logfile", 1, 0, "logfile" },
+	{ "logfile-time-format", 1, 0, "logfile_time_format" },
+	{ "maildomain", 1, 0, "maildomain" },
 	{ "passwordeval", 1, 0, "passwordeval" },
 	{ "port", 1, 0, "port" },
+	{ "pretend", 0, 'P', NULL },
+	{ "protocol", 1, 0, "protocol" },
+	{ "proxy-host", 1, 0, "proxy_host" },
+	{ "proxy-port", 1, 0, "proxy_port" },
+	{ "read-envelope-from", 0, 0, NULL },
 	{ "read-recipients", 0, 't', NULL },
+	{ "remove-bcc-headers", 2, 0, "remove_bcc_headers" },
+	{ "serverinfo", 0, 'S', NULL },
+	{ "set-date-header", 2, 0, "set_date_header" },
+	{ "set-from-header", 2, 0, "set_from_header" },
+	{ "set-msgid-header", 2, 0, "set_msgid_header" },
+	{ "set-to-header", 2, 0, "set_to_header" },
+	{ "socket", 1, 0, "socket" },
 	{ "source-ip", 1, 0, "source_ip" },
+	{ "syslog", 2, 0, "syslog" },
 	{ "timeout", 1, 0, "timeout" },
 	{ "tls", 2, 0, "tls" },
 	{ "tls-cert-file", 1, 0, "tls_cert_file" },
 	{ "tls-certcheck", 2, 0, "tls_certcheck" },
 	{ "tls-crl-file", 1, 0, "tls_crl_file" },
 	{ "tls-fingerprint", 1, 0, "tls_fingerprint" },
+	{ "tls-force-sslv3", 2, 0, "tls_force_sslv3" },
 	{ "tls-host-override", 1, 0, "tls_host_override" },
 	{ "tls-key-file", 1, 0, "tls_key_file" },
+	{ "tls-min-dh-prime-bits", 1, 0, "tls_min_dh_prime_bits" },
 	{ "tls-priorities", 1, 0, "tls_priorities" },
 	{ "tls-starttls", 2, 0, "tls_starttls" },
 	{ "tls-trust-file", 1, 0, "tls_trust_file" },
+	{ "undisclosed-recipients", 2, 0, "undisclosed_recipients" },
 	{ "user", 1, 0, "user" },
 	{ "version", 0, 0, NULL },
 };
@@ -103,48 +134,6 @@ find_short(char c)
 }
 
 static int
-apply_short(struct cli *c, const struct shortopt *o, const char *arg,
-    struct error *err)
-{
-	switch (o->act) {
-	case A_CONF:
-		c->conffile = arg;
-		break;
-	case A_ACCOUNT:
-		c->account = arg;
-		break;
-	case A_FROM:
-		c->from = arg;
-		break;
-	case A_FULLNAME:
-		c->fullname = arg;
-		break;
-	case A_VERBOSE:
-		c->verbose++;
-		break;
-	case A_MODE:
-		/* -bm is the default mode: deliver the message. */
-		if (strcmp(arg, "m") == 0)
-			break;
-		if (strcmp(arg, "p") == 0 || strcmp(arg, "s") == 0)
-			return error_set(err, ERR_USAGE,
-			    "-b%s is not "
-			    "supported by this version of outbox",
-			    arg);
-		return error_set(err, ERR_USAGE,
-		    "unsupported operation mode -b%s", arg);
-	case A_IGNORE:
-		break;
-	case A_LATER:
-		return error_set(err, ERR_USAGE,
-		    "%s is not supported by "
-		    "this version of outbox",
-		    o->why);
-	}
-	return 0;
-}
-
-static int
 add_override(struct cli *c, const char *option, const char *setting,
     const char *value, struct error *err)
 {
@@ -156,6 +145,62 @@ add_override(struct cli *c, const char *option, const char *setting,
 	c->nov++;
 	if (strcmp(setting, "host") == 0)
 		c->host_given = 1;
+	return 0;
+}
+
+static int
+apply_short(struct cli *c, const struct shortopt *o, const char *arg,
+    struct error *err)
+{
+	static const char *const shown[] = { "-F", "-N", "-R" };
+
+	switch (o->act) {
+	case A_CONF:
+		c->conffile = arg;
+		break;
+	case A_ACCOUNT:
+		c->account = arg;
+		break;
+	case A_FROM:
+		c->from = arg;
+		break;
+	case A_VERBOSE:
+		c->verbose++;
+		break;
+	case A_READ_RCPT:
+		c->read_recipients = 1;
+		break;
+	case A_PRETEND:
+		c->mode = CLI_PRETEND;
+		break;
+	case A_SERVERINFO:
+		c->mode = CLI_SERVERINFO;
+		break;
+	case A_MODE:
+		/* -bm is the default mode: deliver the message. */
+		if (strcmp(arg, "m") == 0)
+			break;
+		if (strcmp(arg, "p") == 0 || strcmp(arg, "s") == 0)
+			return error_set(err, ERR_USAGE,
+			    "-b%s is not supported by this version of outbox",
+			    arg);
+		return error_set(err, ERR_USAGE,
+		    "unsupported operation mode -b%s", arg);
+	case A_SETTING:
+		/* sendmail's -R says "hdrs" where the setting says headers. */
+		if (o->letter == 'R' && strcmp(arg, "hdrs") == 0)
+			arg = "headers";
+		return add_override(c,
+		    shown[o->letter == 'F'   ? 0 :
+			    o->letter == 'N' ? 1 :
+					       2],
+		    o->what, arg, err);
+	case A_IGNORE:
+		break;
+	case A_LATER:
+		return error_set(err, ERR_USAGE,
+		    "%s is not supported by this version of outbox", o->what);
+	}
 	return 0;
 }
 
@@ -190,6 +235,10 @@ parse_long(struct cli *c, int argc, char **argv, int *i, struct error *err)
 	}
 	if (strcmp(o->name, "version") == 0) {
 		c->mode = CLI_VERSION;
+		return 0;
+	}
+	if (strcmp(o->name, "read-envelope-from") == 0) {
+		c->read_envelope_from = 1;
 		return 0;
 	}
 	if (o->setting != NULL)
@@ -260,6 +309,12 @@ cli_parse(struct cli *c, int argc, char **argv, struct error *err)
 	if (c->host_given && c->account != NULL)
 		return error_set(err, ERR_USAGE,
 		    "cannot use both --host and --account");
+	if (c->from != NULL && c->read_envelope_from)
+		return error_set(err, ERR_USAGE,
+		    "cannot use both -f and --read-envelope-from");
+	if ((c->mode == CLI_SERVERINFO || c->mode == CLI_PRETEND) && nargs > 0)
+		return error_set(err, ERR_USAGE, "-%c takes no recipients",
+		    c->mode == CLI_SERVERINFO ? 'S' : 'P');
 	return 0;
 }
 
@@ -268,32 +323,42 @@ cli_usage(FILE *fp, const char *prog)
 {
 	fprintf(fp,
 	    "usage: %s [options] [--] recipient...\n"
+	    "       %s -S [options]      describe the server\n"
+	    "       %s -P [options]      print the configuration in use\n"
 	    "Send the message on standard input to the recipients, through "
 	    "the SMTP server\nof the chosen account.\n"
 	    "\n"
 	    "  -C, --file=FILE       use this configuration file\n"
-	    "  -a, --account=NAME    use this account (default: \"default\")\n"
+	    "  -a, --account=NAME    use this account (default: chosen by "
+	    "-f, else \"default\")\n"
 	    "  -f, -r, --from=ADDR   envelope sender (\"<>\" for none)\n"
-	    "  -F NAME               the sender's full name\n"
+	    "  --read-envelope-from  take the envelope sender from the From "
+	    "header field\n"
+	    "  -t, --read-recipients add the recipients in To, Cc and Bcc\n"
+	    "  -F NAME               the sender's full name, for an added "
+	    "From field\n"
+	    "  -N LIST, -R RET       delivery status notifications "
+	    "(--dsn-notify, --dsn-return)\n"
 	    "  -v, -d, --debug       print the SMTP dialogue (secrets "
 	    "hidden)\n"
+	    "  -S, --serverinfo      print what the server offers, and its "
+	    "certificate\n"
+	    "  -P, --pretend         print the configuration in use, and "
+	    "stop\n"
 	    "  --host=HOST           use no configuration file; settings "
 	    "from options\n"
-	    "  --port, --timeout, --domain, --auth[=MECH], --user, "
-	    "--passwordeval,\n"
-	    "  --tls[=on|off], --tls-starttls[=on|off], --tls-trust-file, "
-	    "--tls-certcheck,\n"
-	    "  --tls-fingerprint, --tls-cert-file, --tls-key-file, "
-	    "--tls-crl-file,\n"
-	    "  --tls-priorities, --tls-host-override, --source-ip\n"
-	    "                        override the account's setting of that "
-	    "name\n"
+	    "  --SETTING=VALUE       any setting of the configuration file, "
+	    "'_' written '-':\n"
+	    "                        --port, --timeout, --tls, --auth, "
+	    "--user, --logfile, ...\n"
+	    "                        (see outbox(1); there is no "
+	    "--password)\n"
 	    "  --help, --version\n"
 	    "\n"
 	    "Accepted and ignored, as sendmail callers pass them: -i, -oXXX, "
 	    "-B TYPE, -G,\n"
-	    "-h N, -L TAG, -m, -n, -O OPT, -A X, -X FILE, -bm.\n"
+	    "-h N, -L TAG, -m, -n, -O OPT, -A X, -V ID, -X FILE, -bm.\n"
 	    "Exit status: 0 sent; 75 temporary failure (try again later); "
 	    "others: see outbox(1).\n",
-	    prog);
+	    prog, prog, prog);
 }

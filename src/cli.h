@@ -12,6 +12,8 @@ enum cli_mode {
 	CLI_SEND,
 	CLI_HELP,
 	CLI_VERSION,
+	CLI_PRETEND,	/* -P: print the configuration */
+	CLI_SERVERINFO, /* -S: describe the server */
 };
 
 /* A setting given on the command line, by its configuration name. */
@@ -23,14 +25,15 @@ struct cli_override {
 
 struct cli {
 	enum cli_mode mode;
-	const char *prog;     /* basename of argv[0], for messages */
-	const char *conffile; /* -C */
-	const char *account;  /* -a */
-	const char *from;     /* -f, -r */
-	const char *fullname; /* -F */
-	int verbose;	      /* -v, -d */
-	int host_given;	      /* --host: no configuration files */
-	char **rcpt;	      /* the arguments left after the options */
+	const char *prog;	/* basename of argv[0], for messages */
+	const char *conffile;	/* -C */
+	const char *account;	/* -a */
+	const char *from;	/* -f, -r */
+	int verbose;		/* -v, -d */
+	int read_recipients;	/* -t */
+	int read_envelope_from; /* --read-envelope-from */
+	int host_given;		/* --host: no configuration files */
+	char **rcpt;		/* the arguments left after the options */
 	int nrcpt;
 	struct cli_override ov[CLI_OVERRIDES_MAX];
 	int nov;

@@ -9,75 +9,85 @@
 #include <unistd.h>
 
 #include "sasl.h"
+#include "secret.h"
 
 enum kw_type {
-	T_STR,	   /* any text; empty unsets */
-	T_FILE,	   /* a file name; a leading ~ is the home directory */
-	T_BOOL,	   /* on | off; empty means on */
-	T_PORT,	   /* 1 to 65535 */
-	T_TIMEOUT, /* off | seconds */
-	T_AUTH,	   /* on | off | a mechanism; empty means on */
-	T_SET_OFF, /* an old spelling that takes no value: sets off */
-	T_IGNORED, /* accepted for old files, does nothing */
-	T_LATER,   /* a known command this version does not handle yet */
+	T_STR,	      /* any text; empty unsets */
+	T_FILE,	      /* a file name; a leading ~ is the home directory */
+	T_BOOL,	      /* on | off; empty means on */
+	T_PORT,	      /* 1 to 65535 */
+	T_NUM,	      /* a whole number, 0 or more */
+	T_TIMEOUT,    /* off | seconds */
+	T_AUTH,	      /* on | off | a mechanism; empty means on */
+	T_ENUM,	      /* one of `values' */
+	T_MAP,	      /* on | off, stored as `on' / `off' values instead */
+	T_DSN_NOTIFY, /* off | never | a list of failure, delay, success */
+	T_SYSLOG,     /* on | off | LOG_USER | LOG_MAIL | LOG_LOCAL0..7 */
+	T_SET_OFF,    /* an old spelling that takes no value: sets off */
+	T_IGNORED,    /* accepted for old files, does nothing */
 };
 
-/* Sorted by name; a unit test checks the order. */
+/*
+ * Sorted by name; a unit test checks the order.  Old spellings map onto
+ * the settings that replaced them.
+ */
 static const struct keyword {
 	const char *name;
 	enum kw_type type;
 	enum acc_field field;
+	const char *values; /* T_ENUM: "a|b|c"; T_MAP: "ON|OFF" */
 } keywords[] = {
-	{ "add_missing_date_header", T_LATER, 0 },
-	{ "add_missing_from_header", T_LATER, 0 },
-	{ "aliases", T_LATER, 0 },
-	{ "allow_from_override", T_LATER, 0 },
-	{ "auth", T_AUTH, AF_AUTH },
-	{ "auto_from", T_LATER, 0 },
-	{ "connect_timeout", T_TIMEOUT, AF_TIMEOUT },
-	{ "domain", T_STR, AF_DOMAIN },
-	{ "dsn_notify", T_LATER, 0 },
-	{ "dsn_return", T_LATER, 0 },
-	{ "eval", T_LATER, 0 },
-	{ "from", T_STR, AF_FROM },
-	{ "from_full_name", T_LATER, 0 },
-	{ "host", T_STR, AF_HOST },
-	{ "keepbcc", T_LATER, 0 },
-	{ "logfile", T_LATER, 0 },
-	{ "logfile_time_format", T_LATER, 0 },
-	{ "maildomain", T_LATER, 0 },
-	{ "ntlmdomain", T_LATER, 0 },
-	{ "password", T_STR, AF_PASSWORD },
-	{ "passwordeval", T_STR, AF_PASSWORDEVAL },
-	{ "port", T_PORT, AF_PORT },
-	{ "protocol", T_LATER, 0 },
-	{ "proxy_host", T_LATER, 0 },
-	{ "proxy_port", T_LATER, 0 },
-	{ "remove_bcc_headers", T_LATER, 0 },
-	{ "set_date_header", T_LATER, 0 },
-	{ "set_from_header", T_LATER, 0 },
-	{ "set_msgid_header", T_LATER, 0 },
-	{ "set_to_header", T_LATER, 0 },
-	{ "socket", T_LATER, 0 },
-	{ "source_ip", T_STR, AF_SOURCE_IP },
-	{ "syslog", T_LATER, 0 },
-	{ "timeout", T_TIMEOUT, AF_TIMEOUT },
-	{ "tls", T_BOOL, AF_TLS },
-	{ "tls_cert_file", T_FILE, AF_TLS_CERT_FILE },
-	{ "tls_certcheck", T_BOOL, AF_TLS_CERTCHECK },
-	{ "tls_crl_file", T_FILE, AF_TLS_CRL_FILE },
-	{ "tls_fingerprint", T_STR, AF_TLS_FINGERPRINT },
-	{ "tls_force_sslv3", T_IGNORED, 0 },
-	{ "tls_host_override", T_STR, AF_TLS_HOST_OVERRIDE },
-	{ "tls_key_file", T_FILE, AF_TLS_KEY_FILE },
-	{ "tls_min_dh_prime_bits", T_LATER, 0 },
-	{ "tls_nocertcheck", T_SET_OFF, AF_TLS_CERTCHECK },
-	{ "tls_nostarttls", T_SET_OFF, AF_TLS_STARTTLS },
-	{ "tls_priorities", T_STR, AF_TLS_PRIORITIES },
-	{ "tls_starttls", T_BOOL, AF_TLS_STARTTLS },
-	{ "tls_trust_file", T_FILE, AF_TLS_TRUST_FILE },
-	{ "undisclosed_recipients", T_LATER, 0 },
-	{ "user", T_STR, AF_USER },
+	{ "add_missing_date_header", T_MAP, AF_SET_DATE_HEADER, "auto|off" },
+	{ "add_missing_from_header", T_MAP, AF_SET_FROM_HEADER, "auto|off" },
+	{ "aliases", T_FILE, AF_ALIASES, NULL },
+	{ "allow_from_override", T_BOOL, AF_ALLOW_FROM_OVERRIDE, NULL },
+	{ "auth", T_AUTH, AF_AUTH, NULL },
+	{ "auto_from", T_BOOL, AF_AUTO_FROM, NULL },
+	{ "connect_timeout", T_TIMEOUT, AF_TIMEOUT, NULL },
+	{ "domain", T_STR, AF_DOMAIN, NULL },
+	{ "dsn_notify", T_DSN_NOTIFY, AF_DSN_NOTIFY, NULL },
+	{ "dsn_return", T_ENUM, AF_DSN_RETURN, "off|headers|full" },
+	{ "from", T_STR, AF_FROM, NULL },
+	{ "from_full_name", T_STR, AF_FROM_FULL_NAME, NULL },
+	{ "host", T_STR, AF_HOST, NULL },
+	{ "keepbcc", T_MAP, AF_REMOVE_BCC_HEADERS, "off|on" },
+	{ "logfile", T_FILE, AF_LOGFILE, NULL },
+	{ "logfile_time_format", T_STR, AF_LOGFILE_TIME_FORMAT, NULL },
+	{ "maildomain", T_STR, AF_MAILDOMAIN, NULL },
+	{ "ntlmdomain", T_STR, AF_NTLMDOMAIN, NULL },
+	{ "password", T_STR, AF_PASSWORD, NULL },
+	{ "passwordeval", T_STR, AF_PASSWORDEVAL, NULL },
+	{ "port", T_PORT, AF_PORT, NULL },
+	{ "protocol", T_ENUM, AF_PROTOCOL, "smtp|lmtp" },
+	{ "proxy_host", T_STR, AF_PROXY_HOST, NULL },
+	{ "proxy_port", T_PORT, AF_PROXY_PORT, NULL },
+	{ "remove_bcc_headers", T_BOOL, AF_REMOVE_BCC_HEADERS, NULL },
+	{ "set_date_header", T_ENUM, AF_SET_DATE_HEADER, "auto|off" },
+	{ "set_from_header", T_ENUM, AF_SET_FROM_HEADER, "auto|on|off" },
+	{ "set_msgid_header", T_ENUM, AF_SET_MSGID_HEADER, "auto|off" },
+	{ "set_to_header", T_ENUM, AF_SET_TO_HEADER,
+	    "on|off|undisclosed_recipients" },
+	{ "socket", T_FILE, AF_SOCKET, NULL },
+	{ "source_ip", T_STR, AF_SOURCE_IP, NULL },
+	{ "syslog", T_SYSLOG, AF_SYSLOG, NULL },
+	{ "timeout", T_TIMEOUT, AF_TIMEOUT, NULL },
+	{ "tls", T_BOOL, AF_TLS, NULL },
+	{ "tls_cert_file", T_FILE, AF_TLS_CERT_FILE, NULL },
+	{ "tls_certcheck", T_BOOL, AF_TLS_CERTCHECK, NULL },
+	{ "tls_crl_file", T_FILE, AF_TLS_CRL_FILE, NULL },
+	{ "tls_fingerprint", T_STR, AF_TLS_FINGERPRINT, NULL },
+	{ "tls_force_sslv3", T_IGNORED, 0, NULL },
+	{ "tls_host_override", T_STR, AF_TLS_HOST_OVERRIDE, NULL },
+	{ "tls_key_file", T_FILE, AF_TLS_KEY_FILE, NULL },
+	{ "tls_min_dh_prime_bits", T_NUM, AF_TLS_MIN_DH_PRIME_BITS, NULL },
+	{ "tls_nocertcheck", T_SET_OFF, AF_TLS_CERTCHECK, NULL },
+	{ "tls_nostarttls", T_SET_OFF, AF_TLS_STARTTLS, NULL },
+	{ "tls_priorities", T_STR, AF_TLS_PRIORITIES, NULL },
+	{ "tls_starttls", T_BOOL, AF_TLS_STARTTLS, NULL },
+	{ "tls_trust_file", T_FILE, AF_TLS_TRUST_FILE, NULL },
+	{ "undisclosed_recipients", T_MAP, AF_SET_TO_HEADER,
+	    "undisclosed_recipients|off" },
+	{ "user", T_STR, AF_USER, NULL },
 };
 #define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
 
@@ -197,6 +207,52 @@ parse_uint(const char *v, long min, long max, long *out)
 	return 0;
 }
 
+/* Whether v is one of the |-separated words. */
+static int
+one_of(const char *v, const char *words)
+{
+	size_t n = strlen(v);
+	const char *p = words, *bar;
+
+	for (;;) {
+		bar = strchr(p, '|');
+		if ((bar ? (size_t)(bar - p) : strlen(p)) == n &&
+		    strncmp(p, v, n) == 0)
+			return 1;
+		if (bar == NULL)
+			return 0;
+		p = bar + 1;
+	}
+}
+
+/* Word i of a |-separated list, malloc'd. */
+static char *
+pick(const char *words, int i)
+{
+	const char *bar = strchr(words, '|');
+
+	return i == 0 ? strndup(words, (size_t)(bar - words)) : strdup(bar + 1);
+}
+
+/* RFC 3461 4.1: NEVER alone, or some of SUCCESS, FAILURE, DELAY. */
+static int
+dsn_notify_ok(const char *v)
+{
+	char *copy, *w, *save;
+	int ok = 1, n = 0;
+
+	if (strcmp(v, "off") == 0 || strcmp(v, "never") == 0)
+		return 1;
+	if ((copy = strdup(v)) == NULL)
+		return 0;
+	for (w = strtok_r(copy, ",", &save); w != NULL;
+	     w = strtok_r(NULL, ",", &save), n++)
+		if (!one_of(w, "failure|delay|success"))
+			ok = 0;
+	free(copy);
+	return ok && n > 0;
+}
+
 /*
  * Check v for keyword k and store it.  Messages read "WHERE LABEL: ...";
  * `kind' says whose mistake it is (the file's or the command line's).
@@ -207,7 +263,7 @@ set_keyword(struct account *a, const struct keyword *k, const char *v,
     struct error *err)
 {
 	const char *name = label, *p;
-	char *val = NULL, num[24];
+	char *val = NULL, num[24], *empty = NULL;
 	long n;
 	int r;
 
@@ -261,15 +317,64 @@ set_keyword(struct account *a, const struct keyword *k, const char *v,
 			    name, v);
 		val = strdup(v);
 		break;
+	case T_NUM:
+		if (parse_uint(v, 0, 1000000, &n) == -1)
+			return error_set(err, kind,
+			    "%s%s: \"%s\" is not a number", where, name, v);
+		val = strdup(v);
+		break;
+	case T_ENUM:
+		/* No value: "on" where that is a choice, else the first. */
+		if (*v == '\0' && one_of("on", k->values))
+			v = "on";
+		else if (*v == '\0') {
+			if ((empty = pick(k->values, 0)) == NULL)
+				return error_set(err, ERR_OSERR,
+				    "out of memory");
+			v = empty;
+		}
+		if (!one_of(v, k->values))
+			return error_set(err, kind,
+			    "%s%s: expected %s, not \"%s\"", where, name,
+			    k->values, v);
+		val = strdup(v);
+		free(empty);
+		break;
+	case T_MAP:
+		if (*v == '\0')
+			v = "on";
+		if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
+			return error_set(err, kind,
+			    "%s%s: expected on or off, not \"%s\"", where, name,
+			    v);
+		val = pick(k->values, strcmp(v, "on") == 0 ? 0 : 1);
+		break;
+	case T_DSN_NOTIFY:
+		if (!dsn_notify_ok(v))
+			return error_set(err, kind,
+			    "%s%s: expected off, never, or a list of failure, "
+			    "delay and success, not \"%s\"",
+			    where, name, v);
+		val = strdup(v);
+		break;
+	case T_SYSLOG:
+		if (*v == '\0')
+			v = "on";
+		if (!one_of(v,
+			"on|off|LOG_USER|LOG_MAIL|LOG_LOCAL0|LOG_LOCAL1|"
+			"LOG_LOCAL2|LOG_LOCAL3|LOG_LOCAL4|LOG_LOCAL5|LOG_LOCAL6|"
+			"LOG_LOCAL7"))
+			return error_set(err, kind,
+			    "%s%s: expected on, off or a facility such as "
+			    "LOG_MAIL, not \"%s\"",
+			    where, name, v);
+		val = strdup(v);
+		break;
 	case T_SET_OFF:
 		val = strdup("off");
 		break;
 	case T_IGNORED:
 		return 0;
-	case T_LATER:
-		return error_set(err, kind,
-		    "%s%s is not supported by this version of outbox", where,
-		    name);
 	}
 	if (val == NULL)
 		return error_set(err, ERR_OSERR, "out of memory");
@@ -435,7 +540,7 @@ conf_parse(FILE *fp, const char *path, int user_file, struct account **list,
     struct error *err)
 {
 	struct account *defaults, *local = NULL, *cur = NULL, *a;
-	char *line = NULL, *cmd, *arg, where[512];
+	char *line = NULL, *cmd, *arg, where[512], *evaled = NULL;
 	size_t cap = 0, len;
 	ssize_t n;
 	unsigned lineno = 0;
@@ -457,6 +562,29 @@ conf_parse(FILE *fp, const char *path, int user_file, struct account **list,
 		split(line, &cmd, &arg);
 		if (*cmd == '\0' || *cmd == '#')
 			continue;
+		if (strcmp(cmd, "password") == 0)
+			secret = 1;
+		if (strcmp(cmd, "eval") == 0) {
+			/* The command's first line stands in for this one. */
+			secret_free(evaled);
+			evaled = NULL;
+			if (secret_run(arg, &evaled, err) == -1) {
+				snprintf(err->msg + strlen(err->msg),
+				    sizeof(err->msg) - strlen(err->msg),
+				    " (%s:%u: eval)", path, lineno);
+				goto out;
+			}
+			split(evaled, &cmd, &arg);
+			if (*cmd == '\0' || *cmd == '#')
+				continue;
+			if (strcmp(cmd, "eval") == 0) {
+				error_set(err, ERR_CONFIG,
+				    "%seval printed "
+				    "another eval",
+				    where);
+				goto out;
+			}
+		}
 		if (strcmp(cmd, "defaults") == 0) {
 			if (*arg != '\0') {
 				error_set(err, ERR_CONFIG,
@@ -485,8 +613,6 @@ conf_parse(FILE *fp, const char *path, int user_file, struct account **list,
 		}
 		if (conf_set(cur, cmd, arg, where, err) == -1)
 			goto out;
-		if (strcmp(cmd, "password") == 0)
-			secret = 1;
 	}
 	if (ferror(fp)) {
 		error_set(err, ERR_IO, "cannot read %s: %s", path,
@@ -502,6 +628,7 @@ out:
 	if (line != NULL)
 		explicit_bzero(line, cap);
 	free(line);
+	secret_free(evaled);
 	account_free_list(local);
 	account_free(defaults);
 	return r;

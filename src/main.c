@@ -4,16 +4,25 @@
  * and the one place that turns the outcome into a message and exit code.
  */
 #include <errno.h>
+#include <fnmatch.h>
+#include <netdb.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "account.h"
 #include "addr.h"
+#include "aliases.h"
+#include "buf.h"
 #include "cli.h"
 #include "conf.h"
 #include "error.h"
+#include "header.h"
 #include "idn.h"
 #include "log.h"
 #include "msg.h"
@@ -31,9 +40,9 @@ struct run {
 	struct account *acc;
 	char *conf_files;		 /* the files read, for messages */
 	char skipped[ERROR_MSG_MAX + 8]; /* a system file not read */
-	char *from;
-	char **rcpt;
-	int nrcpt;
+	char *header_from;		 /* the From field's address */
+	char *from;			 /* the envelope sender */
+	struct addrlist rcpt;		 /* the envelope recipients */
 	char *password;
 	char *host;
 	struct msg *msg;
@@ -157,19 +166,188 @@ load_config(struct run *r, struct error *err)
 	return 0;
 }
 
+/* Whether account a's from (expanded) matches the address. */
 static int
-choose_account(struct run *r, struct error *err)
+from_matches(const char *pattern, const char *addr)
 {
-	const char *name = r->cli.account ? r->cli.account : "default";
+	const char *plus, *at;
+	char *plain;
+	int r;
+
+	if (strcasecmp(pattern, addr) == 0 ||
+	    fnmatch(pattern, addr, FNM_CASEFOLD) == 0)
+		return 1;
+	/* user+detail@domain is user@domain's. */
+	if ((plus = strchr(addr, '+')) == NULL ||
+	    (at = strchr(plus, '@')) == NULL ||
+	    asprintf(&plain, "%.*s%s", (int)(plus - addr), addr, at) == -1)
+		return 0;
+	r = strcasecmp(pattern, plain) == 0 ||
+	    fnmatch(pattern, plain, FNM_CASEFOLD) == 0;
+	free(plain);
+	return r;
+}
+
+static int
+is_pattern(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+static char *
+first_line_of(const char *path)
+{
+	FILE *fp = fopen(path, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (fp == NULL)
+		return NULL;
+	n = getline(&line, &cap, fp);
+	fclose(fp);
+	if (n <= 0) {
+		free(line);
+		return NULL;
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	return line;
+}
+
+/*
+ * from's substitutions: %U the user, %H the host name, %C its canonical
+ * name, %M the mail name of the system, %F the From header's address.
+ */
+static char *
+expand_from(const char *from, const char *header_from, struct error *err)
+{
+	struct buf b;
+	struct passwd *pw;
+	struct addrinfo hints, *ai;
+	char host[256], *mailname = NULL, *out = NULL;
+	const char *p, *v;
+
+	buf_init(&b, 64 * 1024);
+	if (gethostname(host, sizeof(host)) == -1)
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	for (p = from; *p != '\0'; p++) {
+		if (*p != '%' || p[1] == '\0') {
+			buf_add(&b, p, 1);
+			continue;
+		}
+		v = NULL;
+		ai = NULL;
+		switch (*++p) {
+		case 'U':
+			pw = getpwuid(geteuid());
+			v = pw ? pw->pw_name : getenv("USER");
+			break;
+		case 'H':
+			v = host;
+			break;
+		case 'C':
+			memset(&hints, 0, sizeof(hints));
+			hints.ai_flags = AI_CANONNAME;
+			v = getaddrinfo(host, NULL, &hints, &ai) == 0 &&
+				ai->ai_canonname ?
+			    ai->ai_canonname :
+			    host;
+			break;
+		case 'M':
+			free(mailname);
+			if ((mailname = first_line_of(
+				 OUTBOX_SYSCONFDIR "/mailname")) == NULL) {
+				error_set(err, ERR_CONFIG,
+				    "from uses %%M, but "
+				    "%s/mailname cannot be read",
+				    OUTBOX_SYSCONFDIR);
+				goto out;
+			}
+			v = mailname;
+			break;
+		case 'F':
+			v = header_from;
+			if (v == NULL) {
+				error_set(err, ERR_DATA,
+				    "from uses %%F, but "
+				    "the message has no From header field");
+				goto out;
+			}
+			break;
+		case '%':
+			v = "%";
+			break;
+		default:
+			buf_add(&b, p - 1, 2);
+			break;
+		}
+		if (v != NULL)
+			buf_addstr(&b, v);
+		if (ai != NULL)
+			freeaddrinfo(ai);
+	}
+	if (buf_add(&b, "", 1) == -1)
+		error_set(err, ERR_OSERR, "out of memory");
+	else {
+		out = b.data;
+		b.data = NULL;
+	}
+out:
+	free(mailname);
+	buf_free(&b);
+	return out;
+}
+
+static int
+apply_overrides(struct run *r, struct error *err)
+{
 	char where[128];
 	int i;
+
+	for (i = 0; i < r->cli.nov; i++) {
+		snprintf(where, sizeof(where), "option %s%s",
+		    r->cli.ov[i].option[0] == '-' ? "" : "--",
+		    r->cli.ov[i].option);
+		if (conf_set_option(r->acc, r->cli.ov[i].name,
+			r->cli.ov[i].value, where, err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The account: -a's, the command line's (--host), the first whose from
+ * matches the envelope sender, or "default".
+ */
+static int
+choose_account(struct run *r, const char *sender, struct error *err)
+{
+	const char *name = r->cli.account ? r->cli.account : "default";
+	struct account *a;
+	char *f;
 
 	if (r->cli.host_given) {
 		if ((r->acc = account_new("(command line)", "", 0)) == NULL)
 			return error_set(err, ERR_OSERR, "out of memory");
 		r->acc->next = r->accounts;
 		r->accounts = r->acc;
-	} else if ((r->acc = account_find(r->accounts, name)) == NULL) {
+		return apply_overrides(r, err);
+	}
+	if (r->cli.account == NULL && sender != NULL)
+		for (a = r->accounts; a != NULL && r->acc == NULL;
+		     a = a->next) {
+			if (account_str(a, AF_FROM) == NULL)
+				continue;
+			f = expand_from(account_str(a, AF_FROM), r->header_from,
+			    err);
+			error_clear(err);
+			if (f != NULL && from_matches(f, sender))
+				r->acc = a;
+			free(f);
+		}
+	if (r->acc == NULL &&
+	    (r->acc = account_find(r->accounts, name)) == NULL) {
 		if (r->conf_files == NULL)
 			return error_set(err, ERR_CONFIG,
 			    "no configuration file found: use -C FILE, or "
@@ -179,50 +357,175 @@ choose_account(struct run *r, struct error *err)
 		    "account %s not found in %s%s", name, r->conf_files,
 		    r->skipped);
 	}
-	for (i = 0; i < r->cli.nov; i++) {
-		snprintf(where, sizeof(where), "option --%s",
-		    r->cli.ov[i].option);
-		if (conf_set_option(r->acc, r->cli.ov[i].name,
-			r->cli.ov[i].value, where, err) == -1)
-			return -1;
-	}
-	return account_check(r->acc, err);
+	return apply_overrides(r, err);
 }
 
+/* The envelope sender (RFC 5321 4.1.1.2), "" for the null sender. */
 static int
-envelope(struct run *r, struct error *err)
+envelope_from(struct run *r, const char *given, struct error *err)
 {
-	const char *f = r->cli.from ? r->cli.from :
-				      account_str(r->acc, AF_FROM);
-	int i;
+	const struct account *a = r->acc;
+	const char *conf = account_str(a, AF_FROM), *dom;
+	char *f = NULL, host[256];
+	int override = account_on(a, AF_ALLOW_FROM_OVERRIDE, 1);
 
-	if (f == NULL)
+	if (given != NULL && (override || conf == NULL)) {
+		if (strcmp(given, "<>") == 0 || *given == '\0')
+			return (r->from = strdup("")) ?
+			    0 :
+			    error_set(err, ERR_OSERR, "out of memory");
+		r->from = addr_parse_one(given, "the envelope-from address",
+		    r->cli.from ? ERR_USAGE : ERR_DATA, err);
+		return r->from ? 0 : -1;
+	}
+	if (conf != NULL) {
+		if ((f = expand_from(conf, r->header_from, err)) == NULL)
+			return -1;
+		if (is_pattern(f)) {
+			free(f);
+			return error_set(err, ERR_CONFIG,
+			    "from is a pattern "
+			    "(account %s): give the envelope-from address with "
+			    "-f",
+			    a->name);
+		}
+	} else if (account_on(a, AF_AUTO_FROM, 0)) {
+		if ((dom = account_str(a, AF_MAILDOMAIN)) == NULL) {
+			if (gethostname(host, sizeof(host)) == -1)
+				strcpy(host, "localhost");
+			host[sizeof(host) - 1] = '\0';
+			dom = host;
+		}
+		if (asprintf(&f, "%%U@%s", dom) == -1)
+			return error_set(err, ERR_OSERR, "out of memory");
+		conf = f;
+		f = expand_from(conf, NULL, err);
+		free((char *)conf);
+		if (f == NULL)
+			return -1;
+	} else
 		return error_set(err, ERR_CONFIG,
 		    "no envelope-from address: "
 		    "set from in the account or use -f ADDRESS");
-	if (strcmp(f, "<>") == 0)
-		r->from = strdup("");
-	else
-		r->from = addr_parse_one(f, "the envelope-from address",
-		    r->cli.from ? ERR_USAGE : ERR_CONFIG, err);
-	if (r->from == NULL)
-		return err->kind ? -1 :
-				   error_set(err, ERR_OSERR, "out of memory");
-	if (r->cli.nrcpt == 0)
-		return error_set(err, ERR_USAGE, "no recipients given");
-	if ((r->rcpt = calloc((size_t)r->cli.nrcpt, sizeof(char *))) == NULL)
-		return error_set(err, ERR_OSERR, "out of memory");
-	for (i = 0; i < r->cli.nrcpt; i++) {
-		r->rcpt[i] = addr_parse_one(r->cli.rcpt[i],
-		    "a recipient address", ERR_USAGE, err);
-		if (r->rcpt[i] == NULL)
-			return -1;
-		if (*r->rcpt[i] == '\0')
-			return error_set(err, ERR_USAGE,
-			    "an empty recipient address");
-		r->nrcpt++;
+	r->from = addr_parse_one(f, "the envelope-from address", ERR_CONFIG,
+	    err);
+	free(f);
+	return r->from ? 0 : -1;
+}
+
+/*
+ * The recipients: the arguments (each read as a To: field would be),
+ * with -t those in the header, then the aliases.
+ */
+static int
+envelope_rcpt(struct run *r, struct error *err)
+{
+	struct addrlist l;
+	const char *aliases = account_str(r->acc, AF_ALIASES), *dom;
+	char **ex = NULL, *q;
+	size_t nex = 0, i;
+	int lmtp, ret = -1;
+
+	memset(&l, 0, sizeof(l));
+	for (i = 0; i < (size_t)r->cli.nrcpt; i++)
+		if (addr_list_parse(r->cli.rcpt[i], strlen(r->cli.rcpt[i]), &l,
+			"a recipient argument", ERR_USAGE, err) == -1)
+			goto out;
+	if (r->cli.read_recipients && header_recipients(r->msg, &l, err) == -1)
+		goto out;
+	if (l.n == 0) {
+		error_set(err, ERR_USAGE,
+		    "no recipients found (looked at the "
+		    "command line%s)",
+		    r->cli.read_recipients ?
+			" and the To, Cc and Bcc header fields" :
+			"; use -t to "
+			"read them from the header");
+		goto out;
 	}
-	return 0;
+	if (aliases != NULL) {
+		if (aliases_expand(aliases, l.v, l.n, &ex, &nex, err) == -1)
+			goto out;
+		addrlist_free(&l);
+		for (i = 0; i < nex; i++)
+			if (addrlist_add(&l, ex[i], strlen(ex[i])) == -1) {
+				error_set(err, ERR_OSERR, "out of memory");
+				goto out;
+			}
+	}
+	/*
+	 * A bare name with nothing to expand it is not sent to a guessed
+	 * domain: maildomain qualifies it, or it is an error.  LMTP servers
+	 * deliver to local names themselves.
+	 */
+	lmtp = account_str(r->acc, AF_PROTOCOL) != NULL &&
+	    strcmp(account_str(r->acc, AF_PROTOCOL), "lmtp") == 0;
+	dom = account_str(r->acc, AF_MAILDOMAIN);
+	for (i = 0; i < l.n && !lmtp; i++) {
+		if (strchr(l.v[i], '@') != NULL)
+			continue;
+		if (dom == NULL) {
+			error_set(err, ERR_CONFIG,
+			    "recipient %s has no domain: "
+			    "give it one, list it in an aliases file, or set "
+			    "maildomain",
+			    l.v[i]);
+			goto out;
+		}
+		if (asprintf(&q, "%s@%s", l.v[i], dom) == -1) {
+			error_set(err, ERR_OSERR, "out of memory");
+			goto out;
+		}
+		free(l.v[i]);
+		l.v[i] = q;
+	}
+	r->rcpt = l;
+	memset(&l, 0, sizeof(l));
+	ret = 0;
+out:
+	aliases_free(ex, nex);
+	addrlist_free(&l);
+	return ret;
+}
+
+static enum header_set
+header_setting(const struct account *a, enum acc_field f)
+{
+	const char *v = account_str(a, f);
+
+	if (v == NULL || strcmp(v, "auto") == 0)
+		return HEADER_AUTO;
+	return strcmp(v, "on") == 0 ? HEADER_ON : HEADER_OFF;
+}
+
+static int
+edit_header(struct run *r, struct error *err)
+{
+	const struct account *a = r->acc;
+	struct header_policy p;
+	const char *to = account_str(a, AF_SET_TO_HEADER), *dom, *at;
+
+	memset(&p, 0, sizeof(p));
+	p.remove_bcc = account_on(a, AF_REMOVE_BCC_HEADERS, 1);
+	p.from = header_setting(a, AF_SET_FROM_HEADER);
+	p.date = header_setting(a, AF_SET_DATE_HEADER);
+	p.msgid = header_setting(a, AF_SET_MSGID_HEADER);
+	p.to = to == NULL || strcmp(to, "off") == 0 ? HEADER_TO_OFF :
+	    strcmp(to, "on") == 0		    ? HEADER_TO_ON :
+						      HEADER_TO_UNDISCLOSED;
+	p.from_addr = r->from;
+	p.full_name = account_str(a, AF_FROM_FULL_NAME);
+	p.rcpt = (const char *const *)r->rcpt.v;
+	p.nrcpt = r->rcpt.n;
+	p.now = time(NULL);
+	/* The Message-ID's right side: domain, the sender's, the server. */
+	dom = account_str(a, AF_DOMAIN);
+	if (dom == NULL || strcmp(dom, "localhost") == 0)
+		dom = (at = strrchr(r->from, '@')) != NULL ? at + 1 :
+		    account_str(a, AF_HOST) ? account_str(a, AF_HOST) :
+					      "localhost";
+	p.msgid_domain = dom;
+	return header_apply(r->msg, &p, err);
 }
 
 static const char *
@@ -233,6 +536,12 @@ auth_setting(const struct account *a)
 	return v == NULL || strcmp(v, "off") == 0 ? NULL : v;
 }
 
+static const char *
+off_is_null(const char *v)
+{
+	return v == NULL || strcmp(v, "off") == 0 ? NULL : v;
+}
+
 static int
 prepare(struct run *r, struct submit_conf *sc, struct error *err)
 {
@@ -240,11 +549,18 @@ prepare(struct run *r, struct submit_conf *sc, struct error *err)
 	const char *tlshost;
 
 	memset(sc, 0, sizeof(*sc));
-	if ((r->host = idn_host_ascii(account_str(a, AF_HOST), err)) == NULL)
+	/* With a socket, host only names the server for TLS. */
+	if ((r->host = idn_host_ascii(account_str(a, AF_HOST) ?
+		     account_str(a, AF_HOST) :
+		     "localhost",
+		 err)) == NULL)
 		return -1;
 	sc->host = r->host;
 	sc->port = account_port(a);
 	sc->source_ip = account_str(a, AF_SOURCE_IP);
+	sc->socket_path = account_str(a, AF_SOCKET);
+	sc->proxy_host = account_str(a, AF_PROXY_HOST);
+	sc->proxy_port = (int)account_num(a, AF_PROXY_PORT, 1080);
 	sc->timeout = (int)account_num(a, AF_TIMEOUT, 0);
 	sc->tls = account_on(a, AF_TLS, 0);
 	sc->starttls = account_on(a, AF_TLS_STARTTLS, 1);
@@ -265,10 +581,16 @@ prepare(struct run *r, struct submit_conf *sc, struct error *err)
 	sc->smtp.starttls = sc->tls && sc->starttls;
 	sc->smtp.tls = sc->tls && !sc->starttls;
 	sc->smtp.from = r->from;
-	sc->smtp.rcpt = (const char *const *)r->rcpt;
-	sc->smtp.nrcpt = (size_t)r->nrcpt;
+	sc->smtp.rcpt = (const char *const *)r->rcpt.v;
+	sc->smtp.nrcpt = r->rcpt.n;
 	sc->smtp.timeout = sc->timeout;
-	sc->smtp.auth = auth_setting(a);
+	sc->smtp.lmtp = account_str(a, AF_PROTOCOL) != NULL &&
+	    strcmp(account_str(a, AF_PROTOCOL), "lmtp") == 0;
+	sc->smtp.dsn_notify = off_is_null(account_str(a, AF_DSN_NOTIFY));
+	sc->smtp.dsn_return = off_is_null(account_str(a, AF_DSN_RETURN));
+	/* -S looks, it does not log in. */
+	sc->smtp.info_only = r->cli.mode == CLI_SERVERINFO;
+	sc->smtp.auth = sc->smtp.info_only ? NULL : auth_setting(a);
 	if (sc->smtp.auth != NULL) {
 		sc->smtp.user = account_str(a, AF_USER);
 		if (secret_password(a, &r->password, err) == -1)
@@ -277,8 +599,7 @@ prepare(struct run *r, struct submit_conf *sc, struct error *err)
 		if (strcasecmp(sc->smtp.auth, "external") != 0 &&
 		    (sc->smtp.user == NULL || r->password == NULL))
 			return error_set(err, ERR_CONFIG,
-			    "auth is on but %s "
-			    "is not set (account %s)",
+			    "auth is on but %s is not set (account %s)",
 			    sc->smtp.user == NULL ?
 				"user" :
 				"password (or passwordeval)",
@@ -287,21 +608,115 @@ prepare(struct run *r, struct submit_conf *sc, struct error *err)
 	return 0;
 }
 
+/* -P: every setting of the account in use, secrets masked. */
+static void
+pretend(const struct run *r)
+{
+	const struct account *a = r->acc;
+	const char *v;
+	int i;
+
+	printf("account = %s\n", a->name);
+	printf("configuration files = %s\n",
+	    r->conf_files ? r->conf_files : "(none)");
+	for (i = 0; i < AF_N; i++) {
+		v = a->v[i];
+		if (i == AF_PORT) {
+			printf("port = %d\n", account_port(a));
+			continue;
+		}
+		if (v != NULL && *v != '\0' && i == AF_PASSWORD)
+			v = "*";
+		printf("%s = %s\n", account_field_name((enum acc_field)i),
+		    v == NULL	   ? "(not set)" :
+			*v == '\0' ? "(empty)" :
+				     v);
+	}
+}
+
+/* -S: what the server says about itself, and its certificates. */
+static void
+serverinfo(struct run *r, struct submit_conf *sc, struct error *err)
+{
+	struct submit_info info;
+
+	memset(&info, 0, sizeof(info));
+	sc->info = &info;
+	if (submit(sc, NULL, err) == -1) {
+		log_error(err);
+		submit_info_free(&info);
+		return;
+	}
+	printf("%s server at %s", sc->smtp.lmtp ? "LMTP" : "SMTP",
+	    sc->socket_path ? sc->socket_path : sc->host);
+	if (sc->socket_path == NULL)
+		printf(" port %d", sc->port);
+	printf("\ngreeting:\n  %s\n", info.greeting);
+	if (info.tls != NULL)
+		printf("TLS:\n%s", info.tls);
+	printf("capabilities:\n");
+	fputs("  ", stdout);
+	for (const char *p = info.ehlo; *p != '\0'; p++) {
+		putchar(*p == '\n' ? '\n' : *p);
+		if (*p == '\n')
+			fputs("  ", stdout);
+	}
+	putchar('\n');
+	if (info.size_limit > 0)
+		printf("maximum message size: %llu bytes (%.1f MiB)\n",
+		    info.size_limit, info.size_limit / 1048576.0);
+	submit_info_free(&info);
+}
+
 static void
 run_free(struct run *r)
 {
-	int i;
-
-	for (i = 0; i < r->nrcpt; i++)
-		free(r->rcpt[i]);
-	free(r->rcpt);
+	addrlist_free(&r->rcpt);
 	free(r->from);
+	free(r->header_from);
 	free(r->host);
 	free(r->conf_files);
 	secret_free(r->password);
 	msg_free(r->msg);
 	account_free_list(r->accounts);
 	free(r->cli.rcpt);
+}
+
+/*
+ * Everything between the command line and the connection: configuration,
+ * the message's header, the account, the envelope, the header edits.
+ */
+static int
+get_ready(struct run *r, struct submit_conf *sc, struct error *err)
+{
+	const char *sender;
+
+	if (!r->cli.host_given && load_config(r, err) == -1)
+		return -1;
+	if (r->cli.mode == CLI_SEND) {
+		if ((r->msg = msg_new(0)) == NULL)
+			return error_set(err, ERR_OSERR, "out of memory");
+		if (msg_prefetch(r->msg, err) == -1)
+			return -1;
+		r->header_from = header_sender(r->msg, err);
+		error_clear(err);
+	}
+	sender = r->cli.read_envelope_from ? r->header_from : r->cli.from;
+	if (r->cli.read_envelope_from && sender == NULL)
+		return error_set(err, ERR_USAGE,
+		    "--read-envelope-from: the "
+		    "message has no From header field");
+	if (choose_account(r, sender, err) == -1)
+		return -1;
+	if (r->cli.mode == CLI_PRETEND)
+		return 0;
+	if (account_check(r->acc, err) == -1)
+		return -1;
+	if (r->cli.mode == CLI_SEND &&
+	    (envelope_from(r, sender, err) == -1 ||
+		envelope_rcpt(r, err) == -1 || edit_header(r, err) == -1))
+		return -1;
+	return prepare(r, sc, err);
 }
 
 static void
@@ -332,8 +747,10 @@ main(int argc, char **argv)
 
 	memset(&r, 0, sizeof(r));
 	error_clear(&err);
-	/* A server that goes away mid-write is an error to report, not a
-	 * signal to die of without a word or an exit code. */
+	/*
+	 * A server that goes away mid-write is an error to report, not a
+	 * signal to die of without a word or an exit code.
+	 */
 	signal(SIGPIPE, SIG_IGN);
 	if (cli_parse(&r.cli, argc, argv, &err) == -1) {
 		log_init(r.cli.prog ? r.cli.prog : "outbox", 0);
@@ -351,20 +768,16 @@ main(int argc, char **argv)
 		version();
 		goto done;
 	}
-	if ((!r.cli.host_given && load_config(&r, &err) == -1) ||
-	    choose_account(&r, &err) == -1 || envelope(&r, &err) == -1 ||
-	    prepare(&r, &sc, &err) == -1) {
+	if (get_ready(&r, &sc, &err) == -1) {
 		log_error(&err);
 		goto done;
 	}
-	if ((r.msg = msg_new(0)) == NULL) {
-		error_set(&err, ERR_OSERR, "out of memory");
-		log_error(&err);
+	if (r.cli.mode == CLI_PRETEND) {
+		pretend(&r);
 		goto done;
 	}
-	sc.smtp.eightbit = 0;
-	if (msg_prefetch(r.msg, &err) == -1) {
-		log_error(&err);
+	if (r.cli.mode == CLI_SERVERINFO) {
+		serverinfo(&r, &sc, &err);
 		goto done;
 	}
 	sc.smtp.eightbit = msg_eightbit(r.msg);

@@ -5,9 +5,12 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define READ_SIZE (128 * 1024)
+/* The header block is held in memory: this is its limit. */
+#define HEADER_MAX (1024 * 1024)
 
 /* Bytes that end an ordinary run: CR, LF, NUL. */
 static const unsigned char special[256] = {
@@ -88,14 +91,30 @@ bodyfilter_finish(struct bodyfilter *bf, struct buf *out, struct error *err)
 	return 0;
 }
 
+/* One header field: raw bytes in hdr, folded lines and line ending kept. */
+struct field {
+	size_t start, len; /* the whole field */
+	size_t namelen;
+	int drop;
+};
+
 struct msg {
 	int fd;
 	char *rbuf;
+	size_t cap;	 /* READ_SIZE, or more while reading headers */
 	size_t off, len; /* unfiltered bytes in rbuf */
 	int eof;
 	int eightbit;
 	int finished;
 	struct bodyfilter bf;
+
+	/* The header block, as read; the body starts after it. */
+	struct buf hdr;
+	size_t fields_end; /* where the separator line starts */
+	struct field *f;
+	size_t nf;
+	struct buf pre;	 /* fields to add in front, CRLF-terminated */
+	int headers_out; /* the header block went into the filter */
 };
 
 struct msg *
@@ -110,7 +129,10 @@ msg_new(int fd)
 		return NULL;
 	}
 	m->fd = fd;
+	m->cap = READ_SIZE;
 	bodyfilter_init(&m->bf);
+	buf_init(&m->hdr, HEADER_MAX);
+	buf_init(&m->pre, HEADER_MAX);
 	return m;
 }
 
@@ -120,6 +142,9 @@ msg_free(struct msg *m)
 	if (m == NULL)
 		return;
 	free(m->rbuf);
+	free(m->f);
+	buf_free(&m->hdr);
+	buf_free(&m->pre);
 	free(m);
 }
 
@@ -131,7 +156,7 @@ fill(struct msg *m, struct error *err)
 	ssize_t n;
 
 	for (;;) {
-		n = read(m->fd, m->rbuf + m->len, READ_SIZE - m->len);
+		n = read(m->fd, m->rbuf + m->len, m->cap - m->len);
 		if (n >= 0)
 			break;
 		if (errno == EINTR)
@@ -151,14 +176,119 @@ fill(struct msg *m, struct error *err)
 	return n;
 }
 
+/* Whether line [p, e) starts a header field: "name:" (RFC 5322 2.2). */
+static size_t
+field_name(const char *p, const char *e)
+{
+	const char *q;
+	size_t n;
+
+	for (q = p; q<e && * q> ' ' && *q < 127 && *q != ':'; q++)
+		;
+	n = (size_t)(q - p);
+	while (q < e && (*q == ' ' || *q == '\t'))
+		q++;
+	return n > 0 && q < e && *q == ':' ? n : 0;
+}
+
+/*
+ * Find the header block in rbuf: the fields, then an empty line.  It ends
+ * early at a line that is not a field.  Returns 1 when found, 0 when more
+ * input is needed.
+ */
+static int
+scan_headers(struct msg *m, size_t *fields_end, size_t *block_end)
+{
+	const char *b = m->rbuf, *p = b, *e = b + m->len, *eol, *next;
+	size_t name;
+	struct field *f;
+
+	m->nf = 0;
+	while (p < e) {
+		for (eol = p; eol < e && *eol != '\r' && *eol != '\n'; eol++)
+			;
+		if (eol == e && !m->eof)
+			return 0;
+		/* A CR at the end of what we have may be half of a CRLF. */
+		if (eol + 1 == e && *eol == '\r' && !m->eof)
+			return 0;
+		next = eol;
+		if (next < e && *next == '\r')
+			next++;
+		if (next < e && *next == '\n' && (next == eol || *eol == '\r'))
+			next++;
+		if (eol == p) { /* the empty line */
+			*fields_end = (size_t)(p - b);
+			*block_end = (size_t)(next - b);
+			return 1;
+		}
+		if (*p == ' ' || *p == '\t') {
+			if (m->nf == 0)
+				break;
+			m->f[m->nf - 1].len = (size_t)(next - b) -
+			    m->f[m->nf - 1].start;
+		} else if ((name = field_name(p, eol)) > 0) {
+			if ((m->nf & 63) == 0) {
+				f = realloc(m->f, (m->nf + 64) * sizeof(*f));
+				if (f == NULL)
+					return -1;
+				m->f = f;
+			}
+			m->f[m->nf].start = (size_t)(p - b);
+			m->f[m->nf].len = (size_t)(next - p);
+			m->f[m->nf].namelen = name;
+			m->f[m->nf].drop = 0;
+			m->nf++;
+		} else
+			break;
+		p = next;
+	}
+	*fields_end = *block_end = (size_t)(p - b);
+	return 1;
+}
+
+static int
+read_headers(struct msg *m, struct error *err)
+{
+	size_t fields_end = 0, block_end = 0;
+	char *nb;
+	int r;
+
+	while ((r = scan_headers(m, &fields_end, &block_end)) == 0) {
+		if (m->len == m->cap) {
+			if (m->cap >= HEADER_MAX)
+				return error_set(err, ERR_DATA,
+				    "the message "
+				    "header is larger than %d KiB",
+				    HEADER_MAX / 1024);
+			if ((nb = realloc(m->rbuf, m->cap * 2)) == NULL)
+				return error_set(err, ERR_OSERR,
+				    "out of memory");
+			m->rbuf = nb;
+			m->cap *= 2;
+		}
+		if (fill(m, err) == -1)
+			return -1;
+	}
+	if (r == -1)
+		return error_set(err, ERR_OSERR, "out of memory");
+	if (buf_add(&m->hdr, m->rbuf, block_end) == -1)
+		return error_set(err, ERR_OSERR, "out of memory");
+	m->fields_end = fields_end;
+	m->off = block_end;
+	return 0;
+}
+
 int
 msg_prefetch(struct msg *m, struct error *err)
 {
 	size_t i;
 
-	while (!m->eof && m->len < READ_SIZE)
+	while (!m->eof && m->len < m->cap)
 		if (fill(m, err) == -1)
 			return -1;
+	if (read_headers(m, err) == -1)
+		return -1;
 	if (memchr(m->rbuf, '\0', m->len) != NULL)
 		return error_set(err, ERR_DATA,
 		    "the message contains a NUL byte, which SMTP cannot carry "
@@ -169,6 +299,95 @@ msg_prefetch(struct msg *m, struct error *err)
 		if ((unsigned char)m->rbuf[i] >= 0x80)
 			m->eightbit = 1;
 	return 0;
+}
+
+size_t
+msg_nfields(const struct msg *m)
+{
+	return m->nf;
+}
+
+const char *
+msg_field(const struct msg *m, size_t i, size_t *namelen, const char **value,
+    size_t *valuelen)
+{
+	const struct field *f = &m->f[i];
+	const char *p = m->hdr.data + f->start, *v, *e = p + f->len;
+
+	*namelen = f->namelen;
+	for (v = p + f->namelen; v < e && *v != ':'; v++)
+		;
+	v++;
+	while (e > v && (e[-1] == '\n' || e[-1] == '\r'))
+		e--;
+	*value = v;
+	*valuelen = (size_t)(e - v);
+	return p;
+}
+
+int
+msg_field_is(const struct msg *m, size_t i, const char *name)
+{
+	size_t n = strlen(name);
+
+	return m->f[i].namelen == n &&
+	    strncasecmp(m->hdr.data + m->f[i].start, name, n) == 0;
+}
+
+int
+msg_find_field(const struct msg *m, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < m->nf; i++)
+		if (!m->f[i].drop && msg_field_is(m, i, name))
+			return (int)i;
+	return -1;
+}
+
+void
+msg_drop_field(struct msg *m, size_t i)
+{
+	m->f[i].drop = 1;
+}
+
+int
+msg_add_field(struct msg *m, const char *name, const char *value,
+    struct error *err)
+{
+	if (buf_printf(&m->pre, "%s: %s\r\n", name, value) == -1)
+		return error_set(err, ERR_DATA,
+		    "the added header fields are too large");
+	if (!m->eightbit)
+		for (; *value != '\0'; value++)
+			if ((unsigned char)*value >= 0x80)
+				m->eightbit = 1;
+	return 0;
+}
+
+/* Feed the rebuilt header block: added fields, kept fields, separator. */
+static int
+emit_headers(struct msg *m, struct buf *out, struct error *err)
+{
+	size_t i;
+	int had_block = m->nf > 0 || m->hdr.len > m->fields_end;
+
+	m->headers_out = 1;
+	if (m->pre.len > 0 &&
+	    bodyfilter_feed(&m->bf, m->pre.data, m->pre.len, out, err) == -1)
+		return -1;
+	for (i = 0; i < m->nf; i++)
+		if (!m->f[i].drop &&
+		    bodyfilter_feed(&m->bf, m->hdr.data + m->f[i].start,
+			m->f[i].len, out, err) == -1)
+			return -1;
+	/* Added fields before a message with no header need a separator. */
+	if (!had_block && m->pre.len > 0 && (m->off < m->len || !m->eof))
+		return bodyfilter_feed(&m->bf, "\r\n", 2, out, err);
+	if (m->hdr.len == m->fields_end)
+		return 0;
+	return bodyfilter_feed(&m->bf, m->hdr.data + m->fields_end,
+	    m->hdr.len - m->fields_end, out, err);
 }
 
 int
@@ -182,12 +401,16 @@ msg_pump(struct msg *m, struct buf *out, size_t upto, struct error *err)
 {
 	if (m->finished)
 		return 0;
+	if (!m->headers_out && emit_headers(m, out, err) == -1)
+		return -1;
 	while (out->len < upto) {
 		if (m->off < m->len) {
 			if (bodyfilter_feed(&m->bf, m->rbuf + m->off,
 				m->len - m->off, out, err) == -1)
 				return -1;
 			m->off = m->len = 0;
+			if (m->cap > READ_SIZE)
+				m->cap = READ_SIZE; /* the rest streams */
 			continue;
 		}
 		if (m->eof) {

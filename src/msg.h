@@ -39,6 +39,22 @@ void msg_free(struct msg *);
  * sees anything.
  */
 int msg_prefetch(struct msg *, struct error *);
+/*
+ * The header fields read by msg_prefetch, in order.  msg_field returns
+ * the field's start (its name, namelen bytes) and its raw value: what
+ * follows the colon, folding kept, the final line ending not.
+ */
+size_t msg_nfields(const struct msg *);
+const char *msg_field(const struct msg *, size_t i, size_t *namelen,
+    const char **value, size_t *valuelen);
+int msg_field_is(const struct msg *, size_t i, const char *name);
+/* The first field of that name not dropped, or -1. */
+int msg_find_field(const struct msg *, const char *name);
+/* Leave a field out of what is sent. */
+void msg_drop_field(struct msg *, size_t i);
+/* Add "name: value" in front of the original fields, in call order. */
+int msg_add_field(struct msg *, const char *name, const char *value,
+    struct error *);
 /* 1 when the content has 8-bit bytes or may have (not all read yet). */
 int msg_eightbit(const struct msg *);
 /*

@@ -15,4 +15,28 @@
 int net_connect(const char *host, int port, const char *source_ip,
     int64_t deadline, int *fd, struct error *);
 
+/*
+ * Where to connect.  With socket_path set, the other fields are not used
+ * (as in msmtp, a local socket wins over host, port and proxy).  An empty
+ * socket_path or proxy_host counts as unset.
+ */
+struct net_target {
+	const char *host; /* ASCII name or address literal */
+	int port;
+	const char *source_ip;	 /* or NULL */
+	const char *socket_path; /* a Unix-domain socket instead, or NULL */
+	const char *proxy_host;	 /* SOCKS5 proxy (RFC 1928), or NULL */
+	int proxy_port;		 /* 0: 1080 */
+};
+
+/*
+ * Open the connection the target describes, within one deadline: a
+ * non-blocking, close-on-exec socket (TCP_NODELAY for TCP).  Through a
+ * SOCKS5 proxy, a host name is sent to the proxy unresolved, and the
+ * socket is returned right after the proxy's reply: any bytes the server
+ * sent after it are still unread.
+ */
+int net_open(const struct net_target *, int64_t deadline, int *fd,
+    struct error *);
+
 #endif

@@ -240,9 +240,12 @@ step(struct sasl *s, const char *in, char **out, struct error *err)
 	r = gsasl_step64(s->sess, in, out);
 	if (r != GSASL_OK && r != GSASL_NEEDS_MORE) {
 		*out = NULL;
-		return error_set(err,
-		    r == GSASL_BASE64_ERROR ? ERR_PROTOCOL : ERR_AUTH,
-		    "authentication failed: %s", gsasl_strerror(r));
+		if (r == GSASL_BASE64_ERROR)
+			return error_set(err, ERR_PROTOCOL,
+			    "the server sent "
+			    "an authentication challenge that is not base64");
+		return error_set(err, ERR_AUTH, "authentication failed: %s",
+		    gsasl_strerror(r));
 	}
 	if (r == GSASL_OK)
 		s->done = 1;
@@ -324,4 +327,10 @@ const char *
 sasl_version(void)
 {
 	return gsasl_check_version(NULL);
+}
+
+char *
+sasl_base64(const void *p, size_t n)
+{
+	return b64(p, n);
 }

@@ -41,6 +41,8 @@ int sasl_step(struct sasl *, const char *challenge, char **out, struct error *);
 void sasl_wipe(char *);
 void sasl_free(struct sasl *);
 
+/* Base64 (RFC 4648) of n bytes, malloc'd, or NULL when out of memory. */
+char *sasl_base64(const void *, size_t n);
 /* The libgsasl version in use. */
 const char *sasl_version(void);
 

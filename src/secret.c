@@ -22,9 +22,8 @@ secret_free(char *s)
 	free(s);
 }
 
-/* Run cmd with the shell, stdin from /dev/null; its first output line. */
-static int
-run_eval(const char *cmd, char **out, struct error *err)
+int
+secret_run(const char *cmd, char **out, struct error *err)
 {
 	int fds[2], status, devnull;
 	pid_t pid;
@@ -70,7 +69,7 @@ run_eval(const char *cmd, char **out, struct error *err)
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		buf_free(&b);
 		return error_set(err, ERR_CONFIG,
-		    "passwordeval command failed (%s %d)",
+		    "command \"%s\" failed (%s %d)", cmd,
 		    WIFEXITED(status) ? "exit status" : "signal",
 		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	}
@@ -101,6 +100,6 @@ secret_password(const struct account *a, char **out, struct error *err)
 		return 0;
 	}
 	if ((p = account_str(a, AF_PASSWORDEVAL)) != NULL)
-		return run_eval(p, out, err);
+		return secret_run(p, out, err);
 	return 0;
 }

@@ -12,5 +12,10 @@
  */
 int secret_password(const struct account *, char **out, struct error *);
 void secret_free(char *);
+/*
+ * Run cmd with /bin/sh, standard input from /dev/null, and return the
+ * first line it printed (malloc'd; wipe it with secret_free).
+ */
+int secret_run(const char *cmd, char **out, struct error *);
 
 #endif

@@ -38,7 +38,11 @@ struct smtp {
 	const char *mech;
 	char *held_response; /* initial response too long for the line */
 
-	size_t rcpt_i; /* the RCPT whose reply comes next */
+	size_t rcpt_i;	 /* the RCPT whose reply comes next */
+	size_t accepted; /* recipients the server took */
+	char greeting[1024];
+	char ehlo[4096];
+	unsigned long long size_limit;
 	int *rcpt_code;
 	/* The first refusal in a pipelined envelope, reported at DATA. */
 	struct error envelope_err;
@@ -245,6 +249,36 @@ smtp_rcpt_code(const struct smtp *s, size_t i)
 }
 
 const char *
+smtp_greeting(const struct smtp *s)
+{
+	return s->greeting;
+}
+
+const char *
+smtp_ehlo_reply(const struct smtp *s)
+{
+	return s->ehlo;
+}
+
+unsigned long long
+smtp_size_limit(const struct smtp *s)
+{
+	return s->size_limit;
+}
+
+/* Keep a reply's text for -S, within the space there is. */
+static void
+keep_text(char *dst, size_t n, const struct reply *r)
+{
+	size_t len = r->text.len < n ? r->text.len : n - 1;
+
+	memcpy(dst, r->text.data, len);
+	while (len > 0 && dst[len - 1] == '\n')
+		len--;
+	dst[len] = '\0';
+}
+
+const char *
 smtp_auth_mech(const struct smtp *s)
 {
 	return s->mech;
@@ -268,6 +302,22 @@ smtp_wait_seconds(const struct smtp *s)
 	}
 }
 
+#define reply_class_of(code) ((code) / 100)
+
+/* 4xx is temporary, 5xx is `perm', anything else breaks the protocol. */
+static enum error_kind
+kind_for(const struct reply *r, enum error_kind perm)
+{
+	switch (reply_class(r)) {
+	case 4:
+		return ERR_TEMP;
+	case 5:
+		return perm;
+	default:
+		return ERR_PROTOCOL;
+	}
+}
+
 /* --- entering states: each sends what the state waits a reply for --- */
 
 static enum smtp_action enter_mail(struct smtp *);
@@ -279,7 +329,7 @@ enter_ehlo(struct smtp *s)
 	s->caps = 0;
 	s->auth_list[0] = '\0';
 	smtp_enter(s, SMTP_S_EHLO);
-	send_line(s, NULL, "EHLO %s", s->p.helo);
+	send_line(s, NULL, "%s %s", s->p.lmtp ? "LHLO" : "EHLO", s->p.helo);
 	return SMTP_A_READ;
 }
 
@@ -336,6 +386,11 @@ after_ehlo(struct smtp *s)
 		send_line(s, NULL, "STARTTLS");
 		return SMTP_A_READ;
 	}
+	if (s->p.info_only) {
+		send_line(s, NULL, "QUIT");
+		smtp_enter(s, SMTP_S_DONE);
+		return SMTP_A_DONE;
+	}
 	if (s->p.auth != NULL)
 		return enter_auth(s);
 	return enter_mail(s);
@@ -344,7 +399,16 @@ after_ehlo(struct smtp *s)
 static void
 send_rcpt(struct smtp *s, size_t i)
 {
-	send_line(s, NULL, "RCPT TO:<%s>", s->p.rcpt[i]);
+	char notify[64] = "";
+	size_t k;
+
+	/* RFC 3461 4.1: NOTIFY=NEVER or a list of SUCCESS, FAILURE, DELAY. */
+	if (s->p.dsn_notify != NULL) {
+		snprintf(notify, sizeof(notify), " NOTIFY=%s", s->p.dsn_notify);
+		for (k = 0; notify[k] != '\0'; k++)
+			notify[k] = (char)toupper((unsigned char)notify[k]);
+	}
+	send_line(s, NULL, "RCPT TO:<%s>%s", s->p.rcpt[i], notify);
 }
 
 static enum smtp_action
@@ -353,11 +417,20 @@ enter_mail(struct smtp *s)
 	size_t i;
 
 	error_clear(&s->envelope_err);
+	/* RFC 3461 4: what was asked for must not be dropped quietly. */
+	if ((s->p.dsn_notify != NULL || s->p.dsn_return != NULL) &&
+	    !(s->caps & SMTP_CAP_DSN))
+		return fail(s, ERR_UNAVAILABLE, NULL,
+		    "the server does not "
+		    "support delivery status notifications (DSN)");
 	smtp_enter(s, SMTP_S_MAIL);
 	/* RFC 6152: declare 8-bit content where the server takes it. */
-	send_line(s, NULL, "MAIL FROM:<%s>%s", s->p.from,
+	send_line(s, NULL, "MAIL FROM:<%s>%s%s", s->p.from,
 	    s->p.eightbit && (s->caps & SMTP_CAP_8BITMIME) ? " BODY=8BITMIME" :
-							     "");
+							     "",
+	    s->p.dsn_return == NULL		     ? "" :
+		strcmp(s->p.dsn_return, "full") == 0 ? " RET=FULL" :
+						       " RET=HDRS");
 	/* RFC 2920 3.1: the envelope and DATA go as one group. */
 	if (s->caps & SMTP_CAP_PIPELINING) {
 		for (i = 0; i < s->p.nrcpt; i++)
@@ -372,10 +445,11 @@ enter_mail(struct smtp *s)
 static enum smtp_action
 on_greeting(struct smtp *s, const struct reply *r)
 {
+	keep_text(s->greeting, sizeof(s->greeting), r);
 	if (r->code == 220)
 		return enter_ehlo(s);
 	if (reply_class(r) == 4 || reply_class(r) == 5)
-		return fail(s, error_kind_for_code(r->code, ERR_UNAVAILABLE), r,
+		return fail(s, kind_for(r, ERR_UNAVAILABLE), r,
 		    "the server refused the connection");
 	return fail(s, ERR_PROTOCOL, r, "invalid greeting from the server");
 }
@@ -395,6 +469,8 @@ parse_caps(struct smtp *s, const struct reply *r)
 			    strncasecmp(cap_table[j].name, t, kl) != 0)
 				continue;
 			s->caps |= cap_table[j].cap;
+			if (cap_table[j].cap == SMTP_CAP_SIZE && kl < len)
+				s->size_limit = strtoull(t + kl + 1, NULL, 10);
 			/* Both "AUTH a b" and the old "AUTH=a b" count. */
 			if (cap_table[j].cap == SMTP_CAP_AUTH && kl < len) {
 				size_t have = strlen(s->auth_list);
@@ -415,17 +491,19 @@ static enum smtp_action
 on_ehlo(struct smtp *s, const struct reply *r)
 {
 	if (reply_class(r) == 2) {
+		keep_text(s->ehlo, sizeof(s->ehlo), r);
 		parse_caps(s, r);
 		return after_ehlo(s);
 	}
-	if (reply_class(r) == 5) {
+	/* LMTP has no HELO to fall back to (RFC 2033 4.1). */
+	if (reply_class(r) == 5 && !s->p.lmtp) {
 		/* RFC 5321 3.2: a server that does not know EHLO gets HELO. */
 		smtp_enter(s, SMTP_S_HELO);
 		send_line(s, NULL, "HELO %s", s->p.helo);
 		return SMTP_A_READ;
 	}
-	return fail(s, reply_class(r) == 4 ? ERR_TEMP : ERR_PROTOCOL, r,
-	    "the server refused EHLO");
+	return fail(s, kind_for(r, ERR_PROTOCOL), r, "the server refused %s",
+	    s->p.lmtp ? "LHLO" : "EHLO");
 }
 
 static enum smtp_action
@@ -433,7 +511,7 @@ on_helo(struct smtp *s, const struct reply *r)
 {
 	if (reply_class(r) == 2)
 		return after_ehlo(s);
-	return fail(s, reply_class(r) == 4 ? ERR_TEMP : ERR_PROTOCOL, r,
+	return fail(s, kind_for(r, ERR_PROTOCOL), r,
 	    "the server refused EHLO and HELO");
 }
 
@@ -444,11 +522,8 @@ on_starttls(struct smtp *s, const struct reply *r)
 		smtp_enter(s, SMTP_S_TLS);
 		return SMTP_A_TLS;
 	}
-	return fail(s,
-	    reply_class(r) == 4	    ? ERR_TEMP :
-		reply_class(r) == 5 ? ERR_UNAVAILABLE :
-				      ERR_PROTOCOL,
-	    r, "the server refused STARTTLS");
+	return fail(s, kind_for(r, ERR_UNAVAILABLE), r,
+	    "the server refused STARTTLS");
 }
 
 static enum smtp_action
@@ -490,12 +565,9 @@ on_auth(struct smtp *s, const struct reply *r)
 		sasl_wipe(resp);
 		return SMTP_A_READ;
 	}
-	if (reply_class(r) == 4)
-		return fail(s, ERR_TEMP, r, "authentication failed (method %s)",
-		    s->mech);
-	if (reply_class(r) == 5)
-		return fail(s, ERR_AUTH, r, "authentication failed (method %s)",
-		    s->mech);
+	if (reply_class(r) == 4 || reply_class(r) == 5)
+		return fail(s, kind_for(r, ERR_AUTH), r,
+		    "authentication failed (method %s)", s->mech);
 	return fail(s, ERR_PROTOCOL, r, "invalid reply to AUTH");
 }
 
@@ -510,9 +582,7 @@ envelope_refused(struct smtp *s, const struct reply *r, const char *fmt, ...)
 
 	if (s->envelope_err.kind != ERR_NONE)
 		return;
-	s->envelope_err.kind = reply_class(r) == 4 ? ERR_TEMP :
-	    reply_class(r) == 5			   ? ERR_DATA :
-						     ERR_PROTOCOL;
+	s->envelope_err.kind = kind_for(r, ERR_DATA);
 	va_start(ap, fmt);
 	vsnprintf(s->envelope_err.msg, sizeof(s->envelope_err.msg), fmt, ap);
 	va_end(ap);
@@ -562,6 +632,8 @@ on_rcpt(struct smtp *s, const struct reply *r)
 	size_t i = s->rcpt_i++;
 
 	s->rcpt_code[i] = r->code;
+	if (reply_class(r) == 2)
+		s->accepted++;
 	if (reply_class(r) != 2) {
 		envelope_refused(s, r,
 		    "recipient address %s not accepted "
@@ -591,16 +663,52 @@ on_data(struct smtp *s, const struct reply *r)
 	}
 	if (s->envelope_err.kind != ERR_NONE)
 		return report_envelope(s);
-	return fail(s,
-	    reply_class(r) == 4	    ? ERR_TEMP :
-		reply_class(r) == 5 ? ERR_DATA :
-				      ERR_PROTOCOL,
-	    r, "the server did not accept the mail data");
+	return fail(s, kind_for(r, ERR_DATA), r,
+	    "the server did not accept the mail data");
+}
+
+/*
+ * RFC 2033 4.2: after the dot an LMTP server replies once for each
+ * recipient it took, in order; each says whether that one got the mail.
+ */
+static enum smtp_action
+on_lmtp_dot(struct smtp *s, const struct reply *r)
+{
+	size_t i = s->rcpt_i;
+
+	while (i < s->p.nrcpt && reply_class_of(s->rcpt_code[i]) != 2)
+		i++;
+	if (i == s->p.nrcpt)
+		return fail(s, ERR_PROTOCOL, r,
+		    "more replies than recipients from the LMTP server");
+	s->rcpt_i = i + 1;
+	s->rcpt_code[i] = r->code;
+	if (reply_class(r) != 2) {
+		envelope_refused(s, r,
+		    "recipient address %s: the server did "
+		    "not deliver the mail",
+		    s->p.rcpt[i]);
+		if (reply_class(r) == 5)
+			s->envelope_err.kind = ERR_UNAVAILABLE;
+	}
+	if (--s->accepted > 0)
+		return SMTP_A_READ;
+	if (s->envelope_err.kind != ERR_NONE) {
+		if (s->caps & SMTP_CAP_PIPELINING)
+			s->drop = 1;
+		return report_envelope(s);
+	}
+	if (!(s->caps & SMTP_CAP_PIPELINING))
+		send_line(s, NULL, "QUIT");
+	smtp_enter(s, SMTP_S_DONE);
+	return SMTP_A_DONE;
 }
 
 static enum smtp_action
 on_dot(struct smtp *s, const struct reply *r)
 {
+	if (s->p.lmtp)
+		return on_lmtp_dot(s, r);
 	if (reply_class(r) == 2) {
 		if (!(s->caps & SMTP_CAP_PIPELINING))
 			send_line(s, NULL, "QUIT");
@@ -610,10 +718,8 @@ on_dot(struct smtp *s, const struct reply *r)
 	/* With pipelining QUIT went out with the dot. */
 	if (s->caps & SMTP_CAP_PIPELINING)
 		s->drop = 1;
-	return fail(s,
-	    reply_class(r) == 3 ? ERR_PROTOCOL :
-				  error_kind_for_code(r->code, ERR_UNAVAILABLE),
-	    r, "the server did not accept the mail");
+	return fail(s, kind_for(r, ERR_UNAVAILABLE), r,
+	    "the server did not accept the mail");
 }
 
 /* Every entry point returns through here. */
@@ -640,6 +746,16 @@ smtp_start(struct smtp *s)
 static enum smtp_action
 dispatch(struct smtp *s, const struct reply *r)
 {
+	/*
+	 * RFC 5321 3.8: 421 at any point means the server is closing the
+	 * connection; nothing queued behind it will be answered.  QUIT
+	 * still goes out, in case it is listening.
+	 */
+	if (r->code == 421 && s->state != SMTP_S_GREETING)
+		return fail(s, ERR_TEMP, r,
+		    "the server closed the session "
+		    "(421) during %s",
+		    smtp_state_name(s->state));
 	switch (s->state) {
 	case SMTP_S_GREETING:
 		return on_greeting(s, r);
@@ -706,6 +822,8 @@ smtp_body_done(struct smtp *s, unsigned long long size)
 		s->trace(s->trace_ctx, SMTP_TRACE_SEND, ".");
 	}
 	smtp_enter(s, SMTP_S_DOT);
+	s->rcpt_i = 0;
+	error_clear(&s->envelope_err);
 	/* RFC 2920 3.1: QUIT may end the group that the content began. */
 	if (s->caps & SMTP_CAP_PIPELINING)
 		send_line(s, NULL, "QUIT");

@@ -60,8 +60,12 @@ struct smtp_params {
 	const char *from; /* "" for the null sender */
 	const char *const *rcpt;
 	size_t nrcpt;
-	int eightbit; /* the content has (or may have) 8-bit bytes */
-	int timeout;  /* seconds for every wait; 0: RFC 5321 values */
+	int eightbit;		/* the content has (or may have) 8-bit bytes */
+	int lmtp;		/* RFC 2033: LHLO, and a reply per recipient */
+	const char *dsn_notify; /* RFC 3461: "failure,delay", "never"... */
+	const char *dsn_return; /* "headers" or "full" */
+	int info_only;		/* stop after EHLO (and TLS): -S */
+	int timeout;		/* seconds for every wait; 0: RFC 5321 values */
 };
 
 enum smtp_trace {
@@ -99,6 +103,11 @@ unsigned smtp_caps(const struct smtp *);
 const char *smtp_state_name(enum smtp_state);
 /* Per recipient: the RCPT reply code, 0 if none came. */
 int smtp_rcpt_code(const struct smtp *, size_t i);
+/* The greeting and the last EHLO reply (lines joined by \n), or "". */
+const char *smtp_greeting(const struct smtp *);
+const char *smtp_ehlo_reply(const struct smtp *);
+/* The server's SIZE limit (RFC 1870), 0 if none was given. */
+unsigned long long smtp_size_limit(const struct smtp *);
 /* Which mechanism AUTH used, or NULL. */
 const char *smtp_auth_mech(const struct smtp *);
 

@@ -1,6 +1,7 @@
 /* submit.c: where the engine meets the network; nothing else does. */
 #include "submit.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -54,6 +55,34 @@ tls_started(struct smtp *s, struct transport *t)
 	act = smtp_tls_started(s, type, cb, len);
 	free(cb);
 	return act;
+}
+
+void
+submit_info_free(struct submit_info *i)
+{
+	free(i->greeting);
+	free(i->ehlo);
+	free(i->tls);
+	memset(i, 0, sizeof(*i));
+}
+
+static void
+fill_info(struct submit_info *i, const struct smtp *s, struct transport *t)
+{
+	char *desc, *certs;
+
+	i->greeting = strdup(smtp_greeting(s));
+	i->ehlo = strdup(smtp_ehlo_reply(s));
+	i->size_limit = smtp_size_limit(s);
+	if (!tls_is(t))
+		return;
+	desc = tls_describe(t);
+	certs = tls_peer_info(t);
+	if (asprintf(&i->tls, "  session: %s\n%s", desc ? desc : "?",
+		certs ? certs : "") == -1)
+		i->tls = NULL;
+	free(desc);
+	free(certs);
 }
 
 /* Read one whole reply and hand it to the engine. */
@@ -122,11 +151,25 @@ submit(const struct submit_conf *c, struct msg *m, struct error *err)
 	struct reply r;
 	struct buf *o;
 	enum smtp_action act;
+	struct net_target nt;
 	int fd, ret = -1, io_failed;
 
 	reply_init(&r);
-	log_info("connecting to %s port %d", c->host, c->port);
-	if (net_connect(c->host, c->port, c->source_ip,
+	memset(&nt, 0, sizeof(nt));
+	nt.host = c->host;
+	nt.port = c->port;
+	nt.source_ip = c->source_ip;
+	nt.socket_path = c->socket_path;
+	nt.proxy_host = c->proxy_host;
+	nt.proxy_port = c->proxy_port;
+	if (c->socket_path != NULL)
+		log_info("connecting to socket %s", c->socket_path);
+	else if (c->proxy_host != NULL)
+		log_info("connecting to %s port %d through the SOCKS proxy %s",
+		    c->host, c->port, c->proxy_host);
+	else
+		log_info("connecting to %s port %d", c->host, c->port);
+	if (net_open(&nt,
 		deadline_in(c->timeout ? c->timeout : CONNECT_SECONDS), &fd,
 		err) == -1)
 		goto out;
@@ -192,6 +235,8 @@ submit(const struct submit_conf *c, struct msg *m, struct error *err)
 			act = smtp_body_done(s, msg_size(m));
 			break;
 		case SMTP_A_DONE:
+			if (c->info != NULL)
+				fill_info(c->info, s, t);
 			/* The mail is accepted; a lost QUIT changes nothing. */
 			lineio_flush(l, deadline_in(GOODBYE_SECONDS), err);
 			error_clear(err);

@@ -11,12 +11,26 @@ struct submit_conf {
 	const char *host; /* ASCII */
 	int port;
 	const char *source_ip;
+	const char *socket_path; /* a Unix socket instead of host */
+	const char *proxy_host;	 /* a SOCKS5 proxy, or NULL */
+	int proxy_port;
 	int timeout; /* seconds; 0: the defaults */
 	int tls;
 	int starttls;
 	struct tls_conf tls_conf;
 	struct smtp_params smtp;
+	struct submit_info *info; /* with smtp.info_only */
 };
+
+/* What -S shows: filled by submit when smtp.info_only is set. */
+struct submit_info {
+	char *greeting;
+	char *ehlo;
+	unsigned long long size_limit;
+	char *tls; /* the session, then the certificates; or NULL */
+};
+
+void submit_info_free(struct submit_info *);
 
 /* Connect, run the engine to the end, and say what happened. */
 int submit(const struct submit_conf *, struct msg *, struct error *);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct tls {
@@ -45,6 +46,16 @@ tls_read(struct transport *t, void *p, size_t n, int64_t deadline,
 		/* A peer that closes without close_notify has still closed. */
 		if (r == GNUTLS_E_PREMATURE_TERMINATION)
 			return 0;
+		/*
+		 * A fatal alert is the server refusing this session (TLS 1.3
+		 * says so after the handshake, e.g. for a missing client
+		 * certificate): trying again later will not help.
+		 */
+		if (r == GNUTLS_E_FATAL_ALERT_RECEIVED)
+			return error_set(err, ERR_PROTOCOL,
+			    "the server ended TLS with the alert \"%s\"",
+			    gnutls_alert_get_name(
+				gnutls_alert_get(s->session)));
 		if (!gnutls_error_is_fatal((int)r))
 			continue;
 		return error_set(err, ERR_TEMP, "TLS read error: %s",
@@ -171,6 +182,17 @@ tls_check_conf(const struct tls_conf *c, struct error *err)
 {
 	unsigned char fp[64];
 	size_t n;
+	gnutls_priority_t prio;
+	const char *pos = NULL;
+	int r;
+
+	if (c->priorities != NULL && *c->priorities != '\0') {
+		if ((r = gnutls_priority_init(&prio, c->priorities, &pos)) < 0)
+			return error_set(err, ERR_CONFIG,
+			    "invalid tls_priorities near \"%s\": %s",
+			    pos ? pos : "", gnutls_strerror(r));
+		gnutls_priority_deinit(prio);
+	}
 
 	if (c->fingerprint != NULL && *c->fingerprint != '\0' &&
 	    parse_fingerprint(c->fingerprint, fp, &n) == -1)
@@ -430,4 +452,67 @@ const char *
 tls_version(void)
 {
 	return gnutls_check_version(NULL);
+}
+
+static void
+put_time(FILE *fp, const char *what, time_t t)
+{
+	struct tm tm;
+	char buf[64];
+
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	fprintf(fp, "    %s: %s\n", what, buf);
+}
+
+char *
+tls_peer_info(struct transport *t)
+{
+	struct tls *s = t->ctx;
+	const gnutls_datum_t *certs;
+	gnutls_x509_crt_t crt;
+	gnutls_datum_t dn;
+	unsigned int n, i;
+	unsigned char fp[32];
+	size_t fplen, k;
+	char *out = NULL;
+	size_t outlen = 0;
+	FILE *mem;
+
+	if ((mem = open_memstream(&out, &outlen)) == NULL)
+		return NULL;
+	certs = gnutls_certificate_get_peers(s->session, &n);
+	for (i = 0; certs != NULL && i < n; i++) {
+		if (gnutls_x509_crt_init(&crt) < 0)
+			break;
+		if (gnutls_x509_crt_import(crt, &certs[i],
+			GNUTLS_X509_FMT_DER) < 0) {
+			gnutls_x509_crt_deinit(crt);
+			break;
+		}
+		fprintf(mem, "  certificate %u:\n", i + 1);
+		if (gnutls_x509_crt_get_dn3(crt, &dn, 0) >= 0) {
+			fprintf(mem, "    subject: %s\n", dn.data);
+			gnutls_free(dn.data);
+		}
+		if (gnutls_x509_crt_get_issuer_dn3(crt, &dn, 0) >= 0) {
+			fprintf(mem, "    issuer: %s\n", dn.data);
+			gnutls_free(dn.data);
+		}
+		put_time(mem, "valid from",
+		    gnutls_x509_crt_get_activation_time(crt));
+		put_time(mem, "valid until",
+		    gnutls_x509_crt_get_expiration_time(crt));
+		fplen = sizeof(fp);
+		if (gnutls_fingerprint(GNUTLS_DIG_SHA256, &certs[i], fp,
+			&fplen) >= 0) {
+			fprintf(mem, "    SHA-256 fingerprint: ");
+			for (k = 0; k < fplen; k++)
+				fprintf(mem, "%02X%s", fp[k],
+				    k + 1 < fplen ? ":" : "\n");
+		}
+		gnutls_x509_crt_deinit(crt);
+	}
+	fclose(mem);
+	return out;
 }

@@ -34,6 +34,11 @@ int tls_channel_binding(struct transport *, const char **type,
 char *tls_describe(struct transport *);
 int tls_is(struct transport *);
 
+/*
+ * The server's certificate chain for -S: subject, issuer, validity and
+ * SHA-256 fingerprint of each, one field a line; malloc'd.
+ */
+char *tls_peer_info(struct transport *);
 /* The GnuTLS version in use. */
 const char *tls_version(void);
 

@@ -17,8 +17,18 @@ Case file format (UTF-8):
   timeout: SECS                        (hard limit for outbox, default 10)
   server-timeout: SECS                 (server's wait for the client, 5)
   config-mode: 0644                    (default 0600)
+  stdin-repeat: N                      the stdin section N times over
+  headers: added                       let outbox add From, Date and
+                                       Message-ID as it does by default;
+                                       otherwise the runner turns that off
+                                       (--set-*-header=off before the args)
+                                       so the DATA bytes are exact
+                                       (big messages; default 1)
 
   --- config             outbox configuration, taken literally
+  --- config-escaped     the same, with escapes decoded in each line
+                         (lines still end with LF), for control characters
+                         inside a value
   --- stdin              the message, taken literally (LF line ends)
   --- stdin-escaped      the message: lines joined with nothing between
                          them, escapes \\r \\n \\t \\0 \\\\ \\xHH decoded
@@ -32,14 +42,17 @@ Case file format (UTF-8):
 In "literal" sections trailing blank lines are dropped; use the -escaped
 form when they matter.  $CONFIG, $PORT, $CA, $OTHER_CA (a CA that did not
 sign the server certificate), $CERTS and $TMP are replaced in args, config
-and expectations; args are split like a shell would, then each word has its
-escapes decoded.
+and expectations, and so is $FP{FILE}: the SHA-256 fingerprint of the
+certificate in FILE (relative to $CERTS), upper-case hex with colons as
+tls_fingerprint takes it; args are split like a shell would, then each
+word has its escapes decoded.
 
 Expectations:
   exit: N                    outbox's exit status
   stderr: TEXT               stderr contains TEXT (repeatable)
   stderr-not: TEXT           stderr does not contain TEXT
   stderr~ REGEX              stderr matches REGEX somewhere
+  stderr-not~ REGEX          stderr matches REGEX nowhere
   stderr-empty: yes          nothing at all on stderr
   rtt: N                     round trips counted by the server
   flight:                    the indented lines below were sent by the
@@ -55,11 +68,16 @@ Expectations:
   auth: SUMMARY              the server's account of each AUTH exchange,
                              in order, e.g. "PLAIN initial-response ok"
   max-seconds: N             outbox finished within N seconds
+  sni: NAME | none           the server name the client sent in its TLS
+                             ClientHello(s), or that it sent none
+  client-cert: CN | none     the common name of the client certificate the
+                             server accepted, or that none was presented
 """
 
 import argparse
 import base64
 import difflib
+import hashlib
 import json
 import os
 import re
@@ -67,6 +85,7 @@ import select
 import shlex
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -77,14 +96,20 @@ sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True  # keep the source tree clean
 from smtpserver import parse_script, show, unescape  # noqa: E402
 
-SECTIONS = ('config', 'stdin', 'stdin-escaped', 'server', 'expect', 'data',
-            'data-escaped')
+SECTIONS = ('config', 'config-escaped', 'stdin', 'stdin-escaped', 'server',
+            'expect', 'data', 'data-escaped')
 SECTION_RE = re.compile(r'^--- (%s)\s*$' % '|'.join(map(re.escape,
                                                          SECTIONS)))
-HEADER_KEYS = ('args', 'connect', 'timeout', 'server-timeout', 'config-mode')
-EXPECT_KEYS = ('exit', 'stderr', 'stderr-not', 'stderr~', 'stderr-empty',
+HEADER_KEYS = ('args', 'connect', 'timeout', 'server-timeout', 'config-mode',
+               'stdin-repeat', 'headers')
+# What the runner puts before a case's own arguments unless "headers: added".
+NO_ADDED_HEADERS = ['--set-from-header=off', '--set-date-header=off',
+                    '--set-msgid-header=off']
+EXPECT_KEYS = ('exit', 'stderr', 'stderr-not', 'stderr~', 'stderr-not~',
+               'stderr-empty',
                'rtt', 'flight', 'alone', 'data', 'client-never~',
-               'never-in-clear', 'auth', 'max-seconds')
+               'never-in-clear', 'auth', 'max-seconds', 'sni',
+               'client-cert')
 
 
 class CaseError(Exception):
@@ -118,7 +143,8 @@ def parse_case(path):
             raise CaseError('%s:%d: unknown header line %r' % (path, n, line))
         header[key] = value.strip()
     for name, body in sections.items():
-        if name not in ('server', 'expect', 'stdin-escaped', 'data-escaped'):
+        if name not in ('server', 'expect', 'stdin-escaped', 'data-escaped',
+                        'config-escaped'):
             while body and not body[-1].strip():
                 body.pop()
     expect = parse_expect(path, sections.get('expect', []))
@@ -173,12 +199,24 @@ class Runner:
         self.failures.append(text)
 
     def subst(self, text):
+        text = re.sub(r'\$FP\{([^}]+)\}',
+                      lambda m: self.fingerprint(m.group(1)), text)
+
         def one(m):
             name = m.group(1)
             if name == 'OTHER_CA':
                 return self.other_ca()
             return self.vars[name]
         return re.sub(r'\$(CONFIG|PORT|OTHER_CA|CA|CERTS|TMP)\b', one, text)
+
+    def fingerprint(self, name):
+        """SHA-256 of the (first) certificate in CERTS/NAME."""
+        try:
+            with open(os.path.join(self.args.certs, name)) as f:
+                der = ssl.PEM_cert_to_DER_cert(f.read())
+        except (OSError, ValueError) as e:
+            raise CaseError('$FP{%s}: %s' % (name, e))
+        return ':'.join('%02X' % b for b in hashlib.sha256(der).digest())
 
     def other_ca(self):
         """A CA that did not sign the server certificate."""
@@ -234,20 +272,35 @@ class Runner:
         self.header = header
         self.start_server('\n'.join(sec.get('server', [])) + '\n',
                           float(header.get('server-timeout', '5')))
-        if 'config' in sec:
+        if 'config' in sec and 'config-escaped' in sec:
+            raise CaseError('give config or config-escaped, not both')
+        if 'config' in sec or 'config-escaped' in sec:
             cfg = self.vars['CONFIG']
-            with open(cfg, 'w', encoding='utf-8') as f:
-                f.write(self.subst('\n'.join(sec['config']) + '\n'))
+            if 'config' in sec:
+                text = self.subst('\n'.join(sec['config']) + '\n')
+                text = text.encode('utf-8')
+            else:
+                text = b''.join(unescape(self.subst(line)) + b'\n'
+                                for line in sec['config-escaped'])
+            with open(cfg, 'wb') as f:
+                f.write(text)
             os.chmod(cfg, int(header.get('config-mode', '0600'), 8))
         lex = shlex.shlex(self.subst(header.get('args', '')), posix=True,
                           punctuation_chars=False)
         lex.whitespace_split = True
         lex.escape = ''
-        argv = [self.args.outbox] + [unescape(w) for w in lex]
+        words = [unescape(w) for w in lex]
+        if header.get('headers', '') == 'added':
+            argv = [self.args.outbox] + words
+        elif header.get('headers', '') == '':
+            argv = [self.args.outbox] + NO_ADDED_HEADERS + words
+        else:
+            raise CaseError('headers: takes only "added"')
         if 'stdin-escaped' in sec:
             stdin = escaped(sec['stdin-escaped'])
         else:
             stdin = literal(sec.get('stdin', []))
+        stdin *= int(header.get('stdin-repeat', '1'))
         env = {'PATH': '/usr/bin:/bin', 'HOME': self.tmp, 'LC_ALL': 'C'}
         self.argv = argv
         limit = float(header.get('timeout', '10'))
@@ -314,6 +367,11 @@ class Runner:
             elif key == 'stderr~':
                 if not re.search(value, err, re.M):
                     self.fail('stderr does not match /%s/' % value)
+            elif key == 'stderr-not~':
+                m = re.search(value, err, re.M)
+                if m:
+                    self.fail('stderr matches /%s/ (%r)'
+                              % (value, m.group(0)))
             elif key == 'stderr-empty':
                 if err:
                     self.fail('stderr is not empty')
@@ -344,6 +402,24 @@ class Runner:
                               % (value, hit))
             elif key == 'auth':
                 auths.append(value)
+            elif key == 'sni':
+                sent = [t.get('sni') for t in res['tls']]
+                if value == 'none':
+                    if any(sent):
+                        self.fail('the client sent SNI %r, expected none'
+                                  % sent)
+                elif not sent or any(s != value for s in sent):
+                    self.fail('SNI %r, expected %r' % (sent, value))
+            elif key == 'client-cert':
+                got = [t['client_cert'] for t in res['tls']
+                       if t.get('client_cert')]
+                if value == 'none':
+                    if got:
+                        self.fail('the client presented a certificate '
+                                  '(CN %r)' % got)
+                elif got != [value]:
+                    self.fail('client certificate %r, expected CN %r'
+                              % (got, value))
             elif key == 'max-seconds':
                 if self.elapsed > float(value):
                     self.fail('outbox took %.1fs, more than %ss'

@@ -26,16 +26,26 @@ Server script, one step per line (blank lines and "#" lines are skipped):
   SRAW: BYTES      send BYTES exactly (escapes \\r \\n \\t \\0 \\\\ \\xHH)
   REPEAT N: TEXT   send TEXT CRLF N times (huge multi-line replies)
   ENDLESS: BYTES   send BYTES over and over until the client closes
+  TRICKLE SECS: BYTES
+                   send BYTES one byte at a time, SECS seconds apart (a
+                   slow-loris server), until done or the client closes
   C: TEXT          the next client line must be TEXT followed by CRLF
   C~ REGEX         the next client line (without CRLF) must match REGEX
   C? TEXT          like C:, but the client may close the connection instead
   DATA             read the message up to CRLF.CRLF; keep its raw bytes
   NODOT            read until the client closes; the final dot must not come
   EOF              the client must close without sending anything more
-  TLS [fail] [max=1.2] [cert=FILE key=FILE]
+  TLS [fail] [min=V] [max=V] [cert=FILE key=FILE] [require-client-cert]
                    TLS handshake as the server (right after the 220 to
                    STARTTLS, or first thing for implicit TLS); with "fail"
-                   the client is expected to abort the handshake
+                   the client is expected to abort the handshake (or the
+                   server to refuse it).  V is 1.0, 1.1, 1.2 or 1.3 (1.0 and
+                   1.1 lower OpenSSL's security level so that they really
+                   are offered).  FILE is relative to the certificate
+                   directory and may hold a chain; the key defaults to
+                   the certificate's name with .key for .pem.
+                   require-client-cert:
+                   the client must present a certificate signed by ca.pem
   AUTH MECH USER PASS
                    read "AUTH ..." and play the SASL exchange (MECH is
                    PLAIN, LOGIN, CRAM-MD5 or * for any of them), checking
@@ -76,6 +86,7 @@ import ssl
 import struct
 import sys
 import time
+import warnings
 
 MAX_LINE = 1 << 20          # longest client line we accept
 MAX_ENDLESS = 256 << 20     # ENDLESS gives up after this many bytes
@@ -263,10 +274,12 @@ class Peer:
         return True
 
     def _flush_tls(self):
+        """Send what TLS has queued; False once the client is gone."""
         if self.bio_out is not None:
             pending = self.bio_out.read()
             if pending:
-                self._send_raw(pending)
+                return self._send_raw(pending)
+        return not (self.closed or self.peer_gone)
 
     def _append(self, data):
         if data:
@@ -418,11 +431,17 @@ class Peer:
 # -- script ---------------------------------------------------------------
 
 STEP_RE = re.compile(
-    r'^(?:(?P<kw>S|SRAW|C|ENDLESS|REPEAT (?P<n>\d+)):(?: (?P<arg>.*))?'
+    r'^(?:(?P<kw>S|SRAW|C|ENDLESS|REPEAT (?P<n>\d+)'
+    r'|TRICKLE (?P<secs>\d+(?:\.\d+)?)):(?: (?P<arg>.*))?'
     r'|C~ (?P<re>.*)'
     r'|C\? (?P<opt>.*)'
     r'|(?P<word>DATA|NODOT|EOF|CLOSE|RESET|TLS|AUTH|SLEEP)'
     r'(?: (?P<rest>.*))?)$')
+
+
+TLS_OPTIONS = ('fail', 'min', 'max', 'cert', 'key', 'require-client-cert')
+TLS_VERSIONS = {'1.0': 'TLSv1', '1.1': 'TLSv1_1', '1.2': 'TLSv1_2',
+                '1.3': 'TLSv1_3'}
 
 
 def parse_script(text):
@@ -438,15 +457,17 @@ def parse_script(text):
         elif m.group('opt') is not None:
             op, arg = 'C?', m.group('opt')
         elif m.group('kw'):
-            op = 'REPEAT' if m.group('n') else m.group('kw')
+            op = m.group('kw').split()[0]
             arg = m.group('arg') or ''
         else:
             op, arg = m.group('word'), (m.group('rest') or '').strip()
         step = {'line': n, 'src': line, 'op': op, 'arg': arg}
         if op == 'REPEAT':
             step['count'] = int(m.group('n'))
-        if op in ('SRAW', 'ENDLESS'):
+        if op in ('SRAW', 'ENDLESS', 'TRICKLE'):
             step['bytes'] = unescape(arg)
+        if op == 'TRICKLE':
+            step['secs'] = float(m.group('secs'))
         if op == 'C~':
             step['regex'] = re.compile(arg.encode('utf-8'), re.S)
         if op == 'AUTH':
@@ -461,6 +482,12 @@ def parse_script(text):
             for word in arg.split():
                 k, _, v = word.partition('=')
                 opts[k] = v if v else True
+                if k not in TLS_OPTIONS:
+                    raise ValueError('script line %d: unknown TLS option %r'
+                                     % (n, k))
+                if k in ('min', 'max') and v not in TLS_VERSIONS:
+                    raise ValueError('script line %d: TLS %s= takes one of '
+                                     '%s' % (n, k, ', '.join(TLS_VERSIONS)))
             step['opts'] = opts
         steps.append(step)
     return steps
@@ -468,14 +495,30 @@ def parse_script(text):
 
 def tls_context(certs, opts, record):
     cert = os.path.join(certs, opts.get('cert', 'server.pem'))
-    key = os.path.join(certs, opts.get('key', 'server.key'))
+    default_key = (opts['cert'][:-4] + '.key'
+                   if opts.get('cert', '').endswith('.pem') else 'server.key')
+    key = os.path.join(certs, opts.get('key', default_key))
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     # No session tickets: they would be an extra server flight after the
     # handshake and blur the round-trip count.
     ctx.num_tickets = 0
-    if opts.get('max') == '1.2':
-        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    versions = TLS_VERSIONS
+    with warnings.catch_warnings():     # TLS 1.0 and 1.1 are deprecated
+        warnings.simplefilter('ignore', DeprecationWarning)
+        if opts.get('min') in ('1.0', '1.1') or opts.get('max') in ('1.0',
+                                                                    '1.1'):
+            ctx.set_ciphers('DEFAULT:@SECLEVEL=0')
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
+        if 'min' in opts:
+            ctx.minimum_version = getattr(ssl.TLSVersion,
+                                          versions[opts['min']])
+        if 'max' in opts:
+            ctx.maximum_version = getattr(ssl.TLSVersion,
+                                          versions[opts['max']])
+    if opts.get('require-client-cert'):
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(os.path.join(certs, 'ca.pem'))
 
     def on_sni(sslobj, name, context):
         record['sni'] = name
@@ -559,6 +602,20 @@ class Player:
         except Timeout:
             pass
         self.peer.note('sent %d bytes of an endless reply' % total)
+
+    def op_TRICKLE(self, step):
+        self.flush()
+        self.log.append({'dir': 'S', 'text': show(step['bytes']) +
+                         ' (one byte every %gs)' % step['secs'],
+                         'flight': self.peer.flight})
+        sent = 0
+        for i in range(len(step['bytes'])):
+            if self.peer.stopper.stopped or not self.peer.send(
+                    step['bytes'][i:i + 1]):
+                break
+            sent += 1
+            self.peer.stopper.sleep(step['secs'])
+        self.peer.note('trickled %d of %d bytes' % (sent, len(step['bytes'])))
 
     # receiving
     def op_C(self, step):
@@ -651,10 +708,16 @@ class Player:
         rec = {'expect_fail': bool(opts.get('fail'))}
         self.result['tls'].append(rec)
         self.peer.note('TLS handshake starts')
+        start = len(self.peer.wire_in)
         err = self.peer.start_tls(tls_context(self.certs, opts, rec))
         if err is None:
             rec['version'] = self.peer.tls.version()
             rec['cipher'] = self.peer.tls.cipher()[0]
+            peer_cert = self.peer.tls.getpeercert()
+            if peer_cert:
+                rec['client_cert'] = dict(
+                    x[0] for x in peer_cert.get('subject', ())).get(
+                        'commonName', '?')
             self.peer.note('TLS handshake done: %s' % rec['version'])
         else:
             rec['error'] = err
@@ -664,8 +727,28 @@ class Player:
                 raise StepFailed('the client completed a TLS handshake it '
                                  'should have refused')
             self.peer.eof = True
+            self._nothing_but_tls_after(start)
         elif err is not None:
             raise StepFailed('TLS handshake failed: %s' % err)
+
+    def _nothing_but_tls_after(self, start):
+        """After a failed handshake the client may still send TLS records
+        (an alert, or its last flight) but nothing in clear: no SMTP
+        command may follow a handshake that did not succeed."""
+        while True:
+            _, eof = self.peer._read_flight()
+            if eof:
+                break
+        tail = bytes(self.peer.wire_in[start:])
+        end = tls_records_end(tail)
+        if end < len(tail):
+            extra = tail[end:]
+            for line in extra.rstrip(b'\n').split(b'\n')[:20]:
+                self.log.append({'dir': 'C', 'text': show(line.rstrip(
+                    b'\r')), 'flight': self.peer.flight})
+            raise StepFailed('after the failed TLS handshake the client '
+                             'sent %d bytes that are not TLS records: %r'
+                             % (len(extra), show(extra[:200])))
 
     def op_AUTH(self, step):
         line = self.client_line()
@@ -699,6 +782,19 @@ class Player:
         """Send a 334 with PAYLOAD (bytes), return the client's response."""
         self.outq += b'334 ' + base64.b64encode(payload) + b'\r\n'
         return self.client_line()
+
+
+def tls_records_end(data):
+    """Length of the longest prefix of DATA made of whole TLS records."""
+    i = 0
+    while i + 5 <= len(data):
+        if data[i] not in (20, 21, 22, 23) or data[i + 1] != 3:
+            break
+        n = struct.unpack('>H', data[i + 3:i + 5])[0]
+        if i + 5 + n > len(data):
+            break
+        i += 5 + n
+    return i
 
 
 def b64decode(data):

@@ -156,7 +156,7 @@ test_glued_and_split(void **state)
 
 	ok(&c, &a, glued);
 	assert_string_equal(c.from, "from@example.com");
-	assert_string_equal(c.fullname, "CronDaemon");
+	assert_string_equal(override(&c, "from_full_name"), "CronDaemon");
 	assert_string_equal(c.conffile, "my.conf");
 	assert_string_equal(c.account, "work");
 	expect_rcpts(&c, r);
@@ -164,7 +164,7 @@ test_glued_and_split(void **state)
 
 	ok(&c, &a, split);
 	assert_string_equal(c.from, "from@example.com");
-	assert_string_equal(c.fullname, "Cron Daemon");
+	assert_string_equal(override(&c, "from_full_name"), "Cron Daemon");
 	assert_string_equal(c.conffile, "my.conf");
 	assert_string_equal(c.account, "work");
 	expect_rcpts(&c, r);
@@ -230,7 +230,7 @@ test_b_mode(void **state)
 }
 
 static void
-test_queue_and_dsn_later(void **state)
+test_queue_later_dsn_options(void **state)
 {
 	static const char *const q[] = { "-q", NULL };
 	static const char *const q1h[] = { "-q1h", NULL };
@@ -238,32 +238,87 @@ test_queue_and_dsn_later(void **state)
 		"x@example.org", NULL };
 	static const char *const ng[] = { "-Nnever", "x@example.org", NULL };
 	static const char *const r[] = { "-R", "hdrs", "x@example.org", NULL };
+	static const char *const rf[] = { "-Rfull", "x@example.org", NULL };
 	static const char *const v[] = { "-V", "envid", "x@example.org", NULL };
+	struct cli c;
+	struct args a;
 
 	refused(q, "not supported");
 	refused(q1h, "queue");
-	refused(n, "not supported");
-	refused(ng, "-N");
-	refused(r, "-R");
-	refused(v, "-V");
+	ok(&c, &a, n);
+	assert_string_equal(override(&c, "dsn_notify"), "success,failure");
+	assert_string_equal(c.ov[0].option, "-N");
+	done(&c, &a);
+	ok(&c, &a, ng);
+	assert_string_equal(override(&c, "dsn_notify"), "never");
+	done(&c, &a);
+	/* sendmail's "hdrs" is the setting's "headers". */
+	ok(&c, &a, r);
+	assert_string_equal(override(&c, "dsn_return"), "headers");
+	done(&c, &a);
+	ok(&c, &a, rf);
+	assert_string_equal(override(&c, "dsn_return"), "full");
+	done(&c, &a);
+	/* -V is accepted and ignored. */
+	ok(&c, &a, v);
+	assert_int_equal(c.nov, 0);
+	assert_int_equal(c.nrcpt, 1);
+	done(&c, &a);
 }
 
 static void
-test_t_not_supported(void **state)
+test_read_recipients(void **state)
 {
 	static const char *const t[] = { "-t", NULL };
 	static const char *const ti[] = { "-ti", NULL };
-	static const char *const it[] = { "-it", NULL };
+	static const char *const it[] = { "-it", "x@example.org", NULL };
 	static const char *const longform[] = { "--read-recipients", NULL };
+	static const char *const *const all[] = { t, ti, it, longform };
+	struct cli c;
+	struct args a;
+	size_t i;
 
-	refused(t,
-	    "reading recipients from the headers (-t) is not "
-	    "supported");
-	refused(ti,
-	    "reading recipients from the headers (-t) is not "
-	    "supported");
-	refused(it, "(-t)");
-	refused(longform, "(-t)");
+	for (i = 0; i < 4; i++) {
+		ok(&c, &a, all[i]);
+		assert_int_equal(c.read_recipients, 1);
+		done(&c, &a);
+	}
+}
+
+static void
+test_envelope_from_and_modes(void **state)
+{
+	static const char *const ref[] = { "--read-envelope-from",
+		"x@example.org", NULL };
+	static const char *const both[] = { "--read-envelope-from", "-f",
+		"a@example.org", "x@example.org", NULL };
+	static const char *const s[] = { "-S", NULL };
+	static const char *const p[] = { "--pretend", NULL };
+	static const char *const srcpt[] = { "-S", "x@example.org", NULL };
+	static const char *const settings[] = { "--set-from-header",
+		"--undisclosed-recipients", "--logfile=-", "--aliases",
+		"/etc/aliases", "x@example.org", NULL };
+	struct cli c;
+	struct args a;
+
+	ok(&c, &a, ref);
+	assert_int_equal(c.read_envelope_from, 1);
+	done(&c, &a);
+	refused(both, "both -f and --read-envelope-from");
+	ok(&c, &a, s);
+	assert_int_equal(c.mode, CLI_SERVERINFO);
+	done(&c, &a);
+	ok(&c, &a, p);
+	assert_int_equal(c.mode, CLI_PRETEND);
+	done(&c, &a);
+	refused(srcpt, "-S takes no recipients");
+	ok(&c, &a, settings);
+	assert_string_equal(override(&c, "set_from_header"), "");
+	assert_string_equal(override(&c, "undisclosed_recipients"), "");
+	assert_string_equal(override(&c, "logfile"), "-");
+	assert_string_equal(override(&c, "aliases"), "/etc/aliases");
+	assert_int_equal(c.nrcpt, 1);
+	done(&c, &a);
 }
 
 static void
@@ -537,8 +592,9 @@ main(void)
 		cmocka_unit_test(test_r_is_from),
 		cmocka_unit_test(test_ignored_sendmail_options),
 		cmocka_unit_test(test_b_mode),
-		cmocka_unit_test(test_queue_and_dsn_later),
-		cmocka_unit_test(test_t_not_supported),
+		cmocka_unit_test(test_queue_later_dsn_options),
+		cmocka_unit_test(test_envelope_from_and_modes),
+		cmocka_unit_test(test_read_recipients),
 		cmocka_unit_test(test_clusters),
 		cmocka_unit_test(test_verbose),
 		cmocka_unit_test(test_double_dash),

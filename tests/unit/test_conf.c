@@ -258,18 +258,141 @@ test_unknown_command(void **state)
 	assert_null(conf_suggest("completely-unrelated-words"));
 }
 
+/* Every command: a good value and how it is stored, a bad one's error. */
+static const struct {
+	const char *line;
+	enum acc_field field;
+	const char *stored; /* NULL: the line must be refused */
+	const char *error;
+} commands[] = {
+	{ "add_missing_date_header off", AF_SET_DATE_HEADER, "off", NULL },
+	{ "add_missing_date_header on", AF_SET_DATE_HEADER, "auto", NULL },
+	{ "add_missing_from_header off", AF_SET_FROM_HEADER, "off", NULL },
+	{ "add_missing_from_header", AF_SET_FROM_HEADER, "auto", NULL },
+	{ "add_missing_from_header maybe", 0, NULL, "expected on or off" },
+	{ "aliases /etc/aliases", AF_ALIASES, "/etc/aliases", NULL },
+	{ "allow_from_override off", AF_ALLOW_FROM_OVERRIDE, "off", NULL },
+	{ "allow_from_override 1", 0, NULL, "expected on or off" },
+	{ "auth scram-sha-256", AF_AUTH, "scram-sha-256", NULL },
+	{ "auth", AF_AUTH, "on", NULL },
+	{ "auth kerberos", 0, NULL, "unknown authentication method" },
+	{ "auto_from on", AF_AUTO_FROM, "on", NULL },
+	{ "connect_timeout 7", AF_TIMEOUT, "7", NULL },
+	{ "domain client.example", AF_DOMAIN, "client.example", NULL },
+	{ "dsn_notify failure,delay", AF_DSN_NOTIFY, "failure,delay", NULL },
+	{ "dsn_notify never", AF_DSN_NOTIFY, "never", NULL },
+	{ "dsn_notify off", AF_DSN_NOTIFY, "off", NULL },
+	{ "dsn_notify failure,sometimes", 0, NULL, "expected off, never" },
+	{ "dsn_return headers", AF_DSN_RETURN, "headers", NULL },
+	{ "dsn_return full", AF_DSN_RETURN, "full", NULL },
+	{ "dsn_return hdrs", 0, NULL, "expected off|headers|full" },
+	{ "from a@example.org", AF_FROM, "a@example.org", NULL },
+	{ "from_full_name Jane Doe", AF_FROM_FULL_NAME, "Jane Doe", NULL },
+	{ "host mail.example", AF_HOST, "mail.example", NULL },
+	{ "keepbcc on", AF_REMOVE_BCC_HEADERS, "off", NULL },
+	{ "keepbcc off", AF_REMOVE_BCC_HEADERS, "on", NULL },
+	{ "logfile /var/log/outbox.log", AF_LOGFILE, "/var/log/outbox.log",
+	    NULL },
+	{ "logfile -", AF_LOGFILE, "-", NULL },
+	{ "logfile_time_format none", AF_LOGFILE_TIME_FORMAT, "none", NULL },
+	{ "maildomain example.org", AF_MAILDOMAIN, "example.org", NULL },
+	{ "ntlmdomain CORP", AF_NTLMDOMAIN, "CORP", NULL },
+	{ "password p", AF_PASSWORD, "p", NULL },
+	{ "passwordeval echo p", AF_PASSWORDEVAL, "echo p", NULL },
+	{ "port 587", AF_PORT, "587", NULL },
+	{ "port 0", 0, NULL, "not a port number" },
+	{ "protocol lmtp", AF_PROTOCOL, "lmtp", NULL },
+	{ "protocol http", 0, NULL, "expected smtp|lmtp" },
+	{ "proxy_host 127.0.0.1", AF_PROXY_HOST, "127.0.0.1", NULL },
+	{ "proxy_port 9050", AF_PROXY_PORT, "9050", NULL },
+	{ "proxy_port x", 0, NULL, "not a port number" },
+	{ "remove_bcc_headers off", AF_REMOVE_BCC_HEADERS, "off", NULL },
+	{ "set_date_header off", AF_SET_DATE_HEADER, "off", NULL },
+	{ "set_date_header on", 0, NULL, "expected auto|off" },
+	{ "set_from_header on", AF_SET_FROM_HEADER, "on", NULL },
+	{ "set_from_header auto", AF_SET_FROM_HEADER, "auto", NULL },
+	{ "set_msgid_header off", AF_SET_MSGID_HEADER, "off", NULL },
+	{ "set_to_header undisclosed_recipients", AF_SET_TO_HEADER,
+	    "undisclosed_recipients", NULL },
+	{ "set_to_header on", AF_SET_TO_HEADER, "on", NULL },
+	{ "socket /run/smtp.sock", AF_SOCKET, "/run/smtp.sock", NULL },
+	{ "source_ip 127.0.0.2", AF_SOURCE_IP, "127.0.0.2", NULL },
+	{ "syslog LOG_MAIL", AF_SYSLOG, "LOG_MAIL", NULL },
+	{ "syslog", AF_SYSLOG, "on", NULL },
+	{ "syslog LOG_KERN", 0, NULL, "expected on, off or a facility" },
+	{ "timeout off", AF_TIMEOUT, "0", NULL },
+	{ "tls on", AF_TLS, "on", NULL },
+	{ "tls_cert_file /c.pem", AF_TLS_CERT_FILE, "/c.pem", NULL },
+	{ "tls_certcheck off", AF_TLS_CERTCHECK, "off", NULL },
+	{ "tls_crl_file /crl.pem", AF_TLS_CRL_FILE, "/crl.pem", NULL },
+	{ "tls_fingerprint AB:CD", AF_TLS_FINGERPRINT, "AB:CD", NULL },
+	{ "tls_host_override mx.example", AF_TLS_HOST_OVERRIDE, "mx.example",
+	    NULL },
+	{ "tls_key_file /k.pem", AF_TLS_KEY_FILE, "/k.pem", NULL },
+	{ "tls_min_dh_prime_bits 2048", AF_TLS_MIN_DH_PRIME_BITS, "2048",
+	    NULL },
+	{ "tls_min_dh_prime_bits many", 0, NULL, "not a number" },
+	{ "tls_nocertcheck", AF_TLS_CERTCHECK, "off", NULL },
+	{ "tls_nostarttls", AF_TLS_STARTTLS, "off", NULL },
+	{ "tls_priorities NORMAL", AF_TLS_PRIORITIES, "NORMAL", NULL },
+	{ "tls_starttls off", AF_TLS_STARTTLS, "off", NULL },
+	{ "tls_trust_file system", AF_TLS_TRUST_FILE, "system", NULL },
+	{ "undisclosed_recipients on", AF_SET_TO_HEADER,
+	    "undisclosed_recipients", NULL },
+	{ "undisclosed_recipients off", AF_SET_TO_HEADER, "off", NULL },
+	{ "user alice", AF_USER, "alice", NULL },
+};
+
 static void
-test_later_and_ignored(void **state)
+test_every_command(void **state)
+{
+	struct account *list;
+	char text[256], want[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		snprintf(text, sizeof(text), "account a\n%s\n",
+		    commands[i].line);
+		if (commands[i].stored == NULL) {
+			snprintf(want, sizeof(want), PATH ":2: ");
+			parse_bad(text, want);
+			parse_bad(text, commands[i].error);
+			continue;
+		}
+		list = parse_ok(text);
+		setting_is(list, "a", commands[i].field, commands[i].stored);
+		account_free_list(list);
+	}
+}
+
+static void
+test_ignored_and_old_spellings(void **state)
 {
 	struct account *list;
 
-	parse_bad("account a\nlogfile ~/.outbox.log\n",
-	    PATH ":2: logfile is not supported");
 	list = parse_ok("account a\nhost x\ntls_force_sslv3 on\n"
 			"tls_nostarttls\ntls_nocertcheck\n");
 	setting_is(list, "a", AF_TLS_STARTTLS, "off");
 	setting_is(list, "a", AF_TLS_CERTCHECK, "off");
 	account_free_list(list);
+}
+
+static void
+test_eval(void **state)
+{
+	struct account *list;
+
+	/* The command's first output line stands in for the eval line. */
+	list = parse_ok("account a\neval echo host from.eval.example\n"
+			"eval printf 'port 2525\\nignored 1\\n'\n");
+	setting_is(list, "a", AF_HOST, "from.eval.example");
+	setting_is(list, "a", AF_PORT, "2525");
+	account_free_list(list);
+	parse_bad("account a\neval echo eval echo host x\n",
+	    PATH ":2: eval printed another eval");
+	parse_bad("account a\neval exit 3\n", "failed");
+	parse_bad("account a\neval echo hots x\n",
+	    PATH ":2: unknown command hots");
 }
 
 static void
@@ -731,7 +854,9 @@ main(void)
 		cmocka_unit_test(test_implicit_default),
 		cmocka_unit_test(test_duplicate_account),
 		cmocka_unit_test(test_unknown_command),
-		cmocka_unit_test(test_later_and_ignored),
+		cmocka_unit_test(test_every_command),
+		cmocka_unit_test(test_ignored_and_old_spellings),
+		cmocka_unit_test(test_eval),
 		cmocka_unit_test(test_quoting_and_spacing),
 		cmocka_unit_test(test_comments_and_blank_lines),
 		cmocka_unit_test(test_crlf),
