@@ -26,6 +26,7 @@
 #include "idn.h"
 #include "log.h"
 #include "msg.h"
+#include "record.h"
 #include "sasl.h"
 #include "secret.h"
 #include "submit.h"
@@ -634,6 +635,68 @@ pretend(const struct run *r)
 	}
 }
 
+/*
+ * The log record of a send attempt (logfile, syslog).  A failure to log
+ * is said on stderr with the record itself, and changes no exit code.
+ */
+static void
+log_attempt(const struct run *r, const struct submit_conf *sc,
+    const struct error *err)
+{
+	const struct account *a = r->acc;
+	const char *logfile = account_str(a, AF_LOGFILE);
+	const char *sys = account_str(a, AF_SYSLOG);
+	struct record rec;
+	struct error e;
+	char *line;
+	int facility;
+
+	if (logfile == NULL && (sys == NULL || strcmp(sys, "off") == 0))
+		return;
+	memset(&rec, 0, sizeof(rec));
+	rec.host = sc->socket_path ? NULL : sc->host;
+	rec.socket = sc->socket_path;
+	rec.tls = sc->tls;
+	rec.auth = sc->smtp.auth != NULL;
+	rec.user = sc->smtp.user;
+	rec.from = r->from;
+	rec.rcpt = (const char *const *)r->rcpt.v;
+	rec.nrcpt = r->rcpt.n;
+	rec.mailsize = err->kind == ERR_NONE ? (long long)msg_size_lf(r->msg) :
+					       -1;
+	rec.smtpstatus = err->code;
+	rec.smtpmsg = err->code ? err->reply : NULL;
+	rec.errormsg = err->kind == ERR_NONE ? NULL : err->msg;
+	rec.exitcode = error_exit_name(err->kind);
+	error_clear(&e);
+	if (logfile != NULL) {
+		line = record_format(&rec,
+		    account_str(a, AF_LOGFILE_TIME_FORMAT), time(NULL), &e);
+		if (line == NULL) {
+			/* The record still shows, without its time. */
+			log_warn("cannot log to %s: %s", logfile, e.msg);
+			line = record_format(&rec, "none", time(NULL), &e);
+			if (line != NULL)
+				log_warn("log info was: %s", line);
+		} else if (record_append(logfile, line, &e) == -1) {
+			log_warn("%s", e.msg);
+			log_warn("log info was: %s", line);
+		}
+		free(line);
+	}
+	if (sys != NULL && strcmp(sys, "off") != 0) {
+		if (record_facility(sys, &facility, &e) == -1) {
+			log_warn("%s", e.msg);
+			return;
+		}
+		if ((line = record_format(&rec, "none", time(NULL), &e)) !=
+		    NULL)
+			record_syslog(r->cli.prog, facility,
+			    err->kind != ERR_NONE, line);
+		free(line);
+	}
+}
+
 /* -S: what the server says about itself, and its certificates. */
 static void
 serverinfo(struct run *r, struct submit_conf *sc, struct error *err)
@@ -787,6 +850,7 @@ main(int argc, char **argv)
 		    r.acc->name,
 		    r.conf_files ? r.conf_files : "the command line");
 	}
+	log_attempt(&r, &sc, &err);
 done:
 	code = error_exit_code(err.kind);
 	run_free(&r);

@@ -25,6 +25,7 @@ bodyfilter_init(struct bodyfilter *bf)
 	bf->bol = 1;
 	bf->cr = 0;
 	bf->size = 0;
+	bf->lines = 0;
 }
 
 int
@@ -50,6 +51,7 @@ bodyfilter_feed(struct bodyfilter *bf, const char *in, size_t n,
 			bf->cr = *p == '\r';
 			*o++ = '\r';
 			*o++ = '\n';
+			bf->lines++;
 			bf->bol = 1;
 			p++;
 			continue;
@@ -82,8 +84,10 @@ bodyfilter_finish(struct bodyfilter *bf, struct buf *out, struct error *err)
 {
 	const char *tail = bf->bol ? ".\r\n" : "\r\n.\r\n";
 
-	if (!bf->bol)
+	if (!bf->bol) {
 		bf->size += 2;
+		bf->lines++;
+	}
 	bf->bol = 1;
 	bf->cr = 0;
 	if (buf_addstr(out, tail) == -1)
@@ -429,4 +433,10 @@ unsigned long long
 msg_size(const struct msg *m)
 {
 	return m->bf.size;
+}
+
+unsigned long long
+msg_size_lf(const struct msg *m)
+{
+	return m->bf.size - m->bf.lines;
 }

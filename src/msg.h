@@ -12,9 +12,10 @@
 #include "error.h"
 
 struct bodyfilter {
-	int bol;		 /* at the beginning of a line */
-	int cr;			 /* the last byte was a CR */
-	unsigned long long size; /* content bytes out, dots unstuffed */
+	int bol;		  /* at the beginning of a line */
+	int cr;			  /* the last byte was a CR */
+	unsigned long long size;  /* content bytes out, dots unstuffed */
+	unsigned long long lines; /* line endings among them */
 };
 
 void bodyfilter_init(struct bodyfilter *);
@@ -64,5 +65,7 @@ int msg_eightbit(const struct msg *);
 int msg_pump(struct msg *, struct buf *out, size_t upto, struct error *);
 /* Content bytes written so far (CRLF line endings, dots unstuffed). */
 unsigned long long msg_size(const struct msg *);
+/* The same with each line ending counted as one byte (the log's size). */
+unsigned long long msg_size_lf(const struct msg *);
 
 #endif

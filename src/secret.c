@@ -4,9 +4,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -88,10 +92,159 @@ secret_run(const char *cmd, char **out, struct error *err)
 	return 0;
 }
 
+/*
+ * The next netrc token: words separated by blanks and newlines, a quoted
+ * word may hold blanks ("a b", with \" and \\).  NULL at the end.
+ */
+static char *
+netrc_token(char **pp)
+{
+	char *p = *pp, *start, *o;
+
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	if (*p == '\0')
+		return NULL;
+	if (*p == '"') {
+		start = o = ++p;
+		while (*p != '\0' && *p != '"') {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			*o++ = *p++;
+		}
+		if (*p == '"')
+			p++;
+		*o = '\0';
+		*pp = p;
+		return start;
+	}
+	start = p;
+	while (
+	    *p != '\0' && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+		p++;
+	if (*p != '\0')
+		*p++ = '\0';
+	*pp = p;
+	return start;
+}
+
+/*
+ * Look the password up in a netrc file: the entry whose machine is host
+ * (or the default entry) and whose login is user.  1 found, 0 not, -1 an
+ * error (a file others may read that has the password).
+ */
+static int
+netrc_lookup(const char *path, const char *host, const char *user, char **out,
+    struct error *err)
+{
+	struct stat st;
+	struct buf b;
+	char chunk[4096], *p, *t, *login = NULL, *pass = NULL;
+	int fd, match = 0, found = 0;
+	ssize_t n;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	buf_init(&b, EVAL_MAX);
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		if (buf_add(&b, chunk, (size_t)n) == -1)
+			break;
+	explicit_bzero(chunk, sizeof(chunk));
+	if (fstat(fd, &st) == -1)
+		st.st_mode = 0600;
+	close(fd);
+	if (buf_add(&b, "", 1) == -1) {
+		buf_free(&b);
+		return 0;
+	}
+	p = b.data;
+	for (;;) {
+		t = netrc_token(&p);
+		/* An entry ends where the next begins, or at the end. */
+		if (t == NULL || strcmp(t, "machine") == 0 ||
+		    strcmp(t, "default") == 0 || strcmp(t, "macdef") == 0) {
+			if (match && pass != NULL &&
+			    (login == NULL || strcmp(login, user) == 0)) {
+				found = 1;
+				break;
+			}
+			if (t == NULL)
+				break;
+			login = pass = NULL;
+			match = 0;
+			if (strcmp(t, "machine") == 0) {
+				t = netrc_token(&p);
+				match = t != NULL && strcasecmp(t, host) == 0;
+			} else if (strcmp(t, "default") == 0)
+				match = 1;
+			else /* macdef: skip the macro, up to a blank line */
+				p = strstr(p, "\n\n") ? strstr(p, "\n\n") :
+							p + strlen(p);
+			continue;
+		}
+		if (strcmp(t, "login") == 0)
+			login = netrc_token(&p);
+		else if (strcmp(t, "password") == 0)
+			pass = netrc_token(&p);
+		else if (strcmp(t, "account") == 0)
+			netrc_token(&p);
+	}
+	if (found && (st.st_mode & 077)) {
+		buf_free(&b);
+		return error_set(err, ERR_CONFIG,
+		    "%s holds the password but "
+		    "others may read it: run chmod 600 %s",
+		    path, path);
+	}
+	if (found && (*out = strdup(pass)) == NULL) {
+		buf_free(&b);
+		return error_set(err, ERR_OSERR, "out of memory");
+	}
+	buf_free(&b);
+	return found;
+}
+
+/* Ask on the terminal, never on standard input (that is the message). */
+static int
+prompt(const char *host, const char *user, char **out, struct error *err)
+{
+	struct termios old, quiet;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *tty;
+	int echo_off;
+
+	if ((tty = fopen("/dev/tty", "r+e")) == NULL)
+		return 0;
+	echo_off = tcgetattr(fileno(tty), &old) == 0;
+	if (echo_off) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+	}
+	fprintf(tty, "password for %s at %s: ", user, host);
+	fflush(tty);
+	n = getline(&line, &cap, tty);
+	if (echo_off)
+		tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	fputc('\n', tty);
+	fclose(tty);
+	if (n <= 0) {
+		free(line);
+		return error_set(err, ERR_CONFIG, "no password was typed");
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	*out = line;
+	return 1;
+}
+
 int
 secret_password(const struct account *a, char **out, struct error *err)
 {
-	const char *p;
+	const char *p, *host = account_str(a, AF_HOST), *user;
+	char *home_netrc = NULL;
+	int r;
 
 	*out = NULL;
 	if ((p = account_str(a, AF_PASSWORD)) != NULL) {
@@ -101,5 +254,17 @@ secret_password(const struct account *a, char **out, struct error *err)
 	}
 	if ((p = account_str(a, AF_PASSWORDEVAL)) != NULL)
 		return secret_run(p, out, err);
-	return 0;
+	if (host == NULL || (user = account_str(a, AF_USER)) == NULL)
+		return 0;
+	if ((p = getenv("HOME")) != NULL &&
+	    asprintf(&home_netrc, "%s/.netrc", p) == -1)
+		return error_set(err, ERR_OSERR, "out of memory");
+	r = home_netrc ? netrc_lookup(home_netrc, host, user, out, err) : 0;
+	free(home_netrc);
+	if (r == 0)
+		r = netrc_lookup(OUTBOX_SYSCONFDIR "/netrc", host, user, out,
+		    err);
+	if (r == 0)
+		r = prompt(host, user, out, err);
+	return r == -1 ? -1 : 0;
 }

@@ -700,6 +700,7 @@ on_lmtp_dot(struct smtp *s, const struct reply *r)
 	}
 	if (!(s->caps & SMTP_CAP_PIPELINING))
 		send_line(s, NULL, "QUIT");
+	error_set_reply(&s->err, r->code, r->text.data, r->text.len);
 	smtp_enter(s, SMTP_S_DONE);
 	return SMTP_A_DONE;
 }
@@ -710,6 +711,8 @@ on_dot(struct smtp *s, const struct reply *r)
 	if (s->p.lmtp)
 		return on_lmtp_dot(s, r);
 	if (reply_class(r) == 2) {
+		/* Kept for the log record: the server's word on success. */
+		error_set_reply(&s->err, r->code, r->text.data, r->text.len);
 		if (!(s->caps & SMTP_CAP_PIPELINING))
 			send_line(s, NULL, "QUIT");
 		smtp_enter(s, SMTP_S_DONE);

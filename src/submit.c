@@ -239,7 +239,10 @@ submit(const struct submit_conf *c, struct msg *m, struct error *err)
 				fill_info(c->info, s, t);
 			/* The mail is accepted; a lost QUIT changes nothing. */
 			lineio_flush(l, deadline_in(GOODBYE_SECONDS), err);
-			error_clear(err);
+			/* No error, but the server's last reply, for the log. */
+			*err = *smtp_error(s);
+			err->kind = ERR_NONE;
+			err->msg[0] = '\0';
 			ret = 0;
 			goto out;
 		case SMTP_A_FAIL:

@@ -119,8 +119,10 @@ class Case:
         t0 = time.monotonic()
         with open(src, "rb") as stdin:
             try:
+                # No terminal, so outbox can never stop to prompt.
                 r = subprocess.run(argv, stdin=stdin, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, timeout=timeout)
+                                   stderr=subprocess.PIPE, timeout=timeout,
+                                   start_new_session=True)
             except subprocess.TimeoutExpired as e:
                 self.stderr = (e.stderr or b"").decode("utf-8", "replace")
                 raise Failure("outbox did not finish within %ds" % timeout)

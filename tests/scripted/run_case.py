@@ -18,12 +18,20 @@ Case file format (UTF-8):
   server-timeout: SECS                 (server's wait for the client, 5)
   config-mode: 0644                    (default 0600)
   stdin-repeat: N                      the stdin section N times over
+                                       (big messages; default 1)
   headers: added                       let outbox add From, Date and
                                        Message-ID as it does by default;
                                        otherwise the runner turns that off
                                        (--set-*-header=off before the args)
                                        so the DATA bytes are exact
-                                       (big messages; default 1)
+  listen: unix                         the server listens on a Unix-domain
+                                       socket, $SOCKET, instead of TCP
+                                       ($PORT is then 0)
+  proxy: socks5 [OPTIONS]              also start socks5.py (a SOCKS5
+                                       proxy on 127.0.0.1, its port in
+                                       $PROXY_PORT) with OPTIONS such as
+                                       --refuse N; it logs each request
+                                       (see proxy-log~ below)
 
   --- config             outbox configuration, taken literally
   --- config-escaped     the same, with escapes decoded in each line
@@ -38,11 +46,21 @@ Case file format (UTF-8):
                          (still dot-stuffed, without the final dot line):
                          each line here ends with CRLF
   --- data-escaped       the same, written like stdin-escaped
+  --- data~              the DATA bytes line by line, for content that
+                         varies (Date, Message-ID): each line here stands
+                         for one received line without its CRLF; a line
+                         starting with "~ " is a regular expression the
+                         whole line must match, any other line is literal.
+                         The number of lines must agree, and each received
+                         line must end with CRLF
+  --- file NAME          a file written as $TMP/NAME before outbox runs
+                         (an aliases file, say), taken literally, with the
+                         $ variables replaced
 
 In "literal" sections trailing blank lines are dropped; use the -escaped
 form when they matter.  $CONFIG, $PORT, $CA, $OTHER_CA (a CA that did not
-sign the server certificate), $CERTS and $TMP are replaced in args, config
-and expectations, and so is $FP{FILE}: the SHA-256 fingerprint of the
+sign the server certificate), $CERTS, $TMP, $SOCKET and $PROXY_PORT are
+replaced in args, config, files and expectations, and so is $FP{FILE}: the SHA-256 fingerprint of the
 certificate in FILE (relative to $CERTS), upper-case hex with colons as
 tls_fingerprint takes it; args are split like a shell would, then each
 word has its escapes decoded.
@@ -62,7 +80,20 @@ Expectations:
   alone: LINE                every time the client sent LINE, nothing else
                              arrived in the same flight
   data: none                 no complete message (no final dot) arrived
+  data~ REGEX                the DATA received (as UTF-8, CRLF turned into
+                             LF) matches REGEX somewhere (multi-line mode:
+                             ^ and $ match at each line)
+  data-not~ REGEX            ... matches REGEX nowhere
+  stdout: TEXT               outbox's standard output contains TEXT
+  stdout-not: TEXT           ... does not contain TEXT
+  stdout~ REGEX              ... matches REGEX somewhere (multi-line mode)
+  stdout-empty: yes          nothing at all on standard output
+  proxy-log~ REGEX           a line of the SOCKS5 proxy's request log
+                             matches REGEX, e.g.
+                             "CONNECT ipv4 127.0.0.1 \d+ granted"
   client-never~ REGEX        no client line matches REGEX
+  command-never~ REGEX       no command line matches REGEX (lines of the
+                             message inside DATA do not count)
   never-in-clear: TEXT       TEXT never crossed the wire unencrypted, raw
                              or inside base64
   auth: SUMMARY              the server's account of each AUTH exchange,
@@ -97,11 +128,11 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 from smtpserver import parse_script, show, unescape  # noqa: E402
 
 SECTIONS = ('config', 'config-escaped', 'stdin', 'stdin-escaped', 'server',
-            'expect', 'data', 'data-escaped')
-SECTION_RE = re.compile(r'^--- (%s)\s*$' % '|'.join(map(re.escape,
-                                                         SECTIONS)))
+            'expect', 'data', 'data-escaped', 'data~')
+SECTION_RE = re.compile(r'^--- (%s|file [A-Za-z0-9._-]+)\s*$'
+                        % '|'.join(map(re.escape, SECTIONS)))
 HEADER_KEYS = ('args', 'connect', 'timeout', 'server-timeout', 'config-mode',
-               'stdin-repeat', 'headers')
+               'stdin-repeat', 'headers', 'listen', 'proxy')
 # What the runner puts before a case's own arguments unless "headers: added".
 NO_ADDED_HEADERS = ['--set-from-header=off', '--set-date-header=off',
                     '--set-msgid-header=off']
@@ -109,7 +140,8 @@ EXPECT_KEYS = ('exit', 'stderr', 'stderr-not', 'stderr~', 'stderr-not~',
                'stderr-empty',
                'rtt', 'flight', 'alone', 'data', 'client-never~',
                'never-in-clear', 'auth', 'max-seconds', 'sni',
-               'client-cert')
+               'client-cert', 'data~', 'data-not~', 'stdout', 'stdout-not',
+               'stdout~', 'stdout-empty', 'proxy-log~', 'command-never~')
 
 
 class CaseError(Exception):
@@ -193,7 +225,9 @@ class Runner:
         self.tmp = tempfile.mkdtemp(prefix='outbox-case-')
         self.vars = {'TMP': self.tmp, 'CERTS': args.certs,
                      'CA': os.path.join(args.certs, 'ca.pem'),
-                     'CONFIG': os.path.join(self.tmp, 'config')}
+                     'CONFIG': os.path.join(self.tmp, 'config'),
+                     'SOCKET': os.path.join(self.tmp, 'smtp.sock')}
+        self.proxy = None
 
     def fail(self, text):
         self.failures.append(text)
@@ -207,7 +241,8 @@ class Runner:
             if name == 'OTHER_CA':
                 return self.other_ca()
             return self.vars[name]
-        return re.sub(r'\$(CONFIG|PORT|OTHER_CA|CA|CERTS|TMP)\b', one, text)
+        return re.sub(r'\$(CONFIG|PORT|OTHER_CA|CA|CERTS|TMP|SOCKET|'
+                      r'PROXY_PORT)\b', one, text)
 
     def fingerprint(self, name):
         """SHA-256 of the (first) certificate in CERTS/NAME."""
@@ -230,7 +265,7 @@ class Runner:
 
     # -- the run ---------------------------------------------------------
 
-    def start_server(self, script, timeout):
+    def start_server(self, script, timeout, listen=''):
         try:
             parse_script(script)
         except ValueError as e:
@@ -239,11 +274,14 @@ class Runner:
         with open(path, 'w', encoding='utf-8') as f:
             f.write(script)
         self.result_path = os.path.join(self.tmp, 'result.json')
+        if listen not in ('', 'unix'):
+            raise CaseError('listen: takes only "unix"')
+        extra = ['--unix', self.vars['SOCKET']] if listen == 'unix' else []
         self.server = subprocess.Popen(
             ['/usr/bin/python3', os.path.join(HERE, 'smtpserver.py'),
              '--script', path, '--certs', self.args.certs,
-             '--result', self.result_path, '--timeout', str(timeout)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+             '--result', self.result_path, '--timeout', str(timeout)] +
+            extra, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
         r, _, _ = select.select([self.server.stdout], [], [], 10)
         line = self.server.stdout.readline().decode() if r else ''
         m = re.match(r'PORT (\d+)$', line.strip())
@@ -251,6 +289,35 @@ class Runner:
             self.server.kill()
             raise CaseError('the test server did not start (got %r)' % line)
         self.vars['PORT'] = m.group(1)
+
+    def start_proxy(self, spec):
+        """socks5.py on 127.0.0.1; its port goes to $PROXY_PORT."""
+        words = spec.split()
+        if not words or words[0] != 'socks5':
+            raise CaseError('proxy: takes "socks5" and socks5.py options')
+        self.proxy_log = os.path.join(self.tmp, 'socks5.log')
+        self.proxy = subprocess.Popen(
+            ['/usr/bin/python3', os.path.join(HERE, 'socks5.py'),
+             '--log', self.proxy_log] + words[1:],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+        r, _, _ = select.select([self.proxy.stdout], [], [], 10)
+        line = self.proxy.stdout.readline().decode() if r else ''
+        m = re.match(r'PORT (\d+)$', line.strip())
+        if not m:
+            self.stop_proxy()
+            raise CaseError('the SOCKS5 proxy did not start (got %r)' % line)
+        self.vars['PROXY_PORT'] = m.group(1)
+
+    def stop_proxy(self):
+        if self.proxy is None:
+            return
+        self.proxy.terminate()
+        try:
+            self.proxy.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proxy.kill()
+            self.proxy.wait()
+        self.proxy = None
 
     def stop_server(self):
         self.server.send_signal(signal.SIGTERM)
@@ -271,7 +338,22 @@ class Runner:
         self.expect = expect
         self.header = header
         self.start_server('\n'.join(sec.get('server', [])) + '\n',
-                          float(header.get('server-timeout', '5')))
+                          float(header.get('server-timeout', '5')),
+                          header.get('listen', ''))
+        try:
+            self.run_client(header, sec)
+        finally:
+            self.stop_proxy()
+        self.check(header, sec)
+
+    def run_client(self, header, sec):
+        if 'proxy' in header:
+            self.start_proxy(header['proxy'])
+        for name, body in sec.items():
+            if name.startswith('file '):
+                text = self.subst('\n'.join(body) + '\n')
+                with open(os.path.join(self.tmp, name[5:]), 'wb') as f:
+                    f.write(text.encode('utf-8'))
         if 'config' in sec and 'config-escaped' in sec:
             raise CaseError('give config or config-escaped, not both')
         if 'config' in sec or 'config-escaped' in sec:
@@ -306,8 +388,10 @@ class Runner:
         limit = float(header.get('timeout', '10'))
         start = time.monotonic()
         try:
+            # A new session has no terminal: outbox must never prompt.
             proc = subprocess.run(argv, input=stdin, capture_output=True,
-                                  timeout=limit, env=env, cwd=self.tmp)
+                                  timeout=limit, env=env, cwd=self.tmp,
+                                  start_new_session=True)
             self.code = proc.returncode
             self.stdout, self.stderr = proc.stdout, proc.stderr
         except OSError as e:
@@ -318,7 +402,6 @@ class Runner:
             self.fail('outbox did not finish within %gs (killed)' % limit)
         self.elapsed = time.monotonic() - start
         self.res = self.stop_server()
-        self.check(header, sec)
 
     # -- checks ------------------------------------------------------------
 
@@ -349,6 +432,14 @@ class Runner:
             elif data[0] != want:
                 self.fail('the message the server received differs:\n' +
                           bytes_diff(want, data[0]))
+        if 'data~' in sec:
+            if not data:
+                self.fail('the server received no complete message')
+            else:
+                self.check_data_lines(sec['data~'], data[0])
+        text = (data[0].decode('utf-8', 'replace').replace('\r\n', '\n')
+                if data else None)
+        out = self.stdout.decode('utf-8', 'replace')
         wire = base64.b64decode(res.get('wire_in', ''))
         auths = []
         for key, value in self.expect:
@@ -375,6 +466,30 @@ class Runner:
             elif key == 'stderr-empty':
                 if err:
                     self.fail('stderr is not empty')
+            elif key == 'data~':
+                if text is None:
+                    self.fail('no message arrived to match /%s/' % value)
+                elif not re.search(value, text, re.M):
+                    self.fail('the message does not match /%s/' % value)
+            elif key == 'data-not~':
+                m = re.search(value, text or '', re.M)
+                if m:
+                    self.fail('the message matches /%s/ (%r)'
+                              % (value, m.group(0)))
+            elif key == 'stdout':
+                if value not in out:
+                    self.fail('stdout does not contain %r' % value)
+            elif key == 'stdout-not':
+                if value in out:
+                    self.fail('stdout contains %r' % value)
+            elif key == 'stdout~':
+                if not re.search(value, out, re.M):
+                    self.fail('stdout does not match /%s/' % value)
+            elif key == 'stdout-empty':
+                if out:
+                    self.fail('stdout is not empty')
+            elif key == 'proxy-log~':
+                self.check_proxy_log(value)
             elif key == 'rtt':
                 if res['rtt'] != int(value):
                     self.fail('%d round trips, expected %s'
@@ -394,6 +509,12 @@ class Runner:
                     if e['dir'] in 'CD' and re.search(value, e['text']):
                         self.fail('client sent %r, which matches /%s/'
                                   % (e['text'], value))
+                        break
+            elif key == 'command-never~':
+                for e in res['transcript']:
+                    if e['dir'] == 'C' and re.search(value, e['text']):
+                        self.fail('client sent the command %r, which '
+                                  'matches /%s/' % (e['text'], value))
                         break
             elif key == 'never-in-clear':
                 hit = in_clear(wire, value.encode('utf-8'))
@@ -426,6 +547,44 @@ class Runner:
                               % (self.elapsed, value))
         if auths and auths != res['auth']:
             self.fail('AUTH exchanges %r, expected %r' % (res['auth'], auths))
+
+    def check_data_lines(self, want, got):
+        """The --- data~ section: literal lines and "~ REGEX" lines."""
+        if got and not got.endswith(b'\r\n'):
+            self.fail('the message does not end with CRLF: %r'
+                      % show(got[-40:]))
+            return
+        lines = got.split(b'\r\n')[:-1] if got else []
+        for i, pattern in enumerate(want):
+            if i >= len(lines):
+                self.fail('the message has %d lines, expected %d (the '
+                          'next one: %r)' % (len(lines), len(want), pattern))
+                return
+            line = lines[i].decode('utf-8', 'replace')
+            if pattern.startswith('~ '):
+                ok = re.fullmatch(self.subst(pattern[2:]), line)
+            else:
+                ok = line == self.subst(pattern)
+            if not ok:
+                self.fail('line %d of the message is %r, expected %r'
+                          % (i + 1, show(lines[i]), pattern))
+                return
+        if len(lines) > len(want):
+            self.fail('the message has %d lines, expected %d (the next '
+                      'one: %r)' % (len(lines), len(want),
+                                     show(lines[len(want)])))
+
+    def check_proxy_log(self, pattern):
+        try:
+            with open(self.proxy_log, encoding='utf-8') as f:
+                log = f.read()
+        except (AttributeError, OSError):
+            log = None
+        if log is None:
+            self.fail('no SOCKS5 proxy log (is there a "proxy:" line?)')
+        elif not re.search(pattern, log, re.M):
+            self.fail('the SOCKS5 proxy log does not match /%s/; it '
+                      'holds %r' % (pattern, log))
 
     def check_flight(self, lines, want):
         texts = [e['text'] for e in lines]
