@@ -58,6 +58,18 @@ addr_parse_one(const char *arg, const char *what, enum error_kind kind,
 	return out;
 }
 
+/* RFC 5321 2.4: the local part is case-sensitive, the domain is not. */
+static int
+same_addr(const char *a, const char *b, size_t blen)
+{
+	const char *at = memrchr(b, '@', blen);
+	size_t local = at ? (size_t)(at - b) : blen;
+
+	if (strlen(a) != blen || strncmp(a, b, local) != 0)
+		return 0;
+	return strncasecmp(a + local, b + local, blen - local) == 0;
+}
+
 int
 addrlist_add(struct addrlist *l, const char *addr, size_t len)
 {
@@ -65,8 +77,7 @@ addrlist_add(struct addrlist *l, const char *addr, size_t len)
 	size_t i;
 
 	for (i = 0; i < l->n; i++)
-		if (strlen(l->v[i]) == len &&
-		    strncasecmp(l->v[i], addr, len) == 0)
+		if (same_addr(l->v[i], addr, len))
 			return 0;
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 8;

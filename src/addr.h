@@ -31,7 +31,10 @@ char *addr_parse_one(const char *arg, const char *what, enum error_kind kind,
  */
 int addr_list_parse(const char *text, size_t len, struct addrlist *,
     const char *what, enum error_kind kind, struct error *);
-/* Append a copy; duplicates (case-insensitively) are skipped. */
+/*
+ * Append a copy; a duplicate is skipped (the same local part, and the same
+ * domain but for case).
+ */
 int addrlist_add(struct addrlist *, const char *addr, size_t len);
 void addrlist_free(struct addrlist *);
 

@@ -241,6 +241,10 @@ parse_long(struct cli *c, int argc, char **argv, int *i, struct error *err)
 		c->read_envelope_from = 1;
 		return 0;
 	}
+	/* sendmail's "hdrs" is the setting's "headers", as with -R. */
+	if (o->setting != NULL && strcmp(o->setting, "dsn_return") == 0 &&
+	    strcmp(val, "hdrs") == 0)
+		val = "headers";
 	if (o->setting != NULL)
 		return add_override(c, o->name, o->setting, val ? val : "",
 		    err);
@@ -351,7 +355,7 @@ cli_usage(FILE *fp, const char *prog)
 	    "'_' written '-':\n"
 	    "                        --port, --timeout, --tls, --auth, "
 	    "--user, --logfile, ...\n"
-	    "                        (see outbox(1); there is no "
+	    "                        (see outbox.conf(5); there is no "
 	    "--password)\n"
 	    "  --help, --version\n"
 	    "\n"

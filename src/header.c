@@ -239,7 +239,8 @@ header_apply(struct msg *m, const struct header_policy *p, struct error *err)
 		drop_all(m, "Resent-Bcc");
 	}
 	/* Added in front, in this order: From, To, Date, Message-ID. */
-	if (p->from == HEADER_ON)
+	/* Replaced only by a real sender: a null one adds no From. */
+	if (p->from == HEADER_ON && *p->from_addr != '\0')
 		drop_all(m, "From");
 	if (p->from != HEADER_OFF && *p->from_addr != '\0' &&
 	    msg_find_field(m, "From") == -1) {

@@ -46,6 +46,7 @@ struct run {
 	struct addrlist rcpt;		 /* the envelope recipients */
 	char *password;
 	char *host;
+	char *helo;				/* domain, substituted */
 	struct msg *msg;
 };
 
@@ -215,6 +216,20 @@ first_line_of(const char *path)
 	return line;
 }
 
+/* The user's name: $USER, else $LOGNAME, else the login name. */
+static const char *
+user_name(void)
+{
+	const char *v = getenv("USER");
+	struct passwd *pw;
+
+	if (v == NULL || *v == '\0')
+		v = getenv("LOGNAME");
+	if ((v == NULL || *v == '\0') && (pw = getpwuid(geteuid())) != NULL)
+		v = pw->pw_name;
+	return v != NULL ? v : "unknown";
+}
+
 /*
  * from's substitutions: %U the user, %H the host name, %C its canonical
  * name, %M the mail name of the system, %F the From header's address.
@@ -223,7 +238,6 @@ static char *
 expand_from(const char *from, const char *header_from, struct error *err)
 {
 	struct buf b;
-	struct passwd *pw;
 	struct addrinfo hints, *ai;
 	char host[256], *mailname = NULL, *out = NULL;
 	const char *p, *v;
@@ -241,11 +255,12 @@ expand_from(const char *from, const char *header_from, struct error *err)
 		ai = NULL;
 		switch (*++p) {
 		case 'U':
-			pw = getpwuid(geteuid());
-			v = pw ? pw->pw_name : getenv("USER");
+			v = user_name();
 			break;
 		case 'H':
-			v = host;
+			v = getenv("HOSTNAME") && *getenv("HOSTNAME") ?
+			    getenv("HOSTNAME") :
+			    host;
 			break;
 		case 'C':
 			memset(&hints, 0, sizeof(hints));
@@ -367,7 +382,7 @@ envelope_from(struct run *r, const char *given, struct error *err)
 {
 	const struct account *a = r->acc;
 	const char *conf = account_str(a, AF_FROM), *dom;
-	char *f = NULL, host[256];
+	char *f = NULL;
 	int override = account_on(a, AF_ALLOW_FROM_OVERRIDE, 1);
 
 	if (given != NULL && (override || conf == NULL)) {
@@ -379,35 +394,26 @@ envelope_from(struct run *r, const char *given, struct error *err)
 		    r->cli.from ? ERR_USAGE : ERR_DATA, err);
 		return r->from ? 0 : -1;
 	}
-	if (conf != NULL) {
+	if (account_on(a, AF_AUTO_FROM, 0)) {
+		/* The old auto_from: the user at maildomain, or the user. */
+		dom = account_str(a, AF_MAILDOMAIN);
+		if (asprintf(&f, "%s%s%s", user_name(), dom ? "@" : "",
+			dom ? dom : "") == -1)
+			return error_set(err, ERR_OSERR, "out of memory");
+	} else if (conf != NULL) {
 		if ((f = expand_from(conf, r->header_from, err)) == NULL)
 			return -1;
 		if (is_pattern(f)) {
 			free(f);
 			return error_set(err, ERR_CONFIG,
-			    "from is a pattern "
-			    "(account %s): give the envelope-from address with "
-			    "-f",
+			    "from is a pattern (account %s): give the "
+			    "envelope-from address with -f",
 			    a->name);
 		}
-	} else if (account_on(a, AF_AUTO_FROM, 0)) {
-		if ((dom = account_str(a, AF_MAILDOMAIN)) == NULL) {
-			if (gethostname(host, sizeof(host)) == -1)
-				strcpy(host, "localhost");
-			host[sizeof(host) - 1] = '\0';
-			dom = host;
-		}
-		if (asprintf(&f, "%%U@%s", dom) == -1)
-			return error_set(err, ERR_OSERR, "out of memory");
-		conf = f;
-		f = expand_from(conf, NULL, err);
-		free((char *)conf);
-		if (f == NULL)
-			return -1;
 	} else
 		return error_set(err, ERR_CONFIG,
-		    "no envelope-from address: "
-		    "set from in the account or use -f ADDRESS");
+		    "no envelope-from address: set from in the account or "
+		    "use -f ADDRESS");
 	r->from = addr_parse_one(f, "the envelope-from address", ERR_CONFIG,
 	    err);
 	free(f);
@@ -520,7 +526,7 @@ edit_header(struct run *r, struct error *err)
 	p.nrcpt = r->rcpt.n;
 	p.now = time(NULL);
 	/* The Message-ID's right side: domain, the sender's, the server. */
-	dom = account_str(a, AF_DOMAIN);
+	dom = r->helo;
 	if (dom == NULL || strcmp(dom, "localhost") == 0)
 		dom = (at = strrchr(r->from, '@')) != NULL ? at + 1 :
 		    account_str(a, AF_HOST) ? account_str(a, AF_HOST) :
@@ -577,8 +583,7 @@ prepare(struct run *r, struct submit_conf *sc, struct error *err)
 	if (sc->tls && tls_check_conf(&sc->tls_conf, err) == -1)
 		return -1;
 
-	sc->smtp.helo = account_str(a, AF_DOMAIN) ? account_str(a, AF_DOMAIN) :
-						    "localhost";
+	sc->smtp.helo = r->helo;
 	sc->smtp.starttls = sc->tls && sc->starttls;
 	sc->smtp.tls = sc->tls && !sc->starttls;
 	sc->smtp.from = r->from;
@@ -738,6 +743,7 @@ run_free(struct run *r)
 	free(r->from);
 	free(r->header_from);
 	free(r->host);
+	free(r->helo);
 	free(r->conf_files);
 	secret_free(r->password);
 	msg_free(r->msg);
@@ -774,6 +780,12 @@ get_ready(struct run *r, struct submit_conf *sc, struct error *err)
 	if (r->cli.mode == CLI_PRETEND)
 		return 0;
 	if (account_check(r->acc, err) == -1)
+		return -1;
+	/* domain takes %H, %C and %M like from. */
+	if ((r->helo = expand_from(account_str(r->acc, AF_DOMAIN) ?
+		     account_str(r->acc, AF_DOMAIN) :
+		     "localhost",
+		 r->header_from, err)) == NULL)
 		return -1;
 	if (r->cli.mode == CLI_SEND &&
 	    (envelope_from(r, sender, err) == -1 ||

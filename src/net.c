@@ -452,7 +452,7 @@ open_socks(const struct net_target *t, int64_t deadline, int *fdp,
     struct error *err)
 {
 	unsigned char req[SOCKS_REQUEST_MAX];
-	size_t len;
+	size_t len = 0;
 	int fd, port;
 
 	/* A request the proxy cannot take is refused before connecting. */
