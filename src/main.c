@@ -46,7 +46,7 @@ struct run {
 	struct addrlist rcpt;		 /* the envelope recipients */
 	char *password;
 	char *host;
-	char *helo;				/* domain, substituted */
+	char *helo; /* domain, substituted */
 	struct msg *msg;
 };
 
