@@ -70,14 +70,55 @@ same_addr(const char *a, const char *b, size_t blen)
 	return strncasecmp(a + local, b + local, blen - local) == 0;
 }
 
+/* FNV-1a over the local part as it is and the domain in lower case. */
+static size_t
+addr_hash(const char *a, size_t len)
+{
+	const char *at = memrchr(a, '@', len);
+	size_t i, h = 2166136261u;
+	unsigned char c;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)a[i];
+		if (at != NULL && a + i > at && c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		h = (h ^ c) * 16777619u;
+	}
+	return h;
+}
+
+/* Make room in the hash set: it stays at most half full. */
+static int
+grow_slots(struct addrlist *l)
+{
+	size_t n = l->nslots ? l->nslots * 2 : 64, i, k;
+	size_t *slots;
+
+	if ((slots = calloc(n, sizeof(*slots))) == NULL)
+		return -1;
+	for (i = 0; i < l->n; i++) {
+		k = addr_hash(l->v[i], strlen(l->v[i])) & (n - 1);
+		while (slots[k] != 0)
+			k = (k + 1) & (n - 1);
+		slots[k] = i + 1;
+	}
+	free(l->slots);
+	l->slots = slots;
+	l->nslots = n;
+	return 0;
+}
+
 int
 addrlist_add(struct addrlist *l, const char *addr, size_t len)
 {
 	char **v;
-	size_t i;
+	size_t k;
 
-	for (i = 0; i < l->n; i++)
-		if (same_addr(l->v[i], addr, len))
+	if ((l->n + 1) * 2 > l->nslots && grow_slots(l) == -1)
+		return -1;
+	for (k = addr_hash(addr, len) & (l->nslots - 1); l->slots[k] != 0;
+	     k = (k + 1) & (l->nslots - 1))
+		if (same_addr(l->v[l->slots[k] - 1], addr, len))
 			return 0;
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 8;
@@ -87,7 +128,7 @@ addrlist_add(struct addrlist *l, const char *addr, size_t len)
 	}
 	if ((l->v[l->n] = strndup(addr, len)) == NULL)
 		return -1;
-	l->n++;
+	l->slots[k] = ++l->n;
 	return 0;
 }
 
@@ -99,8 +140,13 @@ addrlist_free(struct addrlist *l)
 	for (i = 0; i < l->n; i++)
 		free(l->v[i]);
 	free(l->v);
+	free(l->slots);
 	memset(l, 0, sizeof(*l));
 }
+
+#define CONTROL_MSG \
+	"%s contains a control character (such as CR or LF), which is not " \
+	"allowed"
 
 /* The parser's state for one mailbox: what stands outside and inside <>. */
 struct mbox {
@@ -149,17 +195,41 @@ flush(struct mbox *m, struct addrlist *l, const char *what,
 	return 0;
 }
 
-/* Skip a comment starting at *p ('('), nested, with quoted pairs. */
+/*
+ * At a CR or LF inside the list: the length of the line break when it is
+ * folding (followed by a blank, RFC 5322 3.2.2), or 0 when it is not.
+ */
+static size_t
+folding(const char *p, const char *end)
+{
+	size_t n = p + 1 < end && p[0] == '\r' && p[1] == '\n' ? 2 : 1;
+
+	return p + n < end && (p[n] == ' ' || p[n] == '\t') ? n : 0;
+}
+
+/*
+ * Skip a comment starting at *p ('('), nested, with quoted pairs.  -1:
+ * unclosed; -3: a control character or a line break that is not folding.
+ */
 static int
 skip_comment(const char **pp, const char *end)
 {
 	const char *p = *pp;
 	int depth = 0;
+	size_t f;
 
 	for (; p < end; p++) {
-		if (*p == '\\' && p + 1 < end)
+		if ((*p == '\r' || *p == '\n') && (f = folding(p, end)) > 0) {
+			p += f - 1;
+			continue;
+		}
+		if (bad_byte((unsigned char)*p) && *p != '\t')
+			return -3;
+		if (*p == '\\' && p + 1 < end) {
 			p++;
-		else if (*p == '(')
+			if (bad_byte((unsigned char)*p) && *p != '\t')
+				return -3;
+		} else if (*p == '(')
 			depth++;
 		else if (*p == ')' && --depth == 0) {
 			*pp = p + 1;
@@ -169,16 +239,28 @@ skip_comment(const char **pp, const char *end)
 	return -1;
 }
 
-/* Copy a quoted string or domain literal, delimiters included. */
+/*
+ * Copy a quoted string or domain literal, delimiters included, unfolded.
+ * -1: out of memory; -2: unclosed; -3: a control character.
+ */
 static int
 copy_quoted(const char **pp, const char *end, char close, struct buf *out)
 {
 	const char *p = *pp + 1;
+	size_t f;
 
 	if (buf_add(out, *pp, 1) == -1)
 		return -1;
 	for (; p < end; p++) {
+		if ((*p == '\r' || *p == '\n') && (f = folding(p, end)) > 0) {
+			p += f - 1; /* the blank after it stays */
+			continue;
+		}
+		if (bad_byte((unsigned char)*p) && *p != '\t')
+			return -3;
 		if (*p == '\\' && p + 1 < end) {
+			if (bad_byte((unsigned char)p[1]) && p[1] != '\t')
+				return -3;
 			if (buf_add(out, p, 2) == -1)
 				return -1;
 			p++;
@@ -230,30 +312,38 @@ addr_list_parse(const char *text, size_t len, struct addrlist *l,
 			p++;
 			break;
 		case '(':
-			if (skip_comment(&p, end) == -1) {
+			if ((q = skip_comment(&p, end)) != 0) {
 				error_set(err, kind,
-				    "%s: a \"(\" without its "
-				    "\")\"",
+				    q == -3 ? CONTROL_MSG :
+					      "%s: a \"(\" without its \")\"",
 				    what);
 				goto out;
 			}
 			break;
+		case ')':
+		case ']':
+			error_set(err, kind, "%s: a \"%c\" without its \"%c\"",
+			    what, *p, *p == ')' ? '(' : '[');
+			goto out;
 		case '"':
 		case '[':
-			q = copy_quoted(&p, end, *p == '"' ? '"' : ']', cur);
-			if (q != 0) {
-				if (q == -1)
-					error_set(err, ERR_OSERR,
-					    "out of memory");
-				else
-					error_set(err, kind,
-					    "%s: an unclosed "
-					    "%s",
-					    what,
-					    *p == '"' ? "quoted string" :
-							"\"[\"");
+			if (m.had_angle) {
+				error_set(err, kind, "%s: text after \">\"",
+				    what);
 				goto out;
 			}
+			q = copy_quoted(&p, end, *p == '"' ? '"' : ']', cur);
+			if (q == -1)
+				goto oom;
+			if (q != 0) {
+				error_set(err, kind,
+				    q == -3 ?
+					CONTROL_MSG :
+					"%s: an unclosed quoted string or \"[\"",
+				    what);
+				goto out;
+			}
+			m.space = 0;
 			break;
 		case '<':
 			if (m.in_angle || m.had_angle) {
@@ -288,8 +378,14 @@ addr_list_parse(const char *text, size_t len, struct addrlist *l,
 				p++;
 				break;
 			}
-			/* RFC 5322 3.4: "name: members;" is a group. */
-			if (in_group || m.had_angle) {
+			/*
+			 * RFC 5322 3.4: "name: members;" is a group.  A name
+			 * with an unquoted "@" is an address gone wrong.
+			 */
+			if (in_group || m.had_angle ||
+			    (m.plain.len > 0 &&
+				memchr(m.plain.data, '@', m.plain.len) !=
+				    NULL)) {
 				error_set(err, kind, "%s: a \":\" out of place",
 				    what);
 				goto out;
@@ -322,6 +418,23 @@ addr_list_parse(const char *text, size_t len, struct addrlist *l,
 		default:
 			if (m.had_angle) {
 				error_set(err, kind, "%s: text after \">\"",
+				    what);
+				goto out;
+			}
+			if (bad_byte((unsigned char)*p)) {
+				error_set(err, kind, CONTROL_MSG, what);
+				goto out;
+			}
+			/* Inside <> an address is one word: "<a b@c>" is not. */
+			if (m.in_angle && m.space && m.angle.len > 0 &&
+			    *p != '.' && *p != '@' &&
+			    m.angle.data[m.angle.len - 1] != '.' &&
+			    m.angle.data[m.angle.len - 1] != '@' &&
+			    m.angle.data[m.angle.len - 1] != ':' &&
+			    m.angle.data[m.angle.len - 1] != ',') {
+				error_set(err, kind,
+				    "%s is not a valid address "
+				    "(blanks inside <...>)",
 				    what);
 				goto out;
 			}

@@ -10,6 +10,8 @@
 struct addrlist {
 	char **v;
 	size_t n, cap;
+	size_t *slots; /* a hash set of v's indices + 1, for duplicates */
+	size_t nslots;
 };
 
 /*

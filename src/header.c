@@ -115,25 +115,29 @@ ascii(const char *s)
 	return 1;
 }
 
-/* RFC 2047 B encoding in words of at most 75 characters. */
+/*
+ * RFC 2047 B encoding.  Words of 39 bytes (64 characters encoded), one a
+ * line, keep every line, "From: " included, within 76 characters (2).
+ */
 static int
-encode_words(struct buf *b, const char *s)
+encode_words(struct buf *b, const char *s, size_t *last)
 {
 	size_t len = strlen(s), n;
 	char *w;
 
 	while (len > 0) {
-		n = len > 45 ? 45 : len;
+		n = len > 39 ? 39 : len;
 		/* Never split a UTF-8 sequence between two words. */
 		while (n < len && n > 1 && ((unsigned char)s[n] & 0xc0) == 0x80)
 			n--;
 		if ((w = sasl_base64(s, n)) == NULL)
 			return -1;
-		if (buf_printf(b, "%s=?UTF-8?B?%s?=", b->len ? " " : "", w) ==
-		    -1) {
+		if (buf_printf(b, "%s=?UTF-8?B?%s?=", b->len ? "\r\n " : "",
+			w) == -1) {
 			free(w);
 			return -1;
 		}
+		*last = strlen(w) + 12;
 		free(w);
 		s += n;
 		len -= n;
@@ -146,14 +150,23 @@ header_mailbox(const char *name, const char *addr)
 {
 	struct buf b;
 	const char *p;
+	size_t last = 0, col;
 
 	buf_init(&b, 64 * 1024);
 	if (name == NULL || *name == '\0') {
 		if (buf_addstr(&b, addr) == -1)
 			goto fail;
 	} else if (!ascii(name)) {
-		if (encode_words(&b, name) == -1 ||
-		    buf_printf(&b, " <%s>", addr) == -1)
+		/*
+		 * The address on a line of its own if it would not fit after
+		 * the last word ("From: " before the first).
+		 */
+		if (encode_words(&b, name, &last) == -1)
+			goto fail;
+		col = (memchr(b.data, '\n', b.len) ? 1 : 6) + last;
+		if (buf_printf(&b, "%s<%s>",
+			col + 1 + strlen(addr) + 2 > 76 ? "\r\n " : " ",
+			addr) == -1)
 			goto fail;
 	} else if (needs_quotes(name)) {
 		if (buf_add(&b, "\"", 1) == -1)
@@ -205,7 +218,7 @@ static int
 add_to(struct msg *m, const struct header_policy *p, struct error *err)
 {
 	struct buf b;
-	size_t i;
+	size_t i, n, col;
 	int r;
 
 	drop_all(m, "To");
@@ -214,13 +227,23 @@ add_to(struct msg *m, const struct header_policy *p, struct error *err)
 	if (p->to == HEADER_TO_UNDISCLOSED)
 		return msg_add_field(m, "To", "undisclosed-recipients:;", err);
 	buf_init(&b, 1024 * 1024);
-	for (i = 0; i < p->nrcpt; i++)
-		if (buf_printf(&b, "%s%s", i ? ", " : "", p->rcpt[i]) == -1) {
-			buf_free(&b);
-			return error_set(err, ERR_DATA,
-			    "too many recipients "
-			    "for a To: header field");
-		}
+	/* RFC 5322 2.2.3: folded after a comma, lines kept near 78. */
+	for (i = 0, col = 4; i < p->nrcpt; i++) {
+		n = strlen(p->rcpt[i]);
+		if (i > 0 &&
+		    buf_addstr(&b, col + n + 3 > 78 ? ",\r\n " : ", ") == -1)
+			break;
+		if (i > 0)
+			col = col + n + 3 > 78 ? 1 : col + 2;
+		if (buf_addstr(&b, p->rcpt[i]) == -1)
+			break;
+		col += n;
+	}
+	if (i < p->nrcpt) {
+		buf_free(&b);
+		return error_set(err, ERR_DATA,
+		    "too many recipients for a To: header field");
+	}
 	buf_add(&b, "", 1);
 	r = msg_add_field(m, "To", b.data, err);
 	buf_free(&b);
@@ -242,6 +265,11 @@ header_apply(struct msg *m, const struct header_policy *p, struct error *err)
 	/* Replaced only by a real sender: a null one adds no From. */
 	if (p->from == HEADER_ON && *p->from_addr != '\0')
 		drop_all(m, "From");
+	/* RFC 5322 2.1.1: a line of at most 998 characters. */
+	if (p->full_name != NULL && ascii(p->full_name) &&
+	    strlen(p->full_name) > 900)
+		return error_set(err, ERR_CONFIG,
+		    "the full name is longer than 900 bytes");
 	if (p->from != HEADER_OFF && *p->from_addr != '\0' &&
 	    msg_find_field(m, "From") == -1) {
 		if ((from = header_mailbox(p->full_name, p->from_addr)) == NULL)

@@ -159,6 +159,9 @@ fill(struct msg *m, struct error *err)
 	struct pollfd pfd;
 	ssize_t n;
 
+	/* A full buffer would read nothing and look like the end. */
+	if (m->len == m->cap)
+		return error_set(err, ERR_SOFTWARE, "message buffer full");
 	for (;;) {
 		n = read(m->fd, m->rbuf + m->len, m->cap - m->len);
 		if (n >= 0)
@@ -247,6 +250,9 @@ scan_headers(struct msg *m, size_t *fields_end, size_t *block_end)
 			break;
 		p = next;
 	}
+	/* A line ended where the input read so far ends: more may follow. */
+	if (p == e && !m->eof)
+		return 0;
 	*fields_end = *block_end = (size_t)(p - b);
 	return 1;
 }
@@ -417,6 +423,8 @@ msg_pump(struct msg *m, struct buf *out, size_t upto, struct error *err)
 				m->cap = READ_SIZE; /* the rest streams */
 			continue;
 		}
+		/* All taken: the next read starts at the buffer's start. */
+		m->off = m->len = 0;
 		if (m->eof) {
 			if (bodyfilter_finish(&m->bf, out, err) == -1)
 				return -1;

@@ -668,6 +668,38 @@ on_data(struct smtp *s, const struct reply *r)
 }
 
 /*
+ * One recipient the LMTP server did not deliver to: every one is named,
+ * with its reply; any permanent refusal makes the whole a permanent one.
+ */
+static void
+lmtp_refused(struct smtp *s, const struct reply *r, const char *rcpt)
+{
+	struct error *e = &s->envelope_err;
+	size_t have = strlen(e->reply), n = r->text.len;
+
+	if (e->kind == ERR_NONE) {
+		e->kind = kind_for(r, ERR_UNAVAILABLE);
+		snprintf(e->msg, sizeof(e->msg),
+		    "the server did not deliver "
+		    "the mail to %s",
+		    rcpt);
+		error_set_reply(e, r->code, r->text.data, r->text.len);
+		return;
+	}
+	if (reply_class(r) == 5)
+		e->kind = ERR_UNAVAILABLE;
+	if (strlen(e->msg) + strlen(rcpt) + 3 < sizeof(e->msg))
+		strcat(strcat(e->msg, ", "), rcpt);
+	while (n > 0 && r->text.data[n - 1] == '\n')
+		n--;
+	if (have + n + 2 < sizeof(e->reply)) {
+		e->reply[have] = '\n';
+		memcpy(e->reply + have + 1, r->text.data, n);
+		e->reply[have + 1 + n] = '\0';
+	}
+}
+
+/*
  * RFC 2033 4.2: after the dot an LMTP server replies once for each
  * recipient it took, in order; each says whether that one got the mail.
  */
@@ -683,14 +715,8 @@ on_lmtp_dot(struct smtp *s, const struct reply *r)
 		    "more replies than recipients from the LMTP server");
 	s->rcpt_i = i + 1;
 	s->rcpt_code[i] = r->code;
-	if (reply_class(r) != 2) {
-		envelope_refused(s, r,
-		    "recipient address %s: the server did "
-		    "not deliver the mail",
-		    s->p.rcpt[i]);
-		if (reply_class(r) == 5)
-			s->envelope_err.kind = ERR_UNAVAILABLE;
-	}
+	if (reply_class(r) != 2)
+		lmtp_refused(s, r, s->p.rcpt[i]);
 	if (--s->accepted > 0)
 		return SMTP_A_READ;
 	if (s->envelope_err.kind != ERR_NONE) {

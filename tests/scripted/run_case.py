@@ -60,10 +60,10 @@ Case file format (UTF-8):
 In "literal" sections trailing blank lines are dropped; use the -escaped
 form when they matter.  $CONFIG, $PORT, $CA, $OTHER_CA (a CA that did not
 sign the server certificate), $CERTS, $TMP, $SOCKET and $PROXY_PORT are
-replaced in args, config, files and expectations, and so is $FP{FILE}: the SHA-256 fingerprint of the
-certificate in FILE (relative to $CERTS), upper-case hex with colons as
-tls_fingerprint takes it; args are split like a shell would, then each
-word has its escapes decoded.
+replaced in args, config, files and expectations, and so is $FP{FILE}:
+the SHA-256 fingerprint of the certificate in FILE (relative to $CERTS),
+upper-case hex with colons as tls_fingerprint takes it; args are split
+like a shell would, then each word has its escapes decoded.
 
 Expectations:
   exit: N                    outbox's exit status
@@ -87,10 +87,11 @@ Expectations:
   stdout: TEXT               outbox's standard output contains TEXT
   stdout-not: TEXT           ... does not contain TEXT
   stdout~ REGEX              ... matches REGEX somewhere (multi-line mode)
+  stdout-not~ REGEX          ... matches REGEX nowhere
   stdout-empty: yes          nothing at all on standard output
   proxy-log~ REGEX           a line of the SOCKS5 proxy's request log
                              matches REGEX, e.g.
-                             "CONNECT ipv4 127.0.0.1 \d+ granted"
+                             "CONNECT ipv4 127.0.0.1 \\d+ granted"
   client-never~ REGEX        no client line matches REGEX
   command-never~ REGEX       no command line matches REGEX (lines of the
                              message inside DATA do not count)
@@ -141,7 +142,8 @@ EXPECT_KEYS = ('exit', 'stderr', 'stderr-not', 'stderr~', 'stderr-not~',
                'rtt', 'flight', 'alone', 'data', 'client-never~',
                'never-in-clear', 'auth', 'max-seconds', 'sni',
                'client-cert', 'data~', 'data-not~', 'stdout', 'stdout-not',
-               'stdout~', 'stdout-empty', 'proxy-log~', 'command-never~')
+               'stdout~', 'stdout-not~', 'stdout-empty', 'proxy-log~',
+               'command-never~')
 
 
 class CaseError(Exception):
@@ -485,6 +487,11 @@ class Runner:
             elif key == 'stdout~':
                 if not re.search(value, out, re.M):
                     self.fail('stdout does not match /%s/' % value)
+            elif key == 'stdout-not~':
+                m = re.search(value, out, re.M)
+                if m:
+                    self.fail('stdout matches /%s/ (%r)'
+                              % (value, m.group(0)))
             elif key == 'stdout-empty':
                 if out:
                     self.fail('stdout is not empty')
@@ -628,6 +635,11 @@ class Runner:
         print('  stderr:')
         for line in self.stderr.decode('utf-8', 'replace').splitlines():
             print('    | ' + line)
+        if self.stdout:
+            print('  stdout:')
+            for line in self.stdout.decode('utf-8',
+                                           'replace').splitlines()[:200]:
+                print('    | ' + line)
         if res:
             print('  server (round trips %d, connected %s):'
                   % (res['rtt'], res['connected']))

@@ -4,8 +4,10 @@
 Two modes:
 
   smtpserver.py --script FILE --certs DIR --result FILE [--timeout SECS]
+               [--unix PATH]
       Listen on 127.0.0.1 (an ephemeral port, printed as "PORT n" on
-      stdout), accept ONE connection and play the server script in FILE.
+      stdout), or on the Unix-domain socket PATH ("PORT 0" once it is
+      ready), accept ONE connection and play the server script in FILE.
       Everything the client sent is recorded and written to the result
       file as JSON when the script is over and the client has gone, or
       when SIGTERM arrives (the test runner sends it once the client has
@@ -173,7 +175,8 @@ class Peer:
 
     def __init__(self, sock, stopper, timeout, log):
         sock.setblocking(False)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if sock.family != socket.AF_UNIX:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock = sock
         self.stopper = stopper
         self.timeout = timeout
@@ -856,7 +859,15 @@ def sasl_exchange(mech, ir, challenge, user, password):
     return False, 'unsupported'
 
 
-def listen(host):
+def listen(host, unix=None):
+    if unix:
+        # A Unix-domain socket at that path; "PORT 0" says it is ready.
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        srv.bind(unix)
+        srv.listen(8)
+        sys.stdout.write('PORT 0\n')
+        sys.stdout.flush()
+        return srv
     family = socket.AF_INET6 if ':' in host else socket.AF_INET
     srv = socket.socket(family, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -894,7 +905,7 @@ def play(args):
     with open(args.script, encoding='utf-8') as f:
         steps = parse_script(f.read())
     stopper = Stopper()
-    srv = listen(args.host)
+    srv = listen(args.host, args.unix)
     result = {'connected': False, 'script_ok': False, 'error': None,
               'step': None, 'steps_done': 0, 'steps_total': len(steps),
               'rtt': 0, 'turns': 0, 'transcript': [], 'data': [],
@@ -1083,6 +1094,9 @@ def main():
     ap.add_argument('--timeout', type=float, default=5.0,
                     help='seconds to wait for the client (default 5)')
     ap.add_argument('--host', default='127.0.0.1')
+    ap.add_argument('--unix', metavar='PATH',
+                    help='script mode: listen on this Unix-domain socket '
+                    'instead of TCP (prints "PORT 0")')
     ap.add_argument('--sink', action='store_true')
     ap.add_argument('--user', default='')
     ap.add_argument('--password', default='')

@@ -706,6 +706,731 @@ test_read_error(void **state)
 	close(p[1]);
 }
 
+/* --- the header block --- */
+
+/* A message read from a temporary file or from a pipe. */
+struct source {
+	int fd;
+	pid_t pid;
+	struct msg *m;
+};
+
+static struct msg *
+open_message(struct source *s, const char *in, size_t n, int via_pipe)
+{
+	struct error err;
+
+	s->pid = -1;
+	s->fd = via_pipe ? pipe_from_child(in, n, &s->pid) : temp_file(in, n);
+	error_clear(&err);
+	assert_non_null(s->m = msg_new(s->fd));
+	if (msg_prefetch(s->m, &err) == -1)
+		fail_msg("msg_prefetch: %s", err.msg);
+	assert_int_equal(err.kind, ERR_NONE);
+	return s->m;
+}
+
+static struct msg *
+open_str(struct source *s, const char *in, int via_pipe)
+{
+	return open_message(s, in, strlen(in), via_pipe);
+}
+
+static void
+close_message(struct source *s)
+{
+	msg_free(s->m);
+	close(s->fd);
+	if (s->pid != -1)
+		reap(s->pid);
+}
+
+/* Bytes shown escaped, for messages. */
+static void
+show(char *out, size_t outlen, const char *p, size_t n)
+{
+	size_t o = 0, i;
+
+	for (i = 0; i < n && o + 5 < outlen; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c == '\r')
+			o += (size_t)snprintf(out + o, outlen - o, "\\r");
+		else if (c == '\n')
+			o += (size_t)snprintf(out + o, outlen - o, "\\n");
+		else if (c < 0x20 || c >= 0x7f)
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x",
+			    c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+}
+
+/*
+ * Pump the whole message and compare with want, byte for byte.  0 if
+ * equal; else -1 with what differs in why (briefly if whylen is small).
+ */
+static int
+pumped_equal(struct msg *m, const char *want, size_t wantlen, char *why,
+    size_t whylen)
+{
+	struct buf out;
+	struct error err;
+	char got[256], exp[256];
+	size_t i, from;
+	int r;
+
+	buf_init(&out, OUT_MAX);
+	error_clear(&err);
+	while ((r = msg_pump(m, &out, out.len + 256 * 1024, &err)) == 1)
+		;
+	if (r == -1) {
+		snprintf(why, whylen, "msg_pump: %s", err.msg);
+		buf_free(&out);
+		return -1;
+	}
+	for (i = 0; i < out.len && i < wantlen && out.data[i] == want[i]; i++)
+		;
+	if (i == out.len && i == wantlen) {
+		buf_free(&out);
+		return 0;
+	}
+	if (whylen < 200) {
+		snprintf(why, whylen,
+		    "got %zu bytes, expected %zu (from %zu on)", out.len,
+		    wantlen, i);
+		buf_free(&out);
+		return -1;
+	}
+	from = i > 20 ? i - 20 : 0;
+	show(got, sizeof(got), out.data + from,
+	    out.len - from < 60 ? out.len - from : 60);
+	show(exp, sizeof(exp), want + from,
+	    wantlen - from < 60 ? wantlen - from : 60);
+	snprintf(why, whylen,
+	    "got %zu bytes, expected %zu; from byte %zu: \"%s\", expected "
+	    "\"%s\"",
+	    out.len, wantlen, from, got, exp);
+	buf_free(&out);
+	return -1;
+}
+
+static void
+expect_pumped_n(struct msg *m, const char *want, size_t wantlen)
+{
+	char why[1024];
+
+	if (pumped_equal(m, want, wantlen, why, sizeof(why)) == -1)
+		fail_msg("%s", why);
+}
+
+static void
+expect_pumped(struct msg *m, const char *want)
+{
+	expect_pumped_n(m, want, strlen(want));
+}
+
+/* Field i is named name and has the raw value given. */
+static void
+expect_field(const struct msg *m, size_t i, const char *name, const char *value)
+{
+	const char *start, *v;
+	size_t nl, vl;
+
+	assert_true(i < msg_nfields(m));
+	start = msg_field(m, i, &nl, &v, &vl);
+	if (nl != strlen(name) || memcmp(start, name, nl) != 0)
+		fail_msg("field %zu is named \"%.*s\", expected \"%s\"", i,
+		    (int)nl, start, name);
+	if (vl != strlen(value) || memcmp(v, value, vl) != 0)
+		fail_msg("field %zu (%s) has the value \"%.*s\", expected "
+			 "\"%s\"",
+		    i, name, (int)vl, v, value);
+	assert_true(msg_field_is(m, i, name));
+}
+
+/* The whole message read, pumped unchanged (line endings aside). */
+static void
+expect_unchanged(const char *in, size_t nfields, int via_pipe)
+{
+	struct source s;
+	char *want;
+	size_t wantlen, content;
+
+	open_message(&s, in, strlen(in), via_pipe);
+	assert_int_equal(msg_nfields(s.m), nfields);
+	want = model(in, strlen(in), &wantlen, &content);
+	expect_pumped_n(s.m, want, wantlen);
+	assert_int_equal(msg_size(s.m), content);
+	free(want);
+	close_message(&s);
+}
+
+static void
+test_header_fields(void **state)
+{
+	static const char *const endings[] = { "\r\n", "\n", "\r" };
+	char in[512], v[128];
+	struct source s;
+	const char *e;
+	size_t k;
+	int via_pipe;
+
+	for (k = 0; k < 3; k++)
+		for (via_pipe = 0; via_pipe < 2; via_pipe++) {
+			e = endings[k];
+			snprintf(in, sizeof(in),
+			    "Subject: hi%sTo: a@x,%s b@y%s\tc@z%sX-Empty:%s"
+			    "X-Colon : a: b%sX:v%s%sbody%s",
+			    e, e, e, e, e, e, e, e, e);
+			open_message(&s, in, strlen(in), via_pipe);
+			assert_int_equal(msg_nfields(s.m), 5);
+			expect_field(s.m, 0, "Subject", " hi");
+			snprintf(v, sizeof(v), " a@x,%s b@y%s\tc@z", e, e);
+			expect_field(s.m, 1, "To", v);
+			expect_field(s.m, 2, "X-Empty", "");
+			expect_field(s.m, 3, "X-Colon", " a: b");
+			expect_field(s.m, 4, "X", "v");
+			assert_true(msg_field_is(s.m, 0, "SUBJECT"));
+			assert_false(msg_field_is(s.m, 0, "Subjec"));
+			assert_false(msg_field_is(s.m, 3, "X-Colon "));
+			assert_int_equal(msg_find_field(s.m, "to"), 1);
+			assert_int_equal(msg_find_field(s.m, "x-colon"), 3);
+			assert_int_equal(msg_find_field(s.m, "Cc"), -1);
+			assert_int_equal(msg_find_field(s.m, "body"), -1);
+			expect_pumped(s.m,
+			    "Subject: hi\r\nTo: a@x,\r\n b@y\r\n\tc@z\r\n"
+			    "X-Empty:\r\nX-Colon : a: b\r\nX:v\r\n\r\n"
+			    "body\r\n.\r\n");
+			close_message(&s);
+		}
+}
+
+static void
+test_header_mixed_line_endings(void **state)
+{
+	struct source s;
+
+	open_str(&s, "A: 1\nB: 2\r\n 2b\r\tc\nC: 3\r\n\nbody", 0);
+	assert_int_equal(msg_nfields(s.m), 3);
+	expect_field(s.m, 0, "A", " 1");
+	expect_field(s.m, 1, "B", " 2\r\n 2b\r\tc");
+	expect_field(s.m, 2, "C", " 3");
+	expect_pumped(s.m,
+	    "A: 1\r\nB: 2\r\n 2b\r\n\tc\r\nC: 3\r\n\r\nbody\r\n.\r\n");
+	close_message(&s);
+
+	/* A CR, then a CRLF: two line breaks, the second the empty line. */
+	open_str(&s, "A: 1\r\r\nB: 2\r\n", 1);
+	assert_int_equal(msg_nfields(s.m), 1);
+	expect_field(s.m, 0, "A", " 1");
+	expect_pumped(s.m, "A: 1\r\n\r\nB: 2\r\n.\r\n");
+	close_message(&s);
+
+	/* An LF, then a CR: the same. */
+	open_str(&s, "A: 1\n\rB: 2\n", 0);
+	assert_int_equal(msg_nfields(s.m), 1);
+	expect_pumped(s.m, "A: 1\r\n\r\nB: 2\r\n.\r\n");
+	close_message(&s);
+}
+
+static void
+test_header_ends_at_non_field(void **state)
+{
+	struct source s;
+	int via_pipe;
+
+	for (via_pipe = 0; via_pipe < 2; via_pipe++) {
+		expect_unchanged("Subject: a\nTo: b@x\nthis is body\nmore\n", 2,
+		    via_pipe);
+		expect_unchanged("Subject: a\nFrom x: y\nCc: c@x\n", 1,
+		    via_pipe);
+		expect_unchanged("Subject: a\n: no name\n", 1, via_pipe);
+		expect_unchanged("Subject: a\n>From x\n", 1, via_pipe);
+		expect_unchanged("Subject: a\nS\xc3\xbc"
+				 "bject: b\n",
+		    1, via_pipe);
+		expect_unchanged("Subject: a\nno colon at all", 1, via_pipe);
+	}
+
+	/* Added fields go in front; no separator is invented. */
+	open_str(&s, "Subject: a\nthis is body\n", 0);
+	assert_int_equal(msg_nfields(s.m), 1);
+	assert_int_equal(msg_find_field(s.m, "this is body"), -1);
+	assert_int_equal(msg_add_field(s.m, "X-A", "1", NULL), 0);
+	expect_pumped(s.m, "X-A: 1\r\nSubject: a\r\nthis is body\r\n.\r\n");
+	close_message(&s);
+}
+
+static void
+test_header_none(void **state)
+{
+	struct error err;
+	struct source s;
+	int via_pipe;
+
+	for (via_pipe = 0; via_pipe < 2; via_pipe++) {
+		expect_unchanged("hello world\nSecond: line\n", 0, via_pipe);
+		expect_unchanged(" folded: x\nA: b\n", 0, via_pipe);
+		expect_unchanged("\nA: b\n", 0, via_pipe);
+		expect_unchanged("\r\n\r\nbody", 0, via_pipe);
+		expect_unchanged("no newline", 0, via_pipe);
+	}
+
+	/* Fields added to a message without a header need a separator. */
+	error_clear(&err);
+	open_str(&s, "hello world\nSecond: line\n", 1);
+	assert_int_equal(msg_add_field(s.m, "X-A", "1", &err), 0);
+	expect_pumped(s.m,
+	    "X-A: 1\r\n\r\nhello world\r\nSecond: line\r\n.\r\n");
+	close_message(&s);
+
+	/* A message that starts with the empty line has one already. */
+	open_str(&s, "\nbody\n", 0);
+	assert_int_equal(msg_add_field(s.m, "X-A", "1", &err), 0);
+	expect_pumped(s.m, "X-A: 1\r\n\r\nbody\r\n.\r\n");
+	close_message(&s);
+}
+
+static void
+test_header_only(void **state)
+{
+	struct error err;
+	struct source s;
+	int via_pipe;
+
+	error_clear(&err);
+	for (via_pipe = 0; via_pipe < 2; via_pipe++) {
+		/* No final newline. */
+		open_str(&s, "Subject: x\nTo: y", via_pipe);
+		assert_int_equal(msg_nfields(s.m), 2);
+		expect_field(s.m, 1, "To", " y");
+		expect_pumped(s.m, "Subject: x\r\nTo: y\r\n.\r\n");
+		close_message(&s);
+
+		open_str(&s, "To: y\r\n z", via_pipe);
+		assert_int_equal(msg_nfields(s.m), 1);
+		expect_field(s.m, 0, "To", " y\r\n z");
+		expect_pumped(s.m, "To: y\r\n z\r\n.\r\n");
+		close_message(&s);
+
+		open_str(&s, "Subject: x\nTo: y", via_pipe);
+		assert_int_equal(msg_add_field(s.m, "X-A", "1", &err), 0);
+		expect_pumped(s.m, "X-A: 1\r\nSubject: x\r\nTo: y\r\n.\r\n");
+		close_message(&s);
+
+		open_str(&s, "Subject: x\nTo: y", via_pipe);
+		msg_drop_field(s.m, 1);
+		expect_pumped(s.m, "Subject: x\r\n.\r\n");
+		close_message(&s);
+
+		open_str(&s, "Subject: x\nTo: y", via_pipe);
+		msg_drop_field(s.m, 0);
+		expect_pumped(s.m, "To: y\r\n.\r\n");
+		close_message(&s);
+
+		/* With a final newline, or a final CR. */
+		expect_unchanged("Subject: x\n", 1, via_pipe);
+		expect_unchanged("Subject: x\r", 1, via_pipe);
+		expect_unchanged("Subject: x\r\n", 1, via_pipe);
+	}
+}
+
+static void
+test_header_separator_kept(void **state)
+{
+	struct error err;
+	struct source s;
+
+	error_clear(&err);
+	expect_unchanged("A: 1\n\nbody", 1, 0);
+	expect_unchanged("A: 1\r\n\r\nbody\r\n", 1, 1);
+	expect_unchanged("A: 1\r\rbody\r", 1, 0);
+	expect_unchanged("A: 1\n\n", 1, 1);
+	expect_unchanged("A: 1\n\n\n\nbody\n", 1, 0);
+
+	/* All fields dropped: the separator stays, then the body. */
+	open_str(&s, "Bcc: x\n\nbody\n", 0);
+	msg_drop_field(s.m, 0);
+	expect_pumped(s.m, "\r\nbody\r\n.\r\n");
+	close_message(&s);
+
+	open_str(&s, "Bcc: x\n\nbody\n", 1);
+	msg_drop_field(s.m, 0);
+	assert_int_equal(msg_add_field(s.m, "To", "t@x", &err), 0);
+	expect_pumped(s.m, "To: t@x\r\n\r\nbody\r\n.\r\n");
+	close_message(&s);
+
+	/* A header and the separator, no body. */
+	open_str(&s, "A: 1\n\n", 0);
+	assert_int_equal(msg_add_field(s.m, "X", "y", &err), 0);
+	expect_pumped(s.m, "X: y\r\nA: 1\r\n\r\n.\r\n");
+	close_message(&s);
+}
+
+static void
+test_drop_field(void **state)
+{
+	static const char in[] = "A: 1\nB: 2\n 2b\n\t2c\nC: 3\n\nbody\n";
+	struct source s;
+	int via_pipe;
+
+	for (via_pipe = 0; via_pipe < 2; via_pipe++) {
+		open_message(&s, in, sizeof(in) - 1, via_pipe);
+		assert_int_equal(msg_nfields(s.m), 3);
+		assert_int_equal(msg_find_field(s.m, "b"), 1);
+		msg_drop_field(s.m, 1);
+		assert_int_equal(msg_find_field(s.m, "B"), -1);
+		/* Dropped, the field is still there to read. */
+		assert_int_equal(msg_nfields(s.m), 3);
+		expect_field(s.m, 1, "B", " 2\n 2b\n\t2c");
+		msg_drop_field(s.m, 1);
+		expect_pumped(s.m, "A: 1\r\nC: 3\r\n\r\nbody\r\n.\r\n");
+		close_message(&s);
+	}
+
+	open_message(&s, in, sizeof(in) - 1, 0);
+	msg_drop_field(s.m, 0);
+	msg_drop_field(s.m, 2);
+	expect_pumped(s.m, "B: 2\r\n 2b\r\n\t2c\r\n\r\nbody\r\n.\r\n");
+	close_message(&s);
+
+	/* Of two fields with one name, the first; then the other. */
+	open_str(&s, "X: 1\nY: 2\nx: 3\n\tx3\n\nb", 0);
+	assert_int_equal(msg_find_field(s.m, "X"), 0);
+	msg_drop_field(s.m, 0);
+	assert_int_equal(msg_find_field(s.m, "X"), 2);
+	msg_drop_field(s.m, 2);
+	assert_int_equal(msg_find_field(s.m, "X"), -1);
+	expect_pumped(s.m, "Y: 2\r\n\r\nb\r\n.\r\n");
+	close_message(&s);
+
+	/* CR line endings: the folded lines go with the field. */
+	open_str(&s, "A: 1\rB: 2\r 2b\rC: 3\r\rbody", 1);
+	msg_drop_field(s.m, 1);
+	expect_pumped(s.m, "A: 1\r\nC: 3\r\n\r\nbody\r\n.\r\n");
+	close_message(&s);
+}
+
+static void
+test_add_field(void **state)
+{
+	struct error err;
+	struct source s;
+	char *big;
+
+	error_clear(&err);
+	open_str(&s, "A: 1\n\nbody\n", 0);
+	assert_int_equal(msg_add_field(s.m, "X-1", "a", &err), 0);
+	assert_int_equal(msg_add_field(s.m, "X-2", "b c", &err), 0);
+	assert_int_equal(msg_add_field(s.m, "X-3", "", &err), 0);
+	/* Added fields are not among those read. */
+	assert_int_equal(msg_nfields(s.m), 1);
+	assert_int_equal(msg_find_field(s.m, "X-1"), -1);
+	assert_false(msg_eightbit(s.m));
+	expect_pumped(s.m,
+	    "X-1: a\r\nX-2: b c\r\nX-3: \r\nA: 1\r\n\r\nbody\r\n.\r\n");
+	assert_int_equal(msg_size(s.m), 39);
+	close_message(&s);
+
+	/* An added 8-bit value makes the message 8-bit. */
+	open_str(&s, "A: 1\n\nbody\n", 1);
+	assert_false(msg_eightbit(s.m));
+	assert_int_equal(msg_add_field(s.m, "X", "caf\xc3\xa9", &err), 0);
+	assert_true(msg_eightbit(s.m));
+	close_message(&s);
+
+	/* The added fields have a limit too. */
+	assert_non_null(big = malloc(1024 * 1024 + 1));
+	memset(big, 'v', 1024 * 1024);
+	big[1024 * 1024] = '\0';
+	open_str(&s, "A: 1\n\nbody\n", 0);
+	assert_int_equal(msg_add_field(s.m, "X", big, &err), -1);
+	assert_int_equal(err.kind, ERR_DATA);
+	close_message(&s);
+	free(big);
+}
+
+static void
+test_empty_message(void **state)
+{
+	struct error err;
+	struct source s;
+	int via_pipe;
+
+	error_clear(&err);
+	for (via_pipe = 0; via_pipe < 2; via_pipe++) {
+		open_str(&s, "", via_pipe);
+		assert_int_equal(msg_nfields(s.m), 0);
+		assert_false(msg_eightbit(s.m));
+		expect_pumped(s.m, ".\r\n");
+		assert_int_equal(msg_size(s.m), 0);
+		close_message(&s);
+
+		open_str(&s, "", via_pipe);
+		assert_int_equal(msg_add_field(s.m, "X", "1", &err), 0);
+		expect_pumped(s.m, "X: 1\r\n.\r\n");
+		close_message(&s);
+	}
+}
+
+static void
+test_header_dots(void **state)
+{
+	struct error err;
+	struct source s;
+
+	error_clear(&err);
+	/* ".B" is a field name; a line starting with a dot gets another. */
+	open_str(&s, "A: 1\n.B: 2\n\n.\n..x\n", 0);
+	assert_int_equal(msg_nfields(s.m), 2);
+	expect_field(s.m, 1, ".B", " 2");
+	expect_pumped(s.m, "A: 1\r\n..B: 2\r\n\r\n..\r\n...x\r\n.\r\n");
+	close_message(&s);
+
+	/* A dotted line that is not a field ends the header. */
+	open_str(&s, "A: 1\n.hidden\n", 1);
+	assert_int_equal(msg_nfields(s.m), 1);
+	assert_int_equal(msg_add_field(s.m, "X", "1", &err), 0);
+	expect_pumped(s.m, "X: 1\r\nA: 1\r\n..hidden\r\n.\r\n");
+	close_message(&s);
+
+	/* A folded line of a field starting with a dot is not stuffed. */
+	expect_unchanged("A: 1\n .x\n\n.\r", 1, 0);
+	expect_unchanged(".\n", 0, 1);
+}
+
+/*
+ * A header block of `size' bytes (fields of `width' bytes, the last
+ * shorter, then the empty line), with `eol' line endings, followed by a
+ * short body.
+ */
+static char *
+make_header(size_t size, size_t width, const char *eol, size_t *len,
+    size_t *nfields)
+{
+	size_t e = strlen(eol), off = 0, line;
+	char *m = malloc(size + 64);
+
+	assert_non_null(m);
+	*nfields = 0;
+	while (off < size - e) {
+		line = size - e - off;
+		if (line > width)
+			line = width;
+		/* Never leave less than a field's worth for the last one. */
+		if (size - e - off - line < 16 && size - e - off > width)
+			line = width - 24;
+		assert_true(line >= 8 + e);
+		memcpy(m + off, "X-Fill:", 7);
+		memset(m + off + 7, 'a', line - 7 - e);
+		m[off + 7] = ' ';
+		memcpy(m + off + line - e, eol, e);
+		off += line;
+		(*nfields)++;
+	}
+	memcpy(m + off, eol, e);
+	off += e;
+	assert_int_equal(off, size);
+	memcpy(m + off, "body\n.\n", 7);
+	*len = off + 7;
+	m[*len] = '\0';
+	return m;
+}
+
+/*
+ * Read and pump a header block of `size' bytes; what goes wrong is noted
+ * in report.
+ */
+static void
+header_of_size(size_t size, const char *eol, int via_pipe, struct buf *report)
+{
+	struct source s;
+	size_t n, nfields, wantlen, content;
+	char *in = make_header(size, 1000, eol, &n, &nfields), *want;
+	char why[128];
+
+	open_message(&s, in, n, via_pipe);
+	want = model(in, n, &wantlen, &content);
+	if (msg_nfields(s.m) != nfields)
+		buf_printf(report, "\n  %zu bytes (%s%s): %zu fields, not %zu",
+		    size, eol[0] == '\r' ? "CRLF" : "LF",
+		    via_pipe ? ", pipe" : "", msg_nfields(s.m), nfields);
+	else if (pumped_equal(s.m, want, wantlen, why, sizeof(why)) == -1)
+		buf_printf(report, "\n  %zu bytes (%s%s): %s", size,
+		    eol[0] == '\r' ? "CRLF" : "LF", via_pipe ? ", pipe" : "",
+		    why);
+	close_message(&s);
+	free(want);
+	free(in);
+}
+
+static void
+report_done(struct buf *report)
+{
+	char text[8192];
+
+	snprintf(text, sizeof(text), "%.*s", (int)report->len, report->data);
+	buf_free(report);
+	if (text[0] != '\0')
+		fail_msg("%s", text);
+}
+
+/* A header block of `size' bytes is refused: ERR_DATA, naming the limit. */
+static void
+header_too_large(size_t size, const char *eol, int via_pipe, struct buf *report)
+{
+	struct error err;
+	struct source s;
+	size_t n, nfields;
+	char *in = make_header(size, 1000, eol, &n, &nfields);
+
+	s.pid = -1;
+	s.fd = via_pipe ? pipe_from_child(in, n, &s.pid) : temp_file(in, n);
+	error_clear(&err);
+	assert_non_null(s.m = msg_new(s.fd));
+	if (msg_prefetch(s.m, &err) == 0)
+		buf_printf(report,
+		    "\n  %zu bytes (%s%s): accepted, with %zu fields", size,
+		    eol[0] == '\r' ? "CRLF" : "LF", via_pipe ? ", pipe" : "",
+		    msg_nfields(s.m));
+	else if (err.kind != ERR_DATA || strstr(err.msg, "header") == NULL ||
+	    strstr(err.msg, "1024 KiB") == NULL)
+		buf_printf(report, "\n  %zu bytes: refused with \"%s\"", size,
+		    err.msg);
+	msg_free(s.m);
+	close(s.fd);
+	if (s.pid != -1)
+		waitpid(s.pid, NULL, 0); /* the writer dies of SIGPIPE */
+	free(in);
+}
+
+/* The header block is held in memory, up to 1 MiB. */
+static void
+test_header_limit(void **state)
+{
+	struct buf report;
+	int via_pipe;
+
+	buf_init(&report, 1024 * 1024);
+	for (via_pipe = 0; via_pipe < 2; via_pipe++) {
+		header_of_size(1024 * 1024 - 1, "\n", via_pipe, &report);
+		header_of_size(1024 * 1024, "\n", via_pipe, &report);
+		header_of_size(1024 * 1024, "\r\n", via_pipe, &report);
+		header_too_large(1024 * 1024 + 1, "\n", via_pipe, &report);
+		header_too_large(1024 * 1024 + 2, "\r\n", via_pipe, &report);
+		header_too_large(1024 * 1024 + 2, "\n", via_pipe, &report);
+		header_too_large(2 * 1024 * 1024, "\n", via_pipe, &report);
+	}
+	report_done(&report);
+}
+
+/* Header blocks that end where a read buffer ends, or just around it. */
+static void
+test_header_read_boundaries(void **state)
+{
+	static const size_t sizes[] = { 128 * 1024, 256 * 1024, 512 * 1024 };
+	struct buf report;
+	size_t i;
+	long d;
+
+	buf_init(&report, 1024 * 1024);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		for (d = -2; d <= 2; d++) {
+			header_of_size(sizes[i] + (size_t)d, "\n", 0, &report);
+			header_of_size(sizes[i] + (size_t)d, "\r\n", 1,
+			    &report);
+		}
+	report_done(&report);
+}
+
+/*
+ * A field whose CRLF, or the empty line's, is split by the first read
+ * (128 KiB): one line break, not two.
+ */
+static void
+crlf_split(int separator)
+{
+	size_t at = 128 * 1024, n, wantlen, content;
+	struct source s;
+	char *in, *want;
+
+	assert_non_null(in = malloc(at + 64));
+	memcpy(in, "X-Big: ", 7);
+	n = at - 1 - (separator ? 2 : 0);
+	memset(in + 7, 'a', n - 7);
+	if (separator)
+		memcpy(in + n, "\r\n\r\nbody\r\n", 10);
+	else
+		memcpy(in + n, "\r\nY: 2\r\n\r\nbody\r\n", 16);
+	n += separator ? 10 : 16;
+	assert_int_equal(in[at - 1], '\r');
+	assert_int_equal(in[at], '\n');
+	open_message(&s, in, n, 0);
+	assert_int_equal(msg_nfields(s.m), separator ? 1 : 2);
+	if (!separator)
+		expect_field(s.m, 1, "Y", " 2");
+	want = model(in, n, &wantlen, &content);
+	expect_pumped_n(s.m, want, wantlen);
+	close_message(&s);
+	free(want);
+	free(in);
+}
+
+static void
+test_header_crlf_split(void **state)
+{
+	crlf_split(0);
+	crlf_split(1);
+}
+
+/*
+ * The first read (128 KiB) ends where a line ends, inside the header:
+ * the fields after it are still fields, and a Bcc there can be removed.
+ */
+static void
+test_header_line_ends_at_read_boundary(void **state)
+{
+	static const char tail[] = "Subject: s\nBcc: hidden@example.com\n"
+				   "\tmore@example.com\nTo: t@example.com\n\n"
+				   "body\n";
+	size_t at = 128 * 1024, n, nfields, wantlen, content, bcc, got;
+	struct source s;
+	char *in, *want;
+	int via_pipe;
+
+	for (via_pipe = 0; via_pipe < 2; via_pipe++) {
+		in = make_header(at + 1, 1024, "\n", &n, &nfields);
+		assert_int_equal(nfields, 128);
+		assert_non_null(in = realloc(in, at + sizeof(tail)));
+		memcpy(in + at, tail, sizeof(tail));
+		n = at + sizeof(tail) - 1;
+		open_message(&s, in, n, via_pipe);
+		if ((got = msg_nfields(s.m)) != 131) {
+			close_message(&s);
+			free(in);
+			fail_msg("%s: %zu fields, not 131",
+			    via_pipe ? "pipe" : "file", got);
+		}
+		assert_int_equal(msg_find_field(s.m, "To"), 130);
+		expect_field(s.m, 129, "Bcc",
+		    " hidden@example.com\n\tmore@example.com");
+		msg_drop_field(s.m, 129);
+
+		/* The same message without the Bcc field. */
+		bcc = at + strlen("Subject: s\n");
+		memmove(in + bcc, in + bcc + 42, n - bcc - 42);
+		n -= 42;
+		assert_memory_equal(in + bcc, "To: ", 4);
+		want = model(in, n, &wantlen, &content);
+		expect_pumped_n(s.m, want, wantlen);
+		close_message(&s);
+		free(want);
+		free(in);
+	}
+}
+
 int
 main(void)
 {
@@ -724,6 +1449,20 @@ main(void)
 		cmocka_unit_test(test_eightbit),
 		cmocka_unit_test(test_message_nul),
 		cmocka_unit_test(test_read_error),
+		cmocka_unit_test(test_header_fields),
+		cmocka_unit_test(test_header_mixed_line_endings),
+		cmocka_unit_test(test_header_ends_at_non_field),
+		cmocka_unit_test(test_header_none),
+		cmocka_unit_test(test_header_only),
+		cmocka_unit_test(test_header_separator_kept),
+		cmocka_unit_test(test_drop_field),
+		cmocka_unit_test(test_add_field),
+		cmocka_unit_test(test_empty_message),
+		cmocka_unit_test(test_header_dots),
+		cmocka_unit_test(test_header_limit),
+		cmocka_unit_test(test_header_read_boundaries),
+		cmocka_unit_test(test_header_crlf_split),
+		cmocka_unit_test(test_header_line_ends_at_read_boundary),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
