@@ -74,6 +74,7 @@ static const struct longopt {
 	{ "aliases", 1, 0, "aliases" },
 	{ "auth", 2, 0, "auth" },
 	{ "auto-from", 2, 0, "auto_from" },
+	{ "configure", 1, 0, NULL },
 	{ "connect-timeout", 1, 0, "connect_timeout" },
 	{ "debug", 2, 'd', NULL },
 	{ "domain", 1, 0, "domain" },
@@ -96,6 +97,7 @@ static const struct longopt {
 	{ "read-envelope-from", 0, 0, NULL },
 	{ "read-recipients", 0, 't', NULL },
 	{ "remove-bcc-headers", 2, 0, "remove_bcc_headers" },
+	{ "rmqs", 1, 0, NULL },
 	{ "serverinfo", 0, 'S', NULL },
 	{ "set-date-header", 2, 0, "set_date_header" },
 	{ "set-from-header", 2, 0, "set_from_header" },
@@ -241,6 +243,20 @@ parse_long(struct cli *c, int argc, char **argv, int *i, struct error *err)
 		c->read_envelope_from = 1;
 		return 0;
 	}
+	if (strcmp(o->name, "configure") == 0) {
+		c->mode = CLI_CONFIGURE;
+		c->configure = val;
+		return 0;
+	}
+	if (strcmp(o->name, "rmqs") == 0) {
+		if (*val == '\0')
+			return error_set(err, ERR_USAGE,
+			    "--rmqs needs a host, "
+			    "@domain or #queue");
+		c->mode = CLI_RMQS;
+		c->rmqs = val;
+		return 0;
+	}
 	/* sendmail's "hdrs" is the setting's "headers", as with -R. */
 	if (o->setting != NULL && strcmp(o->setting, "dsn_return") == 0 &&
 	    strcmp(val, "hdrs") == 0)
@@ -316,9 +332,12 @@ cli_parse(struct cli *c, int argc, char **argv, struct error *err)
 	if (c->from != NULL && c->read_envelope_from)
 		return error_set(err, ERR_USAGE,
 		    "cannot use both -f and --read-envelope-from");
-	if ((c->mode == CLI_SERVERINFO || c->mode == CLI_PRETEND) && nargs > 0)
-		return error_set(err, ERR_USAGE, "-%c takes no recipients",
-		    c->mode == CLI_SERVERINFO ? 'S' : 'P');
+	if (c->mode != CLI_SEND && c->mode != CLI_HELP &&
+	    c->mode != CLI_VERSION && nargs > 0)
+		return error_set(err, ERR_USAGE, "%s takes no recipients",
+		    c->mode == CLI_SERVERINFO  ? "-S" :
+			c->mode == CLI_PRETEND ? "-P" :
+						 "--rmqs");
 	return 0;
 }
 
@@ -329,6 +348,9 @@ cli_usage(FILE *fp, const char *prog)
 	    "usage: %s [options] [--] recipient...\n"
 	    "       %s -S [options]      describe the server\n"
 	    "       %s -P [options]      print the configuration in use\n"
+	    "       %s --rmqs=HOST|@DOMAIN|#QUEUE [options]\n"
+	    "       %s --configure=ADDRESS   print an account found through "
+	    "DNS\n"
 	    "Send the message on standard input to the recipients, through "
 	    "the SMTP server\nof the chosen account.\n"
 	    "\n"
@@ -349,6 +371,8 @@ cli_usage(FILE *fp, const char *prog)
 	    "certificate\n"
 	    "  -P, --pretend         print the configuration in use, and "
 	    "stop\n"
+	    "  --rmqs=HOST|@DOMAIN|#QUEUE  ask the server to send its "
+	    "queued mail (ETRN)\n"
 	    "  --host=HOST           use no configuration file; settings "
 	    "from options\n"
 	    "  --SETTING=VALUE       any setting of the configuration file, "
@@ -364,5 +388,5 @@ cli_usage(FILE *fp, const char *prog)
 	    "-h N, -L TAG, -m, -n, -O OPT, -A X, -V ID, -X FILE, -bm.\n"
 	    "Exit status: 0 sent; 75 temporary failure (try again later); "
 	    "others: see outbox(1).\n",
-	    prog, prog, prog);
+	    prog, prog, prog, prog, prog);
 }

@@ -14,6 +14,8 @@ enum cli_mode {
 	CLI_VERSION,
 	CLI_PRETEND,	/* -P: print the configuration */
 	CLI_SERVERINFO, /* -S: describe the server */
+	CLI_RMQS,	/* --rmqs: ask the server to run a queue (ETRN) */
+	CLI_CONFIGURE,	/* --configure: find the server through DNS */
 };
 
 /* A setting given on the command line, by its configuration name. */
@@ -32,6 +34,8 @@ struct cli {
 	int verbose;		/* -v, -d */
 	int read_recipients;	/* -t */
 	int read_envelope_from; /* --read-envelope-from */
+	const char *rmqs;	/* --rmqs: host, @domain or #queue */
+	const char *configure;	/* --configure: the address to look up */
 	int host_given;		/* --host: no configuration files */
 	char **rcpt;		/* the arguments left after the options */
 	int nrcpt;

@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "conf.h"
+#include "configure.h"
 #include "error.h"
 #include "header.h"
 #include "idn.h"
@@ -580,6 +581,8 @@ prepare(struct run *r, struct submit_conf *sc, struct error *err)
 	sc->tls_conf.fingerprint = account_str(a, AF_TLS_FINGERPRINT);
 	sc->tls_conf.priorities = account_str(a, AF_TLS_PRIORITIES);
 	sc->tls_conf.certcheck = account_on(a, AF_TLS_CERTCHECK, 1);
+	sc->tls_conf.min_dh_bits = (int)account_num(a, AF_TLS_MIN_DH_PRIME_BITS,
+	    0);
 	if (sc->tls && tls_check_conf(&sc->tls_conf, err) == -1)
 		return -1;
 
@@ -594,14 +597,16 @@ prepare(struct run *r, struct submit_conf *sc, struct error *err)
 	    strcmp(account_str(a, AF_PROTOCOL), "lmtp") == 0;
 	sc->smtp.dsn_notify = off_is_null(account_str(a, AF_DSN_NOTIFY));
 	sc->smtp.dsn_return = off_is_null(account_str(a, AF_DSN_RETURN));
-	/* -S looks, it does not log in. */
+	/* -S looks, it does not log in; --rmqs does, to ask for ETRN. */
 	sc->smtp.info_only = r->cli.mode == CLI_SERVERINFO;
+	sc->smtp.etrn = r->cli.mode == CLI_RMQS ? r->cli.rmqs : NULL;
 	sc->smtp.auth = sc->smtp.info_only ? NULL : auth_setting(a);
 	if (sc->smtp.auth != NULL) {
 		sc->smtp.user = account_str(a, AF_USER);
 		if (secret_password(a, &r->password, err) == -1)
 			return -1;
 		sc->smtp.password = r->password;
+		sc->smtp.realm = account_str(a, AF_NTLMDOMAIN);
 		if (strcasecmp(sc->smtp.auth, "external") != 0 &&
 		    (sc->smtp.user == NULL || r->password == NULL))
 			return error_set(err, ERR_CONFIG,
@@ -843,6 +848,11 @@ main(int argc, char **argv)
 		version();
 		goto done;
 	}
+	if (r.cli.mode == CLI_CONFIGURE) {
+		if (configure_print(r.cli.configure, stdout, &err) == -1)
+			log_error(&err);
+		goto done;
+	}
 	if (get_ready(&r, &sc, &err) == -1) {
 		log_error(&err);
 		goto done;
@@ -853,6 +863,11 @@ main(int argc, char **argv)
 	}
 	if (r.cli.mode == CLI_SERVERINFO) {
 		serverinfo(&r, &sc, &err);
+		goto done;
+	}
+	if (r.cli.mode == CLI_RMQS) {
+		if (submit(&sc, NULL, &err) == -1)
+			log_error(&err);
 		goto done;
 	}
 	sc.smtp.eightbit = msg_eightbit(r.msg);

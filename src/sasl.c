@@ -214,6 +214,8 @@ sasl_new(const char *mech, const struct sasl_creds *c, struct error *err)
 		gsasl_property_set(s->sess, GSASL_AUTHID, c->user);
 	if (c->password != NULL)
 		gsasl_property_set(s->sess, GSASL_PASSWORD, c->password);
+	if (c->realm != NULL)
+		gsasl_property_set(s->sess, GSASL_REALM, c->realm);
 	/* Only a -PLUS mechanism gets the binding (RFC 5802 6). */
 	if ((s->m->flags & M_CB) && c->cb_type != NULL) {
 		if ((cb = b64((const char *)c->cb_data, c->cb_len)) == NULL) {

@@ -9,6 +9,7 @@
 struct sasl_creds {
 	const char *user;
 	const char *password; /* or the OAuth token */
+	const char *realm;    /* the NTLM domain, or NULL */
 	const char *cb_type;  /* "tls-exporter", "tls-unique" or NULL */
 	const unsigned char *cb_data;
 	size_t cb_len;

@@ -61,6 +61,7 @@ static const char *const state_names[] = {
 	[SMTP_S_DATA] = "DATA",
 	[SMTP_S_BODY] = "BODY",
 	[SMTP_S_DOT] = "DOT",
+	[SMTP_S_ETRN] = "ETRN",
 	[SMTP_S_DONE] = "DONE",
 	[SMTP_S_FAILED] = "FAILED",
 };
@@ -351,6 +352,7 @@ enter_auth(struct smtp *s)
 	memset(&c, 0, sizeof(c));
 	c.user = s->p.user;
 	c.password = s->p.password;
+	c.realm = s->p.realm;
 	c.cb_type = s->cb_type;
 	c.cb_data = s->cb;
 	c.cb_len = s->cblen;
@@ -417,6 +419,11 @@ enter_mail(struct smtp *s)
 	size_t i;
 
 	error_clear(&s->envelope_err);
+	if (s->p.etrn != NULL) {
+		smtp_enter(s, SMTP_S_ETRN);
+		send_line(s, NULL, "ETRN %s", s->p.etrn);
+		return SMTP_A_READ;
+	}
 	/* RFC 3461 4: what was asked for must not be dropped quietly. */
 	if ((s->p.dsn_notify != NULL || s->p.dsn_return != NULL) &&
 	    !(s->caps & SMTP_CAP_DSN))
@@ -751,6 +758,22 @@ on_dot(struct smtp *s, const struct reply *r)
 	    "the server did not accept the mail");
 }
 
+/* RFC 1985 5: 250, 251, 252 and 253 say the queue will be run. */
+static enum smtp_action
+on_etrn(struct smtp *s, const struct reply *r)
+{
+	if (reply_class(r) != 2)
+		return fail(s,
+		    kind_for(r,
+			r->code == 500 || r->code == 501 ? ERR_DATA :
+							   ERR_UNAVAILABLE),
+		    r, "the server refused ETRN");
+	error_set_reply(&s->err, r->code, r->text.data, r->text.len);
+	send_line(s, NULL, "QUIT");
+	smtp_enter(s, SMTP_S_DONE);
+	return SMTP_A_DONE;
+}
+
 /* Every entry point returns through here. */
 static enum smtp_action
 checked(struct smtp *s, enum smtp_action act)
@@ -804,6 +827,8 @@ dispatch(struct smtp *s, const struct reply *r)
 		return on_data(s, r);
 	case SMTP_S_DOT:
 		return on_dot(s, r);
+	case SMTP_S_ETRN:
+		return on_etrn(s, r);
 	default:
 		s->drop = 1;
 		return fail(s, ERR_PROTOCOL, r,

@@ -33,6 +33,7 @@ enum smtp_state {
 	SMTP_S_DATA,
 	SMTP_S_BODY,
 	SMTP_S_DOT,
+	SMTP_S_ETRN,
 	SMTP_S_DONE,
 	SMTP_S_FAILED,
 };
@@ -57,7 +58,8 @@ struct smtp_params {
 	const char *auth; /* NULL: none; "on": automatic; else a name */
 	const char *user;
 	const char *password;
-	const char *from; /* "" for the null sender */
+	const char *realm; /* ntlmdomain, for NTLM */
+	const char *from;  /* "" for the null sender */
 	const char *const *rcpt;
 	size_t nrcpt;
 	int eightbit;		/* the content has (or may have) 8-bit bytes */
@@ -65,6 +67,7 @@ struct smtp_params {
 	const char *dsn_notify; /* RFC 3461: "failure,delay", "never"... */
 	const char *dsn_return; /* "headers" or "full" */
 	int info_only;		/* stop after EHLO (and TLS): -S */
+	const char *etrn;	/* RFC 1985: ask the server to run a queue */
 	int timeout;		/* seconds for every wait; 0: RFC 5321 values */
 };
 

@@ -304,6 +304,8 @@ setup_session(struct tls *s, int fd, const struct tls_conf *c,
 	 */
 	if (c->certcheck && (c->fingerprint == NULL || *c->fingerprint == '\0'))
 		gnutls_session_set_verify_cert(s->session, c->host, 0);
+	if (c->min_dh_bits > 0)
+		gnutls_dh_set_prime_bits(s->session, (unsigned)c->min_dh_bits);
 	gnutls_handshake_set_timeout(s->session, 0);
 	gnutls_transport_set_int(s->session, fd);
 	return 0;

@@ -17,6 +17,7 @@ struct tls_conf {
 	const char *fingerprint; /* pinned leaf certificate, hex with colons */
 	const char *priorities;	 /* GnuTLS priority string */
 	int certcheck;		 /* 0: accept any certificate */
+	int min_dh_bits; /* smallest Diffie-Hellman prime, 0: GnuTLS default */
 };
 
 /* Check the settings before connecting (files readable, formats). */

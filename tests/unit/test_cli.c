@@ -295,6 +295,10 @@ test_envelope_from_and_modes(void **state)
 	static const char *const s[] = { "-S", NULL };
 	static const char *const p[] = { "--pretend", NULL };
 	static const char *const srcpt[] = { "-S", "x@example.org", NULL };
+	static const char *const rmqs[] = { "--rmqs", "#q1", NULL };
+	static const char *const rmqs_empty[] = { "--rmqs=", NULL };
+	static const char *const rmqs_rcpt[] = { "--rmqs=@x.example",
+		"x@example.org", NULL };
 	static const char *const settings[] = { "--set-from-header",
 		"--undisclosed-recipients", "--logfile=-", "--aliases",
 		"/etc/aliases", "x@example.org", NULL };
@@ -312,6 +316,12 @@ test_envelope_from_and_modes(void **state)
 	assert_int_equal(c.mode, CLI_PRETEND);
 	done(&c, &a);
 	refused(srcpt, "-S takes no recipients");
+	refused(rmqs_empty, "--rmqs needs a host");
+	refused(rmqs_rcpt, "--rmqs takes no recipients");
+	ok(&c, &a, rmqs);
+	assert_int_equal(c.mode, CLI_RMQS);
+	assert_string_equal(c.rmqs, "#q1");
+	done(&c, &a);
 	ok(&c, &a, settings);
 	assert_string_equal(override(&c, "set_from_header"), "");
 	assert_string_equal(override(&c, "undisclosed_recipients"), "");
