@@ -29,11 +29,6 @@ struct table {
 	size_t n, cap;
 };
 
-struct list {
-	char **v;
-	size_t n, cap;
-};
-
 struct frame {
 	const char *name;
 	const struct alias *a;
@@ -43,7 +38,7 @@ struct expander {
 	const char *path;
 	const struct table *t;
 	struct alias *catch_all;
-	struct list *out;
+	struct addrlist *out;
 	struct frame chain[MAX_CHAIN];
 	size_t depth;
 	struct error *err;
@@ -306,32 +301,12 @@ table_find(const struct table *t, const char *name)
 	return NULL;
 }
 
-/* RFC 5321 2.4: the local part may be case-sensitive, the domain is not. */
-static int
-same_address(const char *a, const char *b)
-{
-	const char *at = strrchr(a, '@'), *bt = strrchr(b, '@');
-
-	if (at == NULL || bt == NULL)
-		return at == bt && strcmp(a, b) == 0;
-	return at - a == bt - b && memcmp(a, b, (size_t)(at - a)) == 0 &&
-	    strcasecmp(at, bt) == 0;
-}
-
+/* Each address once: the list's own rule (RFC 5321 2.4). */
 static int
 emit(struct expander *x, const char *addr)
 {
-	char *s;
-	size_t i;
-
-	for (i = 0; i < x->out->n; i++)
-		if (same_address(x->out->v[i], addr))
-			return 0;
-	if ((s = strdup(addr)) == NULL ||
-	    push_str(&x->out->v, &x->out->n, &x->out->cap, s) == -1) {
-		free(s);
+	if (addrlist_add(x->out, addr, strlen(addr)) == -1)
 		return oom(x->err);
-	}
 	return 0;
 }
 
@@ -419,7 +394,7 @@ aliases_expand(const char *path, char *const *in, size_t nin, char ***out,
     size_t *nout, struct error *err)
 {
 	struct table t = { 0 };
-	struct list list = { 0 };
+	struct addrlist list = { 0 };
 	struct expander x = { .path = path, .t = &t, .out = &list, .err = err };
 	size_t i, h;
 	int need = 0;
@@ -441,12 +416,14 @@ aliases_expand(const char *path, char *const *in, size_t nin, char ***out,
 			goto fail;
 	}
 	table_free(&t);
+	/* The caller gets the addresses; the duplicate set goes. */
+	free(list.slots);
 	*out = list.v;
 	*nout = list.n;
 	return 0;
 fail:
 	table_free(&t);
-	aliases_free(list.v, list.n);
+	addrlist_free(&list);
 	return -1;
 }
 

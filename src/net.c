@@ -306,26 +306,7 @@ static int
 socks_send(int fd, const unsigned char *p, size_t n, int64_t deadline,
     struct error *err)
 {
-	ssize_t w;
-
-	while (n > 0) {
-		w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w >= 0) {
-			p += w;
-			n -= (size_t)w;
-			continue;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return error_set(err, ERR_TEMP,
-			    "cannot send to the SOCKS proxy: %s",
-			    strerror(errno));
-		if (fd_wait(fd, POLLOUT, deadline, "sending to the SOCKS proxy",
-			err) == -1)
-			return -1;
-	}
-	return 0;
+	return fd_send_all(fd, p, n, deadline, "the SOCKS proxy", err);
 }
 
 /*

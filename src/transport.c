@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -69,15 +70,16 @@ plain_read(struct transport *t, void *p, size_t n, int64_t deadline,
 	}
 }
 
-static int
-plain_write(struct transport *t, const void *p, size_t n, int64_t deadline,
+int
+fd_send_all(int fd, const void *p, size_t n, int64_t deadline, const char *peer,
     struct error *err)
 {
 	const char *s = p;
+	char what[64];
 	ssize_t w;
 
 	while (n > 0) {
-		w = send(t->fd, s, n, MSG_NOSIGNAL);
+		w = send(fd, s, n, MSG_NOSIGNAL);
 		if (w >= 0) {
 			s += w;
 			n -= (size_t)w;
@@ -86,13 +88,20 @@ plain_write(struct transport *t, const void *p, size_t n, int64_t deadline,
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return error_set(err, ERR_TEMP,
-			    "network write error: %s", strerror(errno));
-		if (fd_wait(t->fd, POLLOUT, deadline, "sending to the server",
-			err) == -1)
+			return error_set(err, ERR_TEMP, "cannot send to %s: %s",
+			    peer, strerror(errno));
+		snprintf(what, sizeof(what), "sending to %s", peer);
+		if (fd_wait(fd, POLLOUT, deadline, what, err) == -1)
 			return -1;
 	}
 	return 0;
+}
+
+static int
+plain_write(struct transport *t, const void *p, size_t n, int64_t deadline,
+    struct error *err)
+{
+	return fd_send_all(t->fd, p, n, deadline, "the server", err);
 }
 
 static size_t

@@ -46,6 +46,12 @@ int64_t clock_ms(void);
 /* A deadline `seconds' from now. */
 int64_t deadline_in(int seconds);
 /*
+ * Send all of p on a non-blocking socket by the deadline; `peer' names
+ * the other end in messages ("the server").
+ */
+int fd_send_all(int fd, const void *p, size_t n, int64_t deadline,
+    const char *peer, struct error *);
+/*
  * Wait until fd is ready for `events' (POLLIN/POLLOUT) or the deadline
  * passes.  0 when ready, -1 with err set on time-out.
  */
