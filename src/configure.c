@@ -307,6 +307,7 @@ configure_print(const char *address, FILE *out, struct error *err)
 		return error_set(err, ERR_OSERR, "out of memory");
 	}
 	memset(&rs, 0, sizeof(rs));
+	memset(&srv, 0, sizeof(srv));
 	if (res_ninit(&rs) == -1) {
 		free(buf);
 		free(ascii);
