@@ -1,4 +1,4 @@
-/* cli.c: sendmail's options (glued or split) and msmtp's long options. */
+/* cli.c: sendmail's options (glued or split) and the long options. */
 #include "cli.h"
 
 #include <stdlib.h>

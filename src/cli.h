@@ -1,4 +1,4 @@
-/* cli.h: the sendmail and msmtp command line. */
+/* cli.h: the sendmail-style command line and the long options. */
 #ifndef OUTBOX_CLI_H
 #define OUTBOX_CLI_H
 

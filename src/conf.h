@@ -1,4 +1,4 @@
-/* conf.h: the configuration file (msmtp's format) and its keyword table. */
+/* conf.h: the configuration file and its keyword table. */
 #ifndef OUTBOX_CONF_H
 #define OUTBOX_CONF_H
 

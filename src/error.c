@@ -73,10 +73,3 @@ error_exit_name(enum error_kind kind)
 		return "EX_SOFTWARE";
 	return exits[kind].name;
 }
-
-enum error_kind
-error_kind_for_code(int code, enum error_kind perm)
-{
-	/* RFC 5321 4.2.1: 4yz is a transient negative completion. */
-	return code >= 400 && code < 500 ? ERR_TEMP : perm;
-}

@@ -42,7 +42,5 @@ void error_clear(struct error *);
 void error_set_reply(struct error *, int code, const char *text, size_t len);
 int error_exit_code(enum error_kind);
 const char *error_exit_name(enum error_kind);
-/* The kind that a reply code calls for: 4xx is temporary, 5xx is `perm'. */
-enum error_kind error_kind_for_code(int code, enum error_kind perm);
 
 #endif

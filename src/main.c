@@ -68,7 +68,7 @@ note_file(struct run *r, const char *path)
 	r->conf_files = p;
 }
 
-/* The user's file: outbox's own name first, then the msmtp names. */
+/* The user's file: outbox's own name first, then the older names. */
 static char *
 user_conf_path(int which)
 {

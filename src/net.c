@@ -460,7 +460,7 @@ int
 net_open(const struct net_target *t, int64_t deadline, int *fd,
     struct error *err)
 {
-	/* An empty value unsets, as in msmtp's configuration. */
+	/* An empty value means unset, as everywhere in the configuration. */
 	if (t->socket_path != NULL && *t->socket_path != '\0')
 		return open_unix(t->socket_path, deadline, fd, err);
 	if (t->proxy_host != NULL && *t->proxy_host != '\0')

@@ -17,7 +17,7 @@ int net_connect(const char *host, int port, const char *source_ip,
 
 /*
  * Where to connect.  With socket_path set, the other fields are not used
- * (as in msmtp, a local socket wins over host, port and proxy).  An empty
+ * (a local socket wins over host, port and proxy).  An empty
  * socket_path or proxy_host counts as unset.
  */
 struct net_target {

@@ -377,7 +377,7 @@ test_unix_connects(void **state)
 	close(lfd);
 }
 
-/* The local socket wins over host and proxy, as in msmtp. */
+/* The local socket wins over host and proxy. */
 static void
 test_unix_wins_over_proxy(void **state)
 {
