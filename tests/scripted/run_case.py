@@ -56,6 +56,10 @@ Case file format (UTF-8):
   --- file NAME          a file written as $TMP/NAME before outbox runs
                          (an aliases file, say), taken literally, with the
                          $ variables replaced
+  --- file-escaped NAME  the same, written like stdin-escaped (lines joined
+                         with nothing between them, escapes decoded after
+                         the $ variables are replaced): for a CR, LF or NUL
+                         inside a line
 
 In "literal" sections trailing blank lines are dropped; use the -escaped
 form when they matter.  $CONFIG, $PORT, $CA, $OTHER_CA (a CA that did not
@@ -100,6 +104,14 @@ Expectations:
   auth: SUMMARY              the server's account of each AUTH exchange,
                              in order, e.g. "PLAIN initial-response ok"
   max-seconds: N             outbox finished within N seconds
+  max-rss-mib: N             outbox's peak resident memory stayed under N
+                             MiB (the kernel's rusage of the child, which
+                             counts the runner's own pages from before the
+                             exec, about 15-25 MiB: a coarse bound that
+                             catches a client keeping a huge reply)
+  file-absent: PATH          no file PATH exists once outbox has finished
+                             (it is removed first if it exists, so a stale
+                             one cannot pass or fail the case)
   sni: NAME | none           the server name the client sent in its TLS
                              ClientHello(s), or that it sent none
   client-cert: CN | none     the common name of the client certificate the
@@ -113,6 +125,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import select
 import shlex
 import shutil
@@ -130,7 +143,7 @@ from smtpserver import parse_script, show, unescape  # noqa: E402
 
 SECTIONS = ('config', 'config-escaped', 'stdin', 'stdin-escaped', 'server',
             'expect', 'data', 'data-escaped', 'data~')
-SECTION_RE = re.compile(r'^--- (%s|file [A-Za-z0-9._-]+)\s*$'
+SECTION_RE = re.compile(r'^--- (%s|file(?:-escaped)? [A-Za-z0-9._-]+)\s*$'
                         % '|'.join(map(re.escape, SECTIONS)))
 HEADER_KEYS = ('args', 'connect', 'timeout', 'server-timeout', 'config-mode',
                'stdin-repeat', 'headers', 'listen', 'proxy')
@@ -143,7 +156,7 @@ EXPECT_KEYS = ('exit', 'stderr', 'stderr-not', 'stderr~', 'stderr-not~',
                'never-in-clear', 'auth', 'max-seconds', 'sni',
                'client-cert', 'data~', 'data-not~', 'stdout', 'stdout-not',
                'stdout~', 'stdout-not~', 'stdout-empty', 'proxy-log~',
-               'command-never~')
+               'command-never~', 'max-rss-mib', 'file-absent')
 
 
 class CaseError(Exception):
@@ -178,7 +191,8 @@ def parse_case(path):
         header[key] = value.strip()
     for name, body in sections.items():
         if name not in ('server', 'expect', 'stdin-escaped', 'data-escaped',
-                        'config-escaped'):
+                        'config-escaped') and \
+                not name.startswith('file-escaped '):
             while body and not body[-1].strip():
                 body.pop()
     expect = parse_expect(path, sections.get('expect', []))
@@ -356,6 +370,15 @@ class Runner:
                 text = self.subst('\n'.join(body) + '\n')
                 with open(os.path.join(self.tmp, name[5:]), 'wb') as f:
                     f.write(text.encode('utf-8'))
+            elif name.startswith('file-escaped '):
+                raw = b''.join(unescape(self.subst(line)) for line in body)
+                with open(os.path.join(self.tmp, name[13:]), 'wb') as f:
+                    f.write(raw)
+        for key, value in self.expect:
+            if key == 'file-absent':
+                path = self.subst(value)
+                if os.path.lexists(path):
+                    os.unlink(path)
         if 'config' in sec and 'config-escaped' in sec:
             raise CaseError('give config or config-escaped, not both')
         if 'config' in sec or 'config-escaped' in sec:
@@ -403,6 +426,11 @@ class Runner:
             self.stdout, self.stderr = e.stdout or b'', e.stderr or b''
             self.fail('outbox did not finish within %gs (killed)' % limit)
         self.elapsed = time.monotonic() - start
+        # Only outbox has been reaped since the runner started (the
+        # server and the proxy are still running), so the children's peak
+        # RSS is outbox's (gencerts, if it ran, stays far below).
+        self.maxrss_kib = resource.getrusage(
+            resource.RUSAGE_CHILDREN).ru_maxrss
         self.res = self.stop_server()
 
     # -- checks ------------------------------------------------------------
@@ -548,6 +576,13 @@ class Runner:
                 elif got != [value]:
                     self.fail('client certificate %r, expected CN %r'
                               % (got, value))
+            elif key == 'max-rss-mib':
+                if self.maxrss_kib > float(value) * 1024:
+                    self.fail('outbox peaked at %.1f MiB resident, more '
+                              'than %s MiB' % (self.maxrss_kib / 1024, value))
+            elif key == 'file-absent':
+                if os.path.lexists(value):
+                    self.fail('%s exists after the run' % value)
             elif key == 'max-seconds':
                 if self.elapsed > float(value):
                     self.fail('outbox took %.1fs, more than %ss'
