@@ -74,8 +74,10 @@ header_sender(const struct msg *m, struct error *err)
 		if (!msg_field_is(m, i, "From") &&
 		    !msg_field_is(m, i, "Resent-From"))
 			continue;
-		if (add_from_field(m, i, &l, err) == -1)
+		if (add_from_field(m, i, &l, err) == -1) {
+			addrlist_free(&l);
 			return NULL;
+		}
 		break;
 	}
 	if (l.n == 0)
