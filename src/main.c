@@ -871,6 +871,7 @@ main(int argc, char **argv)
 		goto done;
 	}
 	sc.smtp.eightbit = msg_eightbit(r.msg);
+	sc.smtp.whole = msg_whole(r.msg);
 	if (submit(&sc, r.msg, &err) == -1) {
 		log_error(&err);
 		log_warn("could not send mail (account %s from %s)",

@@ -24,6 +24,7 @@ bodyfilter_init(struct bodyfilter *bf)
 {
 	bf->bol = 1;
 	bf->cr = 0;
+	bf->raw = 0;
 	bf->size = 0;
 	bf->lines = 0;
 }
@@ -63,7 +64,7 @@ bodyfilter_feed(struct bodyfilter *bf, const char *in, size_t n,
 			    "cannot carry (encode it, e.g. as base64)");
 		}
 		/* RFC 5321 4.5.2: a line starting with "." gets another. */
-		if (bf->bol && *p == '.') {
+		if (bf->bol && *p == '.' && !bf->raw) {
 			*o++ = '.';
 			stuffed++;
 		}
@@ -82,7 +83,9 @@ bodyfilter_feed(struct bodyfilter *bf, const char *in, size_t n,
 int
 bodyfilter_finish(struct bodyfilter *bf, struct buf *out, struct error *err)
 {
-	const char *tail = bf->bol ? ".\r\n" : "\r\n.\r\n";
+	const char *tail = bf->raw ? (bf->bol ? "" : "\r\n") :
+	    bf->bol		   ? ".\r\n" :
+				     "\r\n.\r\n";
 
 	if (!bf->bol) {
 		bf->size += 2;
@@ -398,6 +401,18 @@ emit_headers(struct msg *m, struct buf *out, struct error *err)
 		return 0;
 	return bodyfilter_feed(&m->bf, m->hdr.data + m->fields_end,
 	    m->hdr.len - m->fields_end, out, err);
+}
+
+int
+msg_whole(const struct msg *m)
+{
+	return m->eof;
+}
+
+void
+msg_raw(struct msg *m)
+{
+	m->bf.raw = 1;
 }
 
 int

@@ -14,6 +14,7 @@
 struct bodyfilter {
 	int bol;		  /* at the beginning of a line */
 	int cr;			  /* the last byte was a CR */
+	int raw;		  /* for BDAT: no dot-stuffing, no final dot */
 	unsigned long long size;  /* content bytes out, dots unstuffed */
 	unsigned long long lines; /* line endings among them */
 };
@@ -56,6 +57,10 @@ void msg_drop_field(struct msg *, size_t i);
 /* Add "name: value" in front of the original fields, in call order. */
 int msg_add_field(struct msg *, const char *name, const char *value,
     struct error *);
+/* Whether all of the message was read by msg_prefetch. */
+int msg_whole(const struct msg *);
+/* Send it for BDAT (RFC 3030 2): not dot-stuffed, no final dot. */
+void msg_raw(struct msg *);
 /* 1 when the content has 8-bit bytes or may have (not all read yet). */
 int msg_eightbit(const struct msg *);
 /*

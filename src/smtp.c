@@ -23,6 +23,8 @@ struct smtp {
 	int out_secret;
 	int drop;
 	int broken; /* a command could not be queued */
+	int bdat;   /* the content goes in one BDAT LAST */
+	int body_sent;
 	struct error err;
 	smtp_trace_fn *trace;
 	void *trace_ctx;
@@ -249,6 +251,12 @@ smtp_rcpt_code(const struct smtp *s, size_t i)
 	return i < s->p.nrcpt ? s->rcpt_code[i] : 0;
 }
 
+int
+smtp_bdat(const struct smtp *s)
+{
+	return s->bdat;
+}
+
 const char *
 smtp_greeting(const struct smtp *s)
 {
@@ -438,11 +446,25 @@ enter_mail(struct smtp *s)
 	    s->p.dsn_return == NULL		     ? "" :
 		strcmp(s->p.dsn_return, "full") == 0 ? " RET=FULL" :
 						       " RET=HDRS");
+	/*
+	 * RFC 3030: content known in full goes as one BDAT chunk; LMTP keeps
+	 * DATA, whose per-recipient replies it knows.
+	 */
+	s->bdat = s->p.whole && (s->caps & SMTP_CAP_CHUNKING) && !s->p.lmtp;
 	/* RFC 2920 3.1: the envelope and DATA go as one group. */
 	if (s->caps & SMTP_CAP_PIPELINING) {
 		for (i = 0; i < s->p.nrcpt; i++)
 			send_rcpt(s, i);
-		send_line(s, NULL, "DATA");
+		if (!s->bdat)
+			send_line(s, NULL, "DATA");
+		/*
+		 * With one recipient the content joins the group: if that
+		 * recipient is refused, the chunk is refused with it.  With
+		 * more, it waits for their replies, so that one refusal
+		 * still delivers nothing.
+		 */
+		else if (s->p.nrcpt == 1)
+			return SMTP_A_BODY;
 	}
 	return SMTP_A_READ;
 }
@@ -611,6 +633,17 @@ next_rcpt(struct smtp *s)
 			send_rcpt(s, s->rcpt_i);
 		return SMTP_A_READ;
 	}
+	if (s->bdat) {
+		/* The chunk went with the envelope: its reply comes next. */
+		if (s->body_sent) {
+			smtp_enter(s, SMTP_S_DOT);
+			return SMTP_A_READ;
+		}
+		if (s->envelope_err.kind != ERR_NONE)
+			return report_envelope(s);
+		smtp_enter(s, SMTP_S_BODY);
+		return SMTP_A_BODY;
+	}
 	smtp_enter(s, SMTP_S_DATA);
 	if (!(s->caps & SMTP_CAP_PIPELINING))
 		send_line(s, NULL, "DATA");
@@ -743,6 +776,12 @@ on_dot(struct smtp *s, const struct reply *r)
 {
 	if (s->p.lmtp)
 		return on_lmtp_dot(s, r);
+	/* A chunk sent with a refused envelope: report the refusal. */
+	if (s->bdat && s->envelope_err.kind != ERR_NONE) {
+		if (s->caps & SMTP_CAP_PIPELINING)
+			s->drop = 1;
+		return report_envelope(s);
+	}
 	if (reply_class(r) == 2) {
 		/* Kept for the log record: the server's word on success. */
 		error_set_reply(&s->err, r->code, r->text.data, r->text.len);
@@ -870,10 +909,22 @@ smtp_body_done(struct smtp *s, unsigned long long size)
 {
 	char shown[64];
 
+	if (s->trace != NULL && s->bdat) {
+		snprintf(shown, sizeof(shown), "BDAT %llu LAST", size);
+		s->trace(s->trace_ctx, SMTP_TRACE_SEND, shown);
+	}
 	if (s->trace != NULL) {
 		snprintf(shown, sizeof(shown), "(%llu bytes of content)", size);
 		s->trace(s->trace_ctx, SMTP_TRACE_SEND, shown);
-		s->trace(s->trace_ctx, SMTP_TRACE_SEND, ".");
+		if (!s->bdat)
+			s->trace(s->trace_ctx, SMTP_TRACE_SEND, ".");
+	}
+	s->body_sent = 1;
+	/* Sent with the envelope: its replies come first. */
+	if (s->state == SMTP_S_MAIL || s->state == SMTP_S_RCPT) {
+		if (s->caps & SMTP_CAP_PIPELINING)
+			send_line(s, NULL, "QUIT");
+		return checked(s, SMTP_A_READ);
 	}
 	smtp_enter(s, SMTP_S_DOT);
 	s->rcpt_i = 0;

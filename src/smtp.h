@@ -66,9 +66,10 @@ struct smtp_params {
 	int lmtp;		/* RFC 2033: LHLO, and a reply per recipient */
 	const char *dsn_notify; /* RFC 3461: "failure,delay", "never"... */
 	const char *dsn_return; /* "headers" or "full" */
-	int info_only;		/* stop after EHLO (and TLS): -S */
-	const char *etrn;	/* RFC 1985: ask the server to run a queue */
-	int timeout;		/* seconds for every wait; 0: RFC 5321 values */
+	int whole; /* all the content is known: BDAT may carry it (RFC 3030) */
+	int info_only;	  /* stop after EHLO (and TLS): -S */
+	const char *etrn; /* RFC 1985: ask the server to run a queue */
+	int timeout;	  /* seconds for every wait; 0: RFC 5321 values */
 };
 
 enum smtp_trace {
@@ -106,6 +107,11 @@ unsigned smtp_caps(const struct smtp *);
 const char *smtp_state_name(enum smtp_state);
 /* Per recipient: the RCPT reply code, 0 if none came. */
 int smtp_rcpt_code(const struct smtp *, size_t i);
+/*
+ * Whether the content goes as one "BDAT n LAST" (RFC 3030) rather than
+ * after DATA: then it is sent neither dot-stuffed nor with a final dot.
+ */
+int smtp_bdat(const struct smtp *);
 /* The greeting and the last EHLO reply (lines joined by \n), or "". */
 const char *smtp_greeting(const struct smtp *);
 const char *smtp_ehlo_reply(const struct smtp *);

@@ -36,6 +36,8 @@ Server script, one step per line (blank lines and "#" lines are skipped):
   C? TEXT          like C:, but the client may close the connection instead
   DATA             read the message up to CRLF.CRLF; keep its raw bytes
   NODOT            read until the client closes; the final dot must not come
+  BDAT             read "BDAT n LAST" and then exactly n bytes of content
+                   (RFC 3030: not dot-stuffed, no final dot); keep them
   EOF              the client must close without sending anything more
   TLS [fail] [min=V] [max=V] [cert=FILE key=FILE] [require-client-cert]
                    TLS handshake as the server (right after the 220 to
@@ -438,7 +440,7 @@ STEP_RE = re.compile(
     r'|TRICKLE (?P<secs>\d+(?:\.\d+)?)):(?: (?P<arg>.*))?'
     r'|C~ (?P<re>.*)'
     r'|C\? (?P<opt>.*)'
-    r'|(?P<word>DATA|NODOT|EOF|CLOSE|RESET|TLS|AUTH|SLEEP)'
+    r'|(?P<word>DATA|BDAT|NODOT|EOF|CLOSE|RESET|TLS|AUTH|SLEEP)'
     r'(?: (?P<rest>.*))?)$')
 
 
@@ -669,6 +671,23 @@ class Player:
                 base64.b64encode(raw).decode())
             raise StepFailed('the client closed during DATA after %d bytes '
                              '(no final dot)' % len(raw))
+        self.result['data'].append(base64.b64encode(raw).decode())
+
+    def op_BDAT(self, step):
+        got = self.client_line()
+        m = re.fullmatch(rb'BDAT (\d+) LAST', got)
+        if not m:
+            raise StepFailed('expected "BDAT n LAST", got %r' % show(got))
+        n = int(m.group(1))
+        while len(self.peer.app) < n:
+            if not self.peer._fill():
+                raise StepFailed('the client closed inside a %d-byte BDAT '
+                                 'chunk' % n)
+        raw = bytes(self.peer.app[:n])
+        fl = self.peer._flight_of(self.peer.app_pos + max(n - 1, 0))
+        self.peer._consume(n)
+        self.log.append({'dir': 'D', 'text': '<BDAT chunk, %d bytes>' % n,
+                         'flight': fl})
         self.result['data'].append(base64.b64encode(raw).decode())
 
     def op_NODOT(self, step):

@@ -1431,10 +1431,37 @@ test_header_line_ends_at_read_boundary(void **state)
 	}
 }
 
+/* BDAT (RFC 3030 2): line endings made CRLF, but no stuffing, no dot. */
+static void
+test_raw_mode(void **state)
+{
+	struct bodyfilter bf;
+	struct buf out;
+	struct error err;
+
+	buf_init(&out, 1 << 20);
+	error_clear(&err);
+	bodyfilter_init(&bf);
+	bf.raw = 1;
+	assert_int_equal(bodyfilter_feed(&bf, ".a\n..b\r.\nc", 10, &out, &err),
+	    0);
+	assert_int_equal(bodyfilter_finish(&bf, &out, &err), 0);
+	assert_int_equal(out.len, strlen(".a\r\n..b\r\n.\r\nc\r\n"));
+	assert_memory_equal(out.data, ".a\r\n..b\r\n.\r\nc\r\n", out.len);
+	assert_int_equal(bf.size, out.len);
+	out.len = 0;
+	bodyfilter_init(&bf);
+	bf.raw = 1;
+	assert_int_equal(bodyfilter_finish(&bf, &out, &err), 0);
+	assert_int_equal(out.len, 0);
+	buf_free(&out);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_raw_mode),
 		cmocka_unit_test(test_line_endings),
 		cmocka_unit_test(test_no_final_newline),
 		cmocka_unit_test(test_empty),

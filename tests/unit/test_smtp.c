@@ -267,6 +267,59 @@ test_pipelining(void **state)
 }
 
 static void
+test_chunking(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+	static const char *const one[] = { "a@example.org" };
+
+	/* One recipient, all content known: BDAT joins the envelope. */
+	params_init(&p);
+	p.rcpt = one;
+	p.nrcpt = 1;
+	p.whole = 1;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250-PIPELINING\n250 CHUNKING"),
+	    SMTP_A_BODY);
+	assert_true(smtp_bdat(s));
+	assert_string_equal(take(s),
+	    "MAIL FROM:<" FROM ">\r\nRCPT TO:<a@example.org>\r\n");
+	expect_action(smtp_body_done(s, 10), SMTP_A_READ);
+	assert_string_equal(take(s), "QUIT\r\n");
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	expect_action(on(s, "250 queued"), SMTP_A_DONE);
+	assert_string_equal(take(s), "");
+	smtp_free(s);
+
+	/* Content not all known (a large message from a pipe): DATA. */
+	p.whole = 0;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250-PIPELINING\n250 CHUNKING"),
+	    SMTP_A_READ);
+	assert_false(smtp_bdat(s));
+	assert_string_equal(take(s),
+	    "MAIL FROM:<" FROM ">\r\nRCPT TO:<a@example.org>\r\nDATA\r\n");
+	smtp_free(s);
+
+	/* Two recipients: the chunk waits for both RCPT replies. */
+	params_init(&p);
+	p.whole = 1;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250-PIPELINING\n250 CHUNKING"),
+	    SMTP_A_READ);
+	assert_string_equal(take(s),
+	    "MAIL FROM:<" FROM ">\r\nRCPT TO:<a@example.org>\r\n"
+	    "RCPT TO:<b@example.org>\r\n");
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	expect_action(on(s, "550 no"), SMTP_A_FAIL);
+	assert_string_equal(take(s), "QUIT\r\n");
+	assert_int_equal(smtp_error(s)->kind, ERR_DATA);
+	smtp_free(s);
+}
+
+static void
 test_no_pipelining(void **state)
 {
 	struct smtp_params p;
@@ -1427,6 +1480,7 @@ main(void)
 		cmocka_unit_test(test_greeting_ehlo),
 		cmocka_unit_test(test_greeting_refused),
 		cmocka_unit_test(test_pipelining),
+		cmocka_unit_test(test_chunking),
 		cmocka_unit_test(test_no_pipelining),
 		cmocka_unit_test(test_null_sender),
 		cmocka_unit_test(test_8bitmime),
