@@ -173,6 +173,14 @@ account_find(struct account *list, const char *name)
 }
 
 int
+account_lmtp(const struct account *a)
+{
+	const char *p = account_str(a, AF_PROTOCOL);
+
+	return p != NULL && strcmp(p, "lmtp") == 0;
+}
+
+int
 account_port(const struct account *a)
 {
 	long p = account_num(a, AF_PORT, 0);
@@ -192,9 +200,7 @@ account_check(const struct account *a, struct error *err)
 	    account_str(a, AF_SOCKET) == NULL)
 		return error_set(err, ERR_CONFIG, "host not set");
 	/* An LMTP server has no well-known port (RFC 2033 5). */
-	if (account_str(a, AF_PROTOCOL) != NULL &&
-	    strcmp(account_str(a, AF_PROTOCOL), "lmtp") == 0 &&
-	    account_str(a, AF_PORT) == NULL &&
+	if (account_lmtp(a) && account_str(a, AF_PORT) == NULL &&
 	    account_str(a, AF_SOCKET) == NULL)
 		return error_set(err, ERR_CONFIG,
 		    "port not set (LMTP has no "

@@ -77,6 +77,8 @@ struct account *account_copy(const struct account *, const char *name,
 struct account *account_find(struct account *list, const char *name);
 /* The setting's name in the configuration file. */
 const char *account_field_name(enum acc_field);
+/* Whether the account speaks LMTP (protocol lmtp). */
+int account_lmtp(const struct account *);
 /* The port: the setting, else 465 for implicit TLS, else 25. */
 int account_port(const struct account *);
 /* Settings that must agree with each other; EX_CONFIG otherwise. */

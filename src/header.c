@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "idn.h"
 #include "sasl.h"
 
 static int
@@ -108,15 +109,6 @@ needs_quotes(const char *s)
 	return strpbrk(s, "()<>[]:;@\\,.\"") != NULL;
 }
 
-static int
-ascii(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s >= 0x80)
-			return 0;
-	return 1;
-}
-
 /*
  * RFC 2047 B encoding.  Words of 39 bytes (64 characters encoded), one a
  * line, keep every line, "From: " included, within 76 characters (2).
@@ -158,7 +150,7 @@ header_mailbox(const char *name, const char *addr)
 	if (name == NULL || *name == '\0') {
 		if (buf_addstr(&b, addr) == -1)
 			goto fail;
-	} else if (!ascii(name)) {
+	} else if (!idn_is_ascii(name)) {
 		/*
 		 * The address on a line of its own if it would not fit after
 		 * the last word ("From: " before the first).
@@ -268,7 +260,7 @@ header_apply(struct msg *m, const struct header_policy *p, struct error *err)
 	if (p->from == HEADER_ON && *p->from_addr != '\0')
 		drop_all(m, "From");
 	/* RFC 5322 2.1.1: a line of at most 998 characters. */
-	if (p->full_name != NULL && ascii(p->full_name) &&
+	if (p->full_name != NULL && idn_is_ascii(p->full_name) &&
 	    strlen(p->full_name) > 900)
 		return error_set(err, ERR_CONFIG,
 		    "the full name is longer than 900 bytes");

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int
-is_ascii(const char *s)
+int
+idn_is_ascii(const char *s)
 {
 	for (; *s != '\0'; s++)
 		if ((unsigned char)*s >= 0x80)
@@ -20,7 +20,7 @@ idn_host_ascii(const char *host, struct error *err)
 	char *out = NULL, *copy;
 	int r;
 
-	if (is_ascii(host)) {
+	if (idn_is_ascii(host)) {
 		if ((out = strdup(host)) == NULL)
 			error_set(err, ERR_OSERR, "out of memory");
 		return out;

@@ -4,6 +4,8 @@
 
 #include "error.h"
 
+/* Whether s is all ASCII (nothing to convert). */
+int idn_is_ascii(const char *s);
 /* A host name in A-labels (UTS #46); ASCII names come back unchanged. */
 char *idn_host_ascii(const char *host, struct error *);
 

@@ -466,8 +466,7 @@ envelope_rcpt(struct run *r, struct error *err)
 	 * domain: maildomain qualifies it, or it is an error.  LMTP servers
 	 * deliver to local names themselves.
 	 */
-	lmtp = account_str(r->acc, AF_PROTOCOL) != NULL &&
-	    strcmp(account_str(r->acc, AF_PROTOCOL), "lmtp") == 0;
+	lmtp = account_lmtp(r->acc);
 	dom = account_str(r->acc, AF_MAILDOMAIN);
 	for (i = 0; i < l.n && !lmtp; i++) {
 		if (strchr(l.v[i], '@') != NULL)
@@ -537,17 +536,15 @@ edit_header(struct run *r, struct error *err)
 }
 
 static const char *
-auth_setting(const struct account *a)
+off_is_null(const char *v)
 {
-	const char *v = account_str(a, AF_AUTH);
-
 	return v == NULL || strcmp(v, "off") == 0 ? NULL : v;
 }
 
 static const char *
-off_is_null(const char *v)
+auth_setting(const struct account *a)
 {
-	return v == NULL || strcmp(v, "off") == 0 ? NULL : v;
+	return off_is_null(account_str(a, AF_AUTH));
 }
 
 static int
@@ -593,8 +590,7 @@ prepare(struct run *r, struct submit_conf *sc, struct error *err)
 	sc->smtp.rcpt = (const char *const *)r->rcpt.v;
 	sc->smtp.nrcpt = r->rcpt.n;
 	sc->smtp.timeout = sc->timeout;
-	sc->smtp.lmtp = account_str(a, AF_PROTOCOL) != NULL &&
-	    strcmp(account_str(a, AF_PROTOCOL), "lmtp") == 0;
+	sc->smtp.lmtp = account_lmtp(a);
 	sc->smtp.dsn_notify = off_is_null(account_str(a, AF_DSN_NOTIFY));
 	sc->smtp.dsn_return = off_is_null(account_str(a, AF_DSN_RETURN));
 	/* -S looks, it does not log in; --rmqs does, to ask for ETRN. */

@@ -1,5 +1,6 @@
 /* sasl.c: mechanism choice and steps; the only user of libgsasl. */
 #include "sasl.h"
+#include "secret.h"
 
 #include <gsasl.h>
 #include <stdlib.h>
@@ -304,15 +305,6 @@ sasl_step(struct sasl *s, const char *challenge, char **out, struct error *err)
 }
 
 void
-sasl_wipe(char *p)
-{
-	if (p == NULL)
-		return;
-	explicit_bzero(p, strlen(p));
-	free(p);
-}
-
-void
 sasl_free(struct sasl *s)
 {
 	if (s == NULL)
@@ -321,7 +313,7 @@ sasl_free(struct sasl *s)
 		gsasl_finish(s->sess);
 	if (s->ctx != NULL)
 		gsasl_done(s->ctx);
-	sasl_wipe(s->oauth);
+	secret_free(s->oauth);
 	free(s);
 }
 

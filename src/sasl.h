@@ -38,8 +38,6 @@ struct sasl *sasl_new(const char *mech, const struct sasl_creds *,
 int sasl_initial(struct sasl *, char **out, struct error *);
 /* The response to a 334 challenge (base64 in and out). */
 int sasl_step(struct sasl *, const char *challenge, char **out, struct error *);
-/* Wipe and free a response. */
-void sasl_wipe(char *);
 void sasl_free(struct sasl *);
 
 /* Base64 (RFC 4648) of n bytes, malloc'd, or NULL when out of memory. */

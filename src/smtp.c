@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "sasl.h"
+#include "secret.h"
 
 /* RFC 4954 4: an AUTH command line may be up to 12288 octets. */
 #define AUTH_LINE_MAX 12288
@@ -199,7 +200,7 @@ smtp_free(struct smtp *s)
 		return;
 	buf_free(&s->out);
 	sasl_free(s->sasl);
-	sasl_wipe(s->held_response);
+	secret_free(s->held_response);
 	free(s->cb_type);
 	free(s->cb);
 	free(s->rcpt_code);
@@ -375,7 +376,7 @@ enter_auth(struct smtp *s)
 		snprintf(shown, sizeof(shown), "AUTH %s <redacted>", s->mech);
 		send_line(s, shown, "AUTH %s %s", s->mech, resp);
 		s->out_secret = 1;
-		sasl_wipe(resp);
+		secret_free(resp);
 	} else {
 		/* Too long for the line: it answers the first 334 instead. */
 		s->held_response = resp;
@@ -591,7 +592,7 @@ on_auth(struct smtp *s, const struct reply *r)
 		}
 		send_line(s, "<redacted>", "%s", resp);
 		s->out_secret = 1;
-		sasl_wipe(resp);
+		secret_free(resp);
 		return SMTP_A_READ;
 	}
 	if (reply_class(r) == 4 || reply_class(r) == 5)
