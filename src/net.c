@@ -75,14 +75,8 @@ static int
 try_one(const struct addrinfo *ai, const char *source_ip, int64_t deadline,
     int *fdp, int *why, struct error *err)
 {
-	int fd, one = 1, fam;
+	int fd, one = 1;
 
-	/* An address the source address cannot reach is passed over. */
-	if (source_ip != NULL && *source_ip != '\0' &&
-	    (fam = family_of(source_ip)) != AF_UNSPEC && fam != ai->ai_family) {
-		*why = EAFNOSUPPORT;
-		return -1;
-	}
 	fd = socket(ai->ai_family,
 	    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
 	if (fd == -1) {
@@ -126,7 +120,10 @@ tcp_connect(const char *role, const char *host, int port, const char *source_ip,
 {
 	struct addrinfo hints, *res, *ai;
 	char portstr[16];
-	int r, n = 0, i = 0, why = 0;
+	int r, n = 0, i = 0, why = 0, skipped = 0;
+	int src_family = source_ip != NULL && *source_ip != '\0' ?
+	    family_of(source_ip) :
+	    AF_UNSPEC;
 	int64_t now, share;
 
 	memset(&hints, 0, sizeof(hints));
@@ -152,6 +149,11 @@ tcp_connect(const char *role, const char *host, int port, const char *source_ip,
 	for (ai = res; ai != NULL; ai = ai->ai_next)
 		n++;
 	for (ai = res; ai != NULL; ai = ai->ai_next, i++) {
+		/* An address the source address cannot reach is passed over. */
+		if (src_family != AF_UNSPEC && src_family != ai->ai_family) {
+			skipped++;
+			continue;
+		}
 		/* The time left is shared fairly among the untried addresses. */
 		now = clock_ms();
 		share = (deadline - now) / (n - i);
@@ -159,12 +161,19 @@ tcp_connect(const char *role, const char *host, int port, const char *source_ip,
 			freeaddrinfo(res);
 			return 0;
 		}
+
 		if (why == -1) {
 			freeaddrinfo(res);
 			return -1;
 		}
 	}
 	freeaddrinfo(res);
+	/* Every address passed over: no retry can help. */
+	if (skipped == n)
+		return error_set(err, ERR_CONFIG,
+		    "source_ip %s cannot reach "
+		    "%s%s: no address of that family",
+		    source_ip, role, host);
 	if (resource_error(why))
 		return error_set(err, ERR_OSERR, "cannot create a socket: %s",
 		    strerror(why));

@@ -1000,10 +1000,31 @@ test_socks_default_port(void **state)
 	assert_true(p.accepted);
 }
 
+/*
+ * A source address of one family and a host with addresses of the other
+ * only: no retry can help, so it is a configuration error, not exit 75.
+ */
+static void
+test_source_ip_family_mismatch(void **state)
+{
+	struct error err;
+	int fd = -1;
+
+	(void)state;
+	error_clear(&err);
+	assert_int_equal(
+	    net_connect("::1", 25, "127.0.0.1", clock_ms() + 2000, &fd, &err),
+	    -1);
+	assert_int_equal(err.kind, ERR_CONFIG);
+	assert_non_null(strstr(err.msg, "cannot reach"));
+	assert_int_equal(fd, -1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_source_ip_family_mismatch),
 		cmocka_unit_test(test_unix_connects),
 		cmocka_unit_test(test_unix_wins_over_proxy),
 		cmocka_unit_test(test_unix_backlog_full_then_room),
