@@ -572,8 +572,16 @@ def alpine(c, pinerc_extra, sendmail=None):
                           % p.text()[-600:])
         p.out = b""
         p.send("y")
-        p.wait_for(r"POSTING ERRORS|Message sent|\[Sending", 30)
-        p.pump(3)
+        # Done when the shim has recorded outbox's exit status, or Alpine
+        # reports an error or exits.
+        deadline = time.monotonic() + 30
+        while not (any(r["rc"] is not None for r in c.records())
+                   or "POSTING ERRORS" in p.text() or p.exited()):
+            if time.monotonic() > deadline:
+                raise Failure("Alpine did not finish sending within 30s: %s"
+                              % p.text()[-600:])
+            p.pump(0.1)
+        p.pump(1)
         if re.search("POSTING ERRORS", p.text()):
             p.pump(1)
             raise Failure("Alpine says POSTING ERRORS: %s" % p.text()[-800:])
