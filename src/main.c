@@ -444,16 +444,17 @@ envelope_rcpt(struct run *r, struct error *err)
 		if (addr_list_parse(r->cli.rcpt[i], strlen(r->cli.rcpt[i]), &l,
 			"a recipient argument", ERR_USAGE, err) == -1)
 			goto out;
-	if (r->cli.read_recipients && header_recipients(r->msg, &l, err) == -1)
+	/*
+	 * With no recipient argument the header names them, as -t would:
+	 * programs that call sendmail without arguments expect that.
+	 */
+	if ((r->cli.read_recipients || r->cli.nrcpt == 0) &&
+	    header_recipients(r->msg, &l, err) == -1)
 		goto out;
 	if (l.n == 0) {
 		error_set(err, ERR_USAGE,
-		    "no recipients found (looked at the "
-		    "command line%s)",
-		    r->cli.read_recipients ?
-			" and the To, Cc and Bcc header fields" :
-			"; use -t to "
-			"read them from the header");
+		    "no recipients found (looked at the command line and the "
+		    "To, Cc and Bcc header fields)");
 		goto out;
 	}
 	if (aliases != NULL) {
