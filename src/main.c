@@ -398,7 +398,18 @@ envelope_from(struct run *r, const char *given, struct error *err)
 			    error_set(err, ERR_OSERR, "out of memory");
 		r->from = addr_parse_one(given, "the envelope-from address",
 		    r->cli.from ? ERR_USAGE : ERR_DATA, err);
-		return r->from ? 0 : -1;
+		if (r->from == NULL)
+			return -1;
+		/* A bare name (-f root, as cron gives it) gets maildomain. */
+		dom = account_str(a, AF_MAILDOMAIN);
+		if (strchr(r->from, '@') == NULL && dom != NULL) {
+			if (asprintf(&f, "%s@%s", r->from, dom) == -1)
+				return error_set(err, ERR_OSERR,
+				    "out of memory");
+			free(r->from);
+			r->from = f;
+		}
+		return 0;
 	}
 	if (account_on(a, AF_AUTO_FROM, 0)) {
 		/* The old auto_from: the user at maildomain, or the user. */
