@@ -1089,10 +1089,15 @@ flush_done(void *ctx, const struct submit_job *job, const struct error *err,
 	if (e == NULL)
 		return;
 	error_clear(&e2);
-	/* Whoever got it is never sent it again. */
+	/*
+	 * Whoever got it is never sent it again; whoever was refused for
+	 * good (5xx) is marked so, and never tried again either.
+	 */
 	for (k = 0; s != NULL && k < job->smtp.nrcpt; k++)
 		if (smtp_rcpt_delivered(s, k))
 			e->state[f->rcpt_of[k]] = QUEUE_SENT;
+		else if (smtp_rcpt_code(s, k) / 100 == 5)
+			e->state[f->rcpt_of[k]] = QUEUE_FAILED;
 	if (fate == FATE_SENT) {
 		if (queue_remove(e, &e2) == -1)
 			log_error(&e2);
