@@ -990,9 +990,20 @@ flush_next(void *ctx, struct submit_job *job)
 				f->rcpt[np++] = e->rcpt[k];
 			}
 		if (np == 0) {
-			/* Every recipient has it already. */
-			queue_remove(e, &err);
+			/* Nobody left to try: done, or failed for some. */
+			for (k = 0; k < e->nrcpt; k++)
+				if (e->state[k] == QUEUE_FAILED)
+					break;
+			if (k < e->nrcpt)
+				queue_fail(e, e->error ? e->error : "refused",
+				    &err);
+			else
+				queue_remove(e, &err);
 			flush_release(f, job);
+			if (!f->locked) {
+				close(e->fd);
+				e->fd = -1;
+			}
 			continue;
 		}
 		if ((f->content_fd = queue_content(e, &err)) == -1 ||
