@@ -46,8 +46,9 @@ struct run {
 	char *from;			 /* the envelope sender */
 	struct addrlist rcpt;		 /* the envelope recipients */
 	char *password;
-	char *host;
-	char *helo; /* domain, substituted */
+	char *host;	/* in A-labels */
+	char *tls_host; /* tls_host_override in A-labels */
+	char *helo;	/* domain, substituted, in A-labels */
 	struct msg *msg;
 };
 
@@ -569,8 +570,11 @@ prepare(struct run *r, struct submit_conf *sc, struct error *err)
 	sc->timeout = (int)account_num(a, AF_TIMEOUT, 0);
 	sc->tls = account_on(a, AF_TLS, 0);
 	sc->starttls = account_on(a, AF_TLS_STARTTLS, 1);
-	tlshost = account_str(a, AF_TLS_HOST_OVERRIDE);
-	sc->tls_conf.host = tlshost ? tlshost : sc->host;
+	/* The certificate names the server in A-labels (RFC 6125 6.4.2). */
+	if ((tlshost = account_str(a, AF_TLS_HOST_OVERRIDE)) != NULL &&
+	    (r->tls_host = idn_host_ascii(tlshost, err)) == NULL)
+		return -1;
+	sc->tls_conf.host = r->tls_host ? r->tls_host : sc->host;
 	sc->tls_conf.trust_file = a->v[AF_TLS_TRUST_FILE];
 	sc->tls_conf.crl_file = account_str(a, AF_TLS_CRL_FILE);
 	sc->tls_conf.cert_file = account_str(a, AF_TLS_CERT_FILE);
@@ -744,6 +748,7 @@ run_free(struct run *r)
 	free(r->from);
 	free(r->header_from);
 	free(r->host);
+	free(r->tls_host);
 	free(r->helo);
 	free(r->conf_files);
 	secret_free(r->password);
@@ -760,6 +765,7 @@ static int
 get_ready(struct run *r, struct submit_conf *sc, struct error *err)
 {
 	const char *sender;
+	char *helo;
 
 	if (!r->cli.host_given && load_config(r, err) == -1)
 		return -1;
@@ -782,11 +788,15 @@ get_ready(struct run *r, struct submit_conf *sc, struct error *err)
 		return 0;
 	if (account_check(r->acc, err) == -1)
 		return -1;
-	/* domain takes %H, %C and %M like from. */
-	if ((r->helo = expand_from(account_str(r->acc, AF_DOMAIN) ?
+	/* domain takes %H, %C and %M like from; EHLO takes it in A-labels. */
+	if ((helo = expand_from(account_str(r->acc, AF_DOMAIN) ?
 		     account_str(r->acc, AF_DOMAIN) :
 		     "localhost",
 		 r->header_from, err)) == NULL)
+		return -1;
+	r->helo = idn_host_ascii(helo, err);
+	free(helo);
+	if (r->helo == NULL)
 		return -1;
 	if (r->cli.mode == CLI_SEND &&
 	    (envelope_from(r, sender, err) == -1 ||

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "idn.h"
 #include "sasl.h"
 #include "secret.h"
 
@@ -47,6 +48,13 @@ struct smtp {
 	char ehlo[4096];
 	unsigned long long size_limit;
 	int *rcpt_code;
+	/*
+	 * The envelope as sent: [0] the sender, [1 + i] recipient i, in
+	 * A-labels where the original needs converting, NULL where it goes as
+	 * given.  utf8: the addresses go in UTF-8, with SMTPUTF8.
+	 */
+	char **ascii;
+	int utf8;
 	/* The first refusal in a pipelined envelope, reported at DATA. */
 	struct error envelope_err;
 };
@@ -186,7 +194,9 @@ smtp_new(const struct smtp_params *p, smtp_trace_fn *trace, void *ctx)
 	s->tls = p->tls;
 	/* Commands have no length limit here: the server judges them. */
 	buf_init(&s->out, OUT_MAX);
-	if ((s->rcpt_code = calloc(p->nrcpt + 1, sizeof(int))) == NULL) {
+	if ((s->rcpt_code = calloc(p->nrcpt + 1, sizeof(int))) == NULL ||
+	    (s->ascii = calloc(p->nrcpt + 1, sizeof(char *))) == NULL) {
+		free(s->rcpt_code);
 		free(s);
 		return NULL;
 	}
@@ -204,6 +214,9 @@ smtp_free(struct smtp *s)
 	free(s->cb_type);
 	free(s->cb);
 	free(s->rcpt_code);
+	for (size_t i = 0; i <= s->p.nrcpt; i++)
+		free(s->ascii[i]);
+	free(s->ascii);
 	free(s);
 }
 
@@ -407,6 +420,42 @@ after_ehlo(struct smtp *s)
 	return enter_mail(s);
 }
 
+/* Envelope address i as sent: 0 is the sender, 1 + n recipient n. */
+static const char *
+envelope_addr(const struct smtp *s, size_t i)
+{
+	if (s->ascii[i] != NULL)
+		return s->ascii[i];
+	return i == 0 ? s->p.from : s->p.rcpt[i - 1];
+}
+
+/*
+ * RFC 6531 3.2: addresses in UTF-8 go as they are when the server offers
+ * SMTPUTF8.  Otherwise each domain goes in A-labels (RFC 5890), and a
+ * local part in UTF-8, which has no ASCII form, stops the session before
+ * MAIL: better no mail than mail to some of the recipients.
+ */
+static int
+envelope_forms(struct smtp *s, struct error *e)
+{
+	size_t i;
+	int need = 0;
+
+	for (i = 0; i <= s->p.nrcpt && !need; i++)
+		need = !idn_is_ascii(envelope_addr(s, i));
+	s->utf8 = need && (s->caps & SMTP_CAP_SMTPUTF8);
+	if (!need || s->utf8)
+		return 0;
+	for (i = 0; i <= s->p.nrcpt; i++) {
+		if (idn_is_ascii(envelope_addr(s, i)))
+			continue;
+		if ((s->ascii[i] = idn_addr_ascii(envelope_addr(s, i), e)) ==
+		    NULL)
+			return -1;
+	}
+	return 0;
+}
+
 static void
 send_rcpt(struct smtp *s, size_t i)
 {
@@ -419,12 +468,13 @@ send_rcpt(struct smtp *s, size_t i)
 		for (k = 0; notify[k] != '\0'; k++)
 			notify[k] = (char)toupper((unsigned char)notify[k]);
 	}
-	send_line(s, NULL, "RCPT TO:<%s>%s", s->p.rcpt[i], notify);
+	send_line(s, NULL, "RCPT TO:<%s>%s", envelope_addr(s, 1 + i), notify);
 }
 
 static enum smtp_action
 enter_mail(struct smtp *s)
 {
+	struct error e;
 	size_t i;
 
 	error_clear(&s->envelope_err);
@@ -439,11 +489,19 @@ enter_mail(struct smtp *s)
 		return fail(s, ERR_UNAVAILABLE, NULL,
 		    "the server does not "
 		    "support delivery status notifications (DSN)");
+	error_clear(&e);
+	if (envelope_forms(s, &e) == -1)
+		return fail(s, e.kind, NULL, "%s", e.msg);
 	smtp_enter(s, SMTP_S_MAIL);
-	/* RFC 6152: declare 8-bit content where the server takes it. */
-	send_line(s, NULL, "MAIL FROM:<%s>%s%s", s->p.from,
-	    s->p.eightbit && (s->caps & SMTP_CAP_8BITMIME) ? " BODY=8BITMIME" :
-							     "",
+	/*
+	 * RFC 6152: declare 8-bit content where the server takes it; RFC 6531
+	 * 3.4 asks for it with SMTPUTF8 whatever the content.
+	 */
+	send_line(s, NULL, "MAIL FROM:<%s>%s%s%s", envelope_addr(s, 0),
+	    s->utf8 ? " SMTPUTF8" : "",
+	    (s->p.eightbit || s->utf8) && (s->caps & SMTP_CAP_8BITMIME) ?
+		" BODY=8BITMIME" :
+		"",
 	    s->p.dsn_return == NULL		     ? "" :
 		strcmp(s->p.dsn_return, "full") == 0 ? " RET=FULL" :
 						       " RET=HDRS");

@@ -405,6 +405,99 @@ test_8bitmime(void **state)
 	smtp_free(s);
 }
 
+static const char *const rcpt_utf8[] = { "jos\xc3\xa9@b\xc3\xbc"
+					 "cher.example",
+	"bob@example.org" };
+
+/* RFC 6531: UTF-8 addresses go as they are when SMTPUTF8 is offered. */
+static void
+test_smtputf8_offered(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.from = "alice@b\xc3\xbc"
+		 "cher.example";
+	p.rcpt = rcpt_utf8;
+	s = engine(&p);
+	expect_action(to_ehlo(s,
+			  "250-mx\n250-PIPELINING\n250-8BITMIME\n"
+			  "250 SMTPUTF8"),
+	    SMTP_A_READ);
+	assert_string_equal(take(s),
+	    "MAIL FROM:<alice@b\xc3\xbc"
+	    "cher.example> SMTPUTF8 "
+	    "BODY=8BITMIME\r\n"
+	    "RCPT TO:<jos\xc3\xa9@b\xc3\xbc"
+	    "cher.example>\r\n"
+	    "RCPT TO:<bob@example.org>\r\n"
+	    "DATA\r\n");
+	smtp_free(s);
+
+	/* All ASCII: no SMTPUTF8 even where it is offered. */
+	params_init(&p);
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250-8BITMIME\n250 SMTPUTF8"),
+	    SMTP_A_READ);
+	assert_string_equal(take(s), "MAIL FROM:<" FROM ">\r\n");
+	smtp_free(s);
+}
+
+/* Without SMTPUTF8 domains go in A-labels, the local part unchanged. */
+static void
+test_smtputf8_not_offered_alabels(void **state)
+{
+	static const char *const rcpt[] = { "bob@B\xc3\x9c"
+					    "CHER.example",
+		"carol@example.org" };
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.from = "alice@\xe4\xbe\x8b\xe5\xad\x90.example";
+	p.rcpt = rcpt;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250-8BITMIME\n250 PIPELINING"),
+	    SMTP_A_READ);
+	assert_string_equal(take(s),
+	    "MAIL FROM:<alice@xn--fsqu00a.example>\r\n"
+	    "RCPT TO:<bob@xn--bcher-kva.example>\r\n"
+	    "RCPT TO:<carol@example.org>\r\n"
+	    "DATA\r\n");
+	smtp_free(s);
+}
+
+/* A UTF-8 local part has no ASCII form: nothing is sent but QUIT. */
+static void
+test_smtputf8_local_part_refused(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.rcpt = rcpt_utf8;
+	s = engine(&p);
+	expect_fail(s,
+	    to_ehlo(s, "250-mx\n250-8BITMIME\n250-DSN\n250 PIPELINING"),
+	    ERR_UNAVAILABLE, 0);
+	assert_string_equal(take(s), "QUIT\r\n");
+	assert_non_null(strstr(smtp_error(s)->msg,
+	    "jos\xc3\xa9@b\xc3\xbc"
+	    "cher.example"));
+	assert_non_null(strstr(smtp_error(s)->msg, "SMTPUTF8"));
+	smtp_free(s);
+
+	/* The sender too. */
+	params_init(&p);
+	p.from = "jos\xc3\xa9@example.org";
+	s = engine(&p);
+	expect_fail(s, to_ehlo(s, "250-mx\n250 PIPELINING"), ERR_UNAVAILABLE,
+	    0);
+	assert_string_equal(take(s), "QUIT\r\n");
+	smtp_free(s);
+}
+
 static void
 test_starttls_flow(void **state)
 {
@@ -1514,6 +1607,9 @@ main(void)
 		cmocka_unit_test(test_long_commands_not_dropped),
 		cmocka_unit_test(test_command_over_limit),
 		cmocka_unit_test(test_state_names),
+		cmocka_unit_test(test_smtputf8_offered),
+		cmocka_unit_test(test_smtputf8_not_offered_alabels),
+		cmocka_unit_test(test_smtputf8_local_part_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
