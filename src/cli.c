@@ -13,6 +13,7 @@ enum act {
 	A_READ_RCPT,  /* -t */
 	A_PRETEND,    /* -P */
 	A_SERVERINFO, /* -S */
+	A_ENVID,      /* -V ID */
 	A_SETTING,    /* sets the account setting named in `what' */
 	A_IGNORE,     /* accepted, does nothing: `what' says why */
 	A_LATER,      /* known, not handled by this version: `what' names it */
@@ -40,7 +41,7 @@ static const struct shortopt {
 	{ 'P', 0, A_PRETEND, NULL },
 	{ 'R', 1, A_SETTING, "dsn_return" },
 	{ 'S', 0, A_SERVERINFO, NULL },
-	{ 'V', 1, A_IGNORE, "an envelope identifier is not sent" },
+	{ 'V', 1, A_ENVID, NULL },
 	{ 'X', 1, A_IGNORE,
 	    "would log traffic to a file named on the command line; never "
 	    "written, for safety" },
@@ -150,6 +151,26 @@ add_override(struct cli *c, const char *option, const char *setting,
 	return 0;
 }
 
+/*
+ * RFC 3461 4.4: the envelope identifier goes in xtext (a byte outside
+ * printable ASCII, "+" or "=" takes three characters), 100 at most.
+ */
+static int
+set_envid(struct cli *c, const char *arg, struct error *err)
+{
+	const unsigned char *p;
+	size_t n = 0;
+
+	for (p = (const unsigned char *)arg; *p != '\0'; p++)
+		n += *p > ' ' && *p < 0x7f && *p != '+' && *p != '=' ? 1 : 3;
+	if (n == 0 || n > 100)
+		return error_set(err, ERR_USAGE,
+		    "-V: the envelope identifier must be 1 to 100 characters "
+		    "once encoded (RFC 3461)");
+	c->envid = arg;
+	return 0;
+}
+
 static int
 apply_short(struct cli *c, const struct shortopt *o, const char *arg,
     struct error *err)
@@ -178,6 +199,8 @@ apply_short(struct cli *c, const struct shortopt *o, const char *arg,
 	case A_SERVERINFO:
 		c->mode = CLI_SERVERINFO;
 		break;
+	case A_ENVID:
+		return set_envid(c, arg, err);
 	case A_MODE:
 		/* -bm is the default mode: deliver the message. */
 		if (strcmp(arg, "m") == 0)
@@ -365,6 +388,8 @@ cli_usage(FILE *fp, const char *prog)
 	    "From field\n"
 	    "  -N LIST, -R RET       delivery status notifications "
 	    "(--dsn-notify, --dsn-return)\n"
+	    "  -V ENVID              envelope identifier for those "
+	    "notifications\n"
 	    "  -v, -d, --debug       print the SMTP dialogue (secrets "
 	    "hidden)\n"
 	    "  -S, --serverinfo      print what the server offers, and its "
@@ -385,7 +410,7 @@ cli_usage(FILE *fp, const char *prog)
 	    "\n"
 	    "Accepted and ignored, as sendmail callers pass them: -i, -oXXX, "
 	    "-B TYPE, -G,\n"
-	    "-h N, -L TAG, -m, -n, -O OPT, -A X, -V ID, -X FILE, -bm.\n"
+	    "-h N, -L TAG, -m, -n, -O OPT, -A X, -X FILE, -bm.\n"
 	    "Exit status: 0 sent; 75 temporary failure (try again later); "
 	    "others: see outbox(1).\n",
 	    prog, prog, prog, prog, prog);

@@ -31,6 +31,7 @@ struct cli {
 	const char *conffile;	/* -C */
 	const char *account;	/* -a */
 	const char *from;	/* -f, -r */
+	const char *envid;	/* -V: the DSN envelope identifier */
 	int verbose;		/* -v, -d */
 	int read_recipients;	/* -t */
 	int read_envelope_from; /* --read-envelope-from */

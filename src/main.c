@@ -597,6 +597,7 @@ prepare(struct run *r, struct submit_conf *sc, struct error *err)
 	sc->smtp.lmtp = account_lmtp(a);
 	sc->smtp.dsn_notify = off_is_null(account_str(a, AF_DSN_NOTIFY));
 	sc->smtp.dsn_return = off_is_null(account_str(a, AF_DSN_RETURN));
+	sc->smtp.envid = r->cli.envid;
 	/* -S looks, it does not log in; --rmqs does, to ask for ETRN. */
 	sc->smtp.info_only = r->cli.mode == CLI_SERVERINFO;
 	sc->smtp.etrn = r->cli.mode == CLI_RMQS ? r->cli.rmqs : NULL;

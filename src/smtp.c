@@ -456,25 +456,120 @@ envelope_forms(struct smtp *s, struct error *e)
 	return 0;
 }
 
+/*
+ * RFC 3461 4: xtext, for ORCPT and ENVID: printable ASCII but "+" and "="
+ * as it is, every other byte as "+" and two upper-case hex digits.
+ */
+static int
+add_xtext(struct buf *b, const char *v)
+{
+	const unsigned char *p = (const unsigned char *)v;
+	int r = 0;
+
+	for (; *p != '\0' && r == 0; p++)
+		r = *p > ' ' && *p < 0x7f && *p != '+' && *p != '=' ?
+		    buf_add(b, p, 1) :
+		    buf_printf(b, "+%02X", *p);
+	return r;
+}
+
+/*
+ * RFC 6533 3: utf-8-addr-unitext, for an ORCPT address in UTF-8 once
+ * SMTPUTF8 is in use: UTF-8 as it is, "+", "=", "\\", space and controls
+ * as "\x{HEX}".
+ */
+static int
+add_unitext(struct buf *b, const char *v)
+{
+	const unsigned char *p = (const unsigned char *)v;
+	int r = 0;
+
+	for (; *p != '\0' && r == 0; p++)
+		r = *p > ' ' && *p != 0x7f && *p != '+' && *p != '=' &&
+			*p != '\\' ?
+		    buf_add(b, p, 1) :
+		    buf_printf(b, "\\x{%02X}", *p);
+	return r;
+}
+
+/* Whether DSN parameters go out: asked for, and offered (RFC 3461 4). */
+static int
+dsn_used(const struct smtp *s)
+{
+	return (s->caps & SMTP_CAP_DSN) &&
+	    (s->p.dsn_notify != NULL || s->p.dsn_return != NULL ||
+		s->p.envid != NULL);
+}
+
+/* Queue "VERB:<addr>" and the parameters in b; b is freed. */
+static void
+send_with_params(struct smtp *s, const char *verb, const char *addr,
+    struct buf *b)
+{
+	if (buf_add(b, "", 1) == -1)
+		s->broken = 1;
+	else
+		send_line(s, NULL, "%s:<%s>%s", verb, addr, b->data);
+	buf_free(b);
+}
+
 static void
 send_rcpt(struct smtp *s, size_t i)
 {
-	char notify[64] = "";
+	const char *addr = envelope_addr(s, 1 + i);
+	struct buf b;
 	size_t k;
+	int r = 0;
 
+	buf_init(&b, OUT_MAX);
 	/* RFC 3461 4.1: NOTIFY=NEVER or a list of SUCCESS, FAILURE, DELAY. */
 	if (s->p.dsn_notify != NULL) {
-		snprintf(notify, sizeof(notify), " NOTIFY=%s", s->p.dsn_notify);
-		for (k = 0; notify[k] != '\0'; k++)
-			notify[k] = (char)toupper((unsigned char)notify[k]);
+		r = buf_printf(&b, " NOTIFY=%s", s->p.dsn_notify);
+		for (k = 0; r == 0 && k < b.len; k++)
+			b.data[k] = (char)toupper((unsigned char)b.data[k]);
 	}
-	send_line(s, NULL, "RCPT TO:<%s>%s", envelope_addr(s, 1 + i), notify);
+	/*
+	 * RFC 3461 4.2: the recipient as given, for the reports; RFC 6533 3
+	 * its utf-8 form when the address is in UTF-8.
+	 */
+	if (r == 0 && dsn_used(s))
+		r = idn_is_ascii(addr) ?
+		    buf_addstr(&b, " ORCPT=rfc822;") | add_xtext(&b, addr) :
+		    buf_addstr(&b, " ORCPT=utf-8;") | add_unitext(&b, addr);
+	if (r != 0)
+		s->broken = 1;
+	send_with_params(s, "RCPT TO", addr, &b);
+}
+
+/* MAIL FROM's parameters, in the order the extensions came. */
+static int
+mail_params(struct smtp *s, struct buf *b)
+{
+	int r = 0;
+
+	/*
+	 * RFC 6152: declare 8-bit content where the server takes it; RFC 6531
+	 * 3.4 asks for it with SMTPUTF8 whatever the content.
+	 */
+	if ((s->p.eightbit || s->utf8) && (s->caps & SMTP_CAP_8BITMIME))
+		r |= buf_addstr(b, " BODY=8BITMIME");
+	if (s->utf8)
+		r |= buf_addstr(b, " SMTPUTF8");
+	if (s->p.dsn_return != NULL)
+		r |= buf_addstr(b,
+		    strcmp(s->p.dsn_return, "full") == 0 ? " RET=FULL" :
+							   " RET=HDRS");
+	/* RFC 3461 4.4: the envelope identifier, returned in reports. */
+	if (s->p.envid != NULL && dsn_used(s))
+		r |= buf_addstr(b, " ENVID=") | add_xtext(b, s->p.envid);
+	return r;
 }
 
 static enum smtp_action
 enter_mail(struct smtp *s)
 {
 	struct error e;
+	struct buf b;
 	size_t i;
 
 	error_clear(&s->envelope_err);
@@ -493,18 +588,10 @@ enter_mail(struct smtp *s)
 	if (envelope_forms(s, &e) == -1)
 		return fail(s, e.kind, NULL, "%s", e.msg);
 	smtp_enter(s, SMTP_S_MAIL);
-	/*
-	 * RFC 6152: declare 8-bit content where the server takes it; RFC 6531
-	 * 3.4 asks for it with SMTPUTF8 whatever the content.
-	 */
-	send_line(s, NULL, "MAIL FROM:<%s>%s%s%s", envelope_addr(s, 0),
-	    s->utf8 ? " SMTPUTF8" : "",
-	    (s->p.eightbit || s->utf8) && (s->caps & SMTP_CAP_8BITMIME) ?
-		" BODY=8BITMIME" :
-		"",
-	    s->p.dsn_return == NULL		     ? "" :
-		strcmp(s->p.dsn_return, "full") == 0 ? " RET=FULL" :
-						       " RET=HDRS");
+	buf_init(&b, OUT_MAX);
+	if (mail_params(s, &b) != 0)
+		s->broken = 1;
+	send_with_params(s, "MAIL FROM", envelope_addr(s, 0), &b);
 	/*
 	 * RFC 3030: content known in full goes as one BDAT chunk; LMTP keeps
 	 * DATA, whose per-recipient replies it knows.

@@ -240,6 +240,12 @@ test_queue_later_dsn_options(void **state)
 	static const char *const r[] = { "-R", "hdrs", "x@example.org", NULL };
 	static const char *const rf[] = { "-Rfull", "x@example.org", NULL };
 	static const char *const v[] = { "-V", "envid", "x@example.org", NULL };
+	static const char *const vglued[] = { "-Va+b", NULL };
+	static const char *const v100[] = { "-V",
+		"++++++++++++++++++++++++++++++++=x", NULL };
+	static const char *const v101[] = { "-V",
+		"++++++++++++++++++++++++++++++++=xy", NULL };
+	static const char *const vempty[] = { "-V", "", NULL };
 	struct cli c;
 	struct args a;
 
@@ -259,11 +265,20 @@ test_queue_later_dsn_options(void **state)
 	ok(&c, &a, rf);
 	assert_string_equal(override(&c, "dsn_return"), "full");
 	done(&c, &a);
-	/* -V is accepted and ignored. */
+	/* -V gives the envelope identifier (RFC 3461 4.4). */
 	ok(&c, &a, v);
 	assert_int_equal(c.nov, 0);
 	assert_int_equal(c.nrcpt, 1);
+	assert_string_equal(c.envid, "envid");
 	done(&c, &a);
+	ok(&c, &a, vglued);
+	assert_string_equal(c.envid, "a+b");
+	done(&c, &a);
+	/* 100 characters once encoded, at most: "+" takes three. */
+	ok(&c, &a, v100);
+	done(&c, &a);
+	refused(v101, "envelope identifier");
+	refused(vempty, "envelope identifier");
 }
 
 static void

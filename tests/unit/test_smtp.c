@@ -427,8 +427,8 @@ test_smtputf8_offered(void **state)
 	    SMTP_A_READ);
 	assert_string_equal(take(s),
 	    "MAIL FROM:<alice@b\xc3\xbc"
-	    "cher.example> SMTPUTF8 "
-	    "BODY=8BITMIME\r\n"
+	    "cher.example> BODY=8BITMIME "
+	    "SMTPUTF8\r\n"
 	    "RCPT TO:<jos\xc3\xa9@b\xc3\xbc"
 	    "cher.example>\r\n"
 	    "RCPT TO:<bob@example.org>\r\n"
@@ -495,6 +495,114 @@ test_smtputf8_local_part_refused(void **state)
 	expect_fail(s, to_ehlo(s, "250-mx\n250 PIPELINING"), ERR_UNAVAILABLE,
 	    0);
 	assert_string_equal(take(s), "QUIT\r\n");
+	smtp_free(s);
+}
+
+/* RFC 3461: NOTIFY, ORCPT in xtext, RET and ENVID in xtext. */
+static void
+test_dsn_parameters(void **state)
+{
+	static const char *const rcpt[] = { "a+b=c@example.org",
+		"\"d e\"@example.org" };
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.rcpt = rcpt;
+	p.dsn_notify = "failure,delay";
+	p.dsn_return = "headers";
+	p.envid = "id+1=x \xc3\xa9";
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250-DSN\n250 PIPELINING"),
+	    SMTP_A_READ);
+	assert_string_equal(take(s),
+	    "MAIL FROM:<" FROM "> RET=HDRS ENVID=id+2B1+3Dx+20+C3+A9\r\n"
+	    "RCPT TO:<a+b=c@example.org> NOTIFY=FAILURE,DELAY "
+	    "ORCPT=rfc822;a+2Bb+3Dc@example.org\r\n"
+	    "RCPT TO:<\"d e\"@example.org> NOTIFY=FAILURE,DELAY "
+	    "ORCPT=rfc822;\"d+20e\"@example.org\r\n"
+	    "DATA\r\n");
+	smtp_free(s);
+
+	/* -V alone: ENVID and ORCPT, no NOTIFY or RET. */
+	params_init(&p);
+	p.nrcpt = 1;
+	p.envid = "q1";
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250 DSN"), SMTP_A_READ);
+	assert_string_equal(take(s), "MAIL FROM:<" FROM "> ENVID=q1\r\n");
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	assert_string_equal(take(s),
+	    "RCPT TO:<a@example.org> ORCPT=rfc822;a@example.org\r\n");
+	smtp_free(s);
+
+	/* -V alone where DSN is not offered: it only labels reports. */
+	params_init(&p);
+	p.envid = "q1";
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250 mx"), SMTP_A_READ);
+	assert_string_equal(take(s), "MAIL FROM:<" FROM ">\r\n");
+	smtp_free(s);
+}
+
+/* RFC 6533: with SMTPUTF8 a UTF-8 recipient's ORCPT is utf-8, unitext. */
+static void
+test_dsn_orcpt_utf8(void **state)
+{
+	static const char *const rcpt[] = { "j+\xc3\xbc=\\@b\xc3\xbc"
+					    "cher.example" };
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.rcpt = rcpt;
+	p.nrcpt = 1;
+	p.dsn_notify = "success";
+	s = engine(&p);
+	expect_action(to_ehlo(s,
+			  "250-mx\n250-DSN\n250-8BITMIME\n250-SMTPUTF8\n"
+			  "250 PIPELINING"),
+	    SMTP_A_READ);
+	assert_string_equal(take(s),
+	    "MAIL FROM:<" FROM "> BODY=8BITMIME SMTPUTF8\r\n"
+	    "RCPT TO:<j+\xc3\xbc=\\@b\xc3\xbc"
+	    "cher.example> NOTIFY=SUCCESS "
+	    "ORCPT=utf-8;j\\x{2B}\xc3\xbc\\x{3D}\\x{5C}@b\xc3\xbc"
+	    "cher.example\r\n"
+	    "DATA\r\n");
+	smtp_free(s);
+
+	/* Without SMTPUTF8 the domain is in A-labels, ORCPT with it. */
+	params_init(&p);
+	p.rcpt = (const char *const[]){ "j@b\xc3\xbc"
+					"cher.example" };
+	p.nrcpt = 1;
+	p.dsn_notify = "never";
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250-DSN\n250 PIPELINING"),
+	    SMTP_A_READ);
+	assert_string_equal(take(s),
+	    "MAIL FROM:<" FROM ">\r\n"
+	    "RCPT TO:<j@xn--bcher-kva.example> NOTIFY=NEVER "
+	    "ORCPT=rfc822;j@xn--bcher-kva.example\r\n"
+	    "DATA\r\n");
+	smtp_free(s);
+}
+
+/* NOTIFY or RET asked for and DSN not offered: no MAIL at all. */
+static void
+test_dsn_not_offered(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.dsn_return = "full";
+	s = engine(&p);
+	expect_fail(s, to_ehlo(s, "250-mx\n250 PIPELINING"), ERR_UNAVAILABLE,
+	    0);
+	assert_string_equal(take(s), "QUIT\r\n");
+	assert_non_null(strstr(smtp_error(s)->msg, "(DSN)"));
 	smtp_free(s);
 }
 
@@ -1610,6 +1718,9 @@ main(void)
 		cmocka_unit_test(test_smtputf8_offered),
 		cmocka_unit_test(test_smtputf8_not_offered_alabels),
 		cmocka_unit_test(test_smtputf8_local_part_refused),
+		cmocka_unit_test(test_dsn_parameters),
+		cmocka_unit_test(test_dsn_orcpt_utf8),
+		cmocka_unit_test(test_dsn_not_offered),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
