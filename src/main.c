@@ -879,6 +879,7 @@ main(int argc, char **argv)
 	}
 	sc.smtp.eightbit = msg_eightbit(r.msg);
 	sc.smtp.whole = msg_whole(r.msg);
+	sc.smtp.size = msg_content_size(r.msg);
 	if (submit(&sc, r.msg, &err) == -1) {
 		log_error(&err);
 		log_warn("could not send mail (account %s from %s)",

@@ -547,6 +547,9 @@ mail_params(struct smtp *s, struct buf *b)
 {
 	int r = 0;
 
+	/* RFC 1870 6: the size, where known, so a server can refuse early. */
+	if (s->p.size > 0 && (s->caps & SMTP_CAP_SIZE))
+		r |= buf_printf(b, " SIZE=%llu", s->p.size);
 	/*
 	 * RFC 6152: declare 8-bit content where the server takes it; RFC 6531
 	 * 3.4 asks for it with SMTPUTF8 whatever the content.
@@ -584,6 +587,13 @@ enter_mail(struct smtp *s)
 		return fail(s, ERR_UNAVAILABLE, NULL,
 		    "the server does not "
 		    "support delivery status notifications (DSN)");
+	/* RFC 1870 4: what the server would refuse is not sent at all. */
+	if (s->p.size > 0 && (s->caps & SMTP_CAP_SIZE) && s->size_limit > 0 &&
+	    s->p.size > s->size_limit)
+		return fail(s, ERR_DATA, NULL,
+		    "the message is %llu bytes, larger than the %llu bytes "
+		    "the server takes (SIZE)",
+		    s->p.size, s->size_limit);
 	error_clear(&e);
 	if (envelope_forms(s, &e) == -1)
 		return fail(s, e.kind, NULL, "%s", e.msg);

@@ -19,6 +19,9 @@ Case file format (UTF-8):
   config-mode: 0644                    (default 0600)
   stdin-repeat: N                      the stdin section N times over
                                        (big messages; default 1)
+  stdin-file: yes                      give outbox the stdin section as a
+                                       regular file ($TMP/stdin), not
+                                       through a pipe (the default)
   headers: added                       let outbox add From, Date and
                                        Message-ID as it does by default;
                                        otherwise the runner turns that off
@@ -146,7 +149,7 @@ SECTIONS = ('config', 'config-escaped', 'stdin', 'stdin-escaped', 'server',
 SECTION_RE = re.compile(r'^--- (%s|file(?:-escaped)? [A-Za-z0-9._-]+)\s*$'
                         % '|'.join(map(re.escape, SECTIONS)))
 HEADER_KEYS = ('args', 'connect', 'timeout', 'server-timeout', 'config-mode',
-               'stdin-repeat', 'headers', 'listen', 'proxy')
+               'stdin-repeat', 'stdin-file', 'headers', 'listen', 'proxy')
 # What the runner puts before a case's own arguments unless "headers: added".
 NO_ADDED_HEADERS = ['--set-from-header=off', '--set-date-header=off',
                     '--set-msgid-header=off']
@@ -412,11 +415,19 @@ class Runner:
         self.argv = argv
         limit = float(header.get('timeout', '10'))
         start = time.monotonic()
+        feed = {'input': stdin}
+        if header.get('stdin-file', 'no') == 'yes':
+            path = os.path.join(self.tmp, 'stdin')
+            with open(path, 'wb') as f:
+                f.write(stdin)
+            feed = {'stdin': open(path, 'rb')}
+        elif header.get('stdin-file', 'no') != 'no':
+            raise CaseError('stdin-file: takes yes or no')
         try:
             # A new session has no terminal: outbox must never prompt.
-            proc = subprocess.run(argv, input=stdin, capture_output=True,
+            proc = subprocess.run(argv, capture_output=True,
                                   timeout=limit, env=env, cwd=self.tmp,
-                                  start_new_session=True)
+                                  start_new_session=True, **feed)
             self.code = proc.returncode
             self.stdout, self.stderr = proc.stdout, proc.stderr
         except OSError as e:
@@ -425,6 +436,9 @@ class Runner:
             self.code = None
             self.stdout, self.stderr = e.stdout or b'', e.stderr or b''
             self.fail('outbox did not finish within %gs (killed)' % limit)
+        finally:
+            if 'stdin' in feed:
+                feed['stdin'].close()
         self.elapsed = time.monotonic() - start
         # Only outbox has been reaped since the runner started (the
         # server and the proxy are still running), so the children's peak

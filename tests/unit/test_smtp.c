@@ -606,6 +606,77 @@ test_dsn_not_offered(void **state)
 	smtp_free(s);
 }
 
+/* RFC 1870: SIZE=n declared where known and offered. */
+static void
+test_size_declared(void **state)
+{
+	static const struct {
+		unsigned long long size;
+		const char *ehlo;
+		const char *mail;
+	} cases[] = {
+		{ 500, "250-mx\n250 SIZE 1000",
+		    "MAIL FROM:<" FROM "> SIZE=500\r\n" },
+		{ 1000, "250-mx\n250 SIZE 1000",
+		    "MAIL FROM:<" FROM "> SIZE=1000\r\n" },
+		/* No limit given: declared all the same. */
+		{ 99999999999ULL, "250-mx\n250 SIZE",
+		    "MAIL FROM:<" FROM "> SIZE=99999999999\r\n" },
+		{ 5000, "250-mx\n250 SIZE 0",
+		    "MAIL FROM:<" FROM "> SIZE=5000\r\n" },
+		/* Unknown, or not offered: nothing. */
+		{ 0, "250-mx\n250 SIZE 1000", "MAIL FROM:<" FROM ">\r\n" },
+		{ 5000, "250 mx", "MAIL FROM:<" FROM ">\r\n" },
+	};
+	struct smtp_params p;
+	struct smtp *s;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		params_init(&p);
+		p.size = cases[i].size;
+		s = engine(&p);
+		expect_action(to_ehlo(s, cases[i].ehlo), SMTP_A_READ);
+		assert_string_equal(take(s), cases[i].mail);
+		smtp_free(s);
+	}
+
+	/* With the other parameters, in one line. */
+	params_init(&p);
+	p.size = 42;
+	p.eightbit = 1;
+	p.dsn_return = "full";
+	p.nrcpt = 1;
+	s = engine(&p);
+	expect_action(to_ehlo(s,
+			  "250-mx\n250-SIZE 100\n250-8BITMIME\n250-DSN\n"
+			  "250 PIPELINING"),
+	    SMTP_A_READ);
+	assert_string_equal(take(s),
+	    "MAIL FROM:<" FROM "> SIZE=42 BODY=8BITMIME RET=FULL\r\n"
+	    "RCPT TO:<a@example.org> ORCPT=rfc822;a@example.org\r\n"
+	    "DATA\r\n");
+	smtp_free(s);
+}
+
+/* RFC 1870 4: larger than the server's limit: stop before MAIL. */
+static void
+test_size_over_limit(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.size = 1001;
+	s = engine(&p);
+	expect_fail(s, to_ehlo(s, "250-mx\n250-PIPELINING\n250 SIZE 1000"),
+	    ERR_DATA, 0);
+	assert_string_equal(take(s), "QUIT\r\n");
+	assert_non_null(strstr(smtp_error(s)->msg, "1001"));
+	assert_non_null(strstr(smtp_error(s)->msg, "1000"));
+	smtp_free(s);
+}
+
 static void
 test_starttls_flow(void **state)
 {
@@ -1721,6 +1792,8 @@ main(void)
 		cmocka_unit_test(test_dsn_parameters),
 		cmocka_unit_test(test_dsn_orcpt_utf8),
 		cmocka_unit_test(test_dsn_not_offered),
+		cmocka_unit_test(test_size_declared),
+		cmocka_unit_test(test_size_over_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
