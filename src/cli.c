@@ -205,7 +205,11 @@ apply_short(struct cli *c, const struct shortopt *o, const char *arg,
 		/* -bm is the default mode: deliver the message. */
 		if (strcmp(arg, "m") == 0)
 			break;
-		if (strcmp(arg, "p") == 0 || strcmp(arg, "s") == 0)
+		if (strcmp(arg, "s") == 0) {
+			c->mode = CLI_BSMTP;
+			break;
+		}
+		if (strcmp(arg, "p") == 0)
 			return error_set(err, ERR_USAGE,
 			    "-b%s is not supported by this version of outbox",
 			    arg);
@@ -360,6 +364,7 @@ cli_parse(struct cli *c, int argc, char **argv, struct error *err)
 		return error_set(err, ERR_USAGE, "%s takes no recipients",
 		    c->mode == CLI_SERVERINFO  ? "-S" :
 			c->mode == CLI_PRETEND ? "-P" :
+			c->mode == CLI_BSMTP   ? "-bs (they come with RCPT)" :
 						 "--rmqs");
 	return 0;
 }
@@ -374,6 +379,8 @@ cli_usage(FILE *fp, const char *prog)
 	    "       %s --rmqs=HOST|@DOMAIN|#QUEUE [options]\n"
 	    "       %s --configure=ADDRESS   print an account found through "
 	    "DNS\n"
+	    "       %s -bs [options]     speak SMTP on standard input and "
+	    "output\n"
 	    "Send the message on standard input to the recipients, through "
 	    "the SMTP server\nof the chosen account.\n"
 	    "\n"
@@ -413,5 +420,5 @@ cli_usage(FILE *fp, const char *prog)
 	    "-h N, -L TAG, -m, -n, -O OPT, -A X, -X FILE, -bm.\n"
 	    "Exit status: 0 sent; 75 temporary failure (try again later); "
 	    "others: see outbox(1).\n",
-	    prog, prog, prog, prog, prog);
+	    prog, prog, prog, prog, prog, prog);
 }

@@ -16,6 +16,7 @@ enum cli_mode {
 	CLI_SERVERINFO, /* -S: describe the server */
 	CLI_RMQS,	/* --rmqs: ask the server to run a queue (ETRN) */
 	CLI_CONFIGURE,	/* --configure: find the server through DNS */
+	CLI_BSMTP,	/* -bs: SMTP on standard input and output */
 };
 
 /* A setting given on the command line, by its configuration name. */

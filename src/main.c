@@ -18,6 +18,7 @@
 #include "account.h"
 #include "addr.h"
 #include "aliases.h"
+#include "bsmtp.h"
 #include "buf.h"
 #include "cli.h"
 #include "conf.h"
@@ -49,6 +50,7 @@ struct run {
 	char *host;	/* in A-labels */
 	char *tls_host; /* tls_host_override in A-labels */
 	char *helo;	/* domain, substituted, in A-labels */
+	int msg_fd;	/* where the message is read: stdin, or -bs's spool */
 	struct msg *msg;
 };
 
@@ -346,6 +348,10 @@ choose_account(struct run *r, const char *sender, struct error *err)
 	char *f;
 
 	if (r->cli.host_given) {
+		/* -bs: made for the first message, kept for the next. */
+		if ((r->acc = account_find(r->accounts, "(command line)")) !=
+		    NULL)
+			return 0;
 		if ((r->acc = account_new("(command line)", "", 0)) == NULL)
 			return error_set(err, ERR_OSERR, "out of memory");
 		r->acc->next = r->accounts;
@@ -742,8 +748,9 @@ serverinfo(struct run *r, struct submit_conf *sc, struct error *err)
 	submit_info_free(&info);
 }
 
+/* What one message needed; the configuration stays. */
 static void
-run_free(struct run *r)
+run_message_free(struct run *r)
 {
 	addrlist_free(&r->rcpt);
 	free(r->from);
@@ -751,27 +758,36 @@ run_free(struct run *r)
 	free(r->host);
 	free(r->tls_host);
 	free(r->helo);
-	free(r->conf_files);
 	secret_free(r->password);
 	msg_free(r->msg);
+	r->from = r->header_from = r->host = r->tls_host = r->helo = NULL;
+	r->password = NULL;
+	r->msg = NULL;
+	r->acc = NULL;
+}
+
+static void
+run_free(struct run *r)
+{
+	run_message_free(r);
+	free(r->conf_files);
 	account_free_list(r->accounts);
 	free(r->cli.rcpt);
 }
 
 /*
- * Everything between the command line and the connection: configuration,
- * the message's header, the account, the envelope, the header edits.
+ * Everything between the configuration and the connection: the message's
+ * header, the account, the envelope, the header edits.
  */
 static int
-get_ready(struct run *r, struct submit_conf *sc, struct error *err)
+get_message_ready(struct run *r, struct submit_conf *sc, struct error *err)
 {
 	const char *sender;
 	char *helo;
+	int sending = r->cli.mode == CLI_SEND || r->cli.mode == CLI_BSMTP;
 
-	if (!r->cli.host_given && load_config(r, err) == -1)
-		return -1;
-	if (r->cli.mode == CLI_SEND) {
-		if ((r->msg = msg_new(0)) == NULL)
+	if (sending) {
+		if ((r->msg = msg_new(r->msg_fd)) == NULL)
 			return error_set(err, ERR_OSERR, "out of memory");
 		if (msg_prefetch(r->msg, err) == -1)
 			return -1;
@@ -799,11 +815,72 @@ get_ready(struct run *r, struct submit_conf *sc, struct error *err)
 	free(helo);
 	if (r->helo == NULL)
 		return -1;
-	if (r->cli.mode == CLI_SEND &&
+	if (sending &&
 	    (envelope_from(r, sender, err) == -1 ||
 		envelope_rcpt(r, err) == -1 || edit_header(r, err) == -1))
 		return -1;
 	return prepare(r, sc, err);
+}
+
+/* The configuration, then get_message_ready. */
+static int
+get_ready(struct run *r, struct submit_conf *sc, struct error *err)
+{
+	if (!r->cli.host_given && load_config(r, err) == -1)
+		return -1;
+	return get_message_ready(r, sc, err);
+}
+
+/*
+ * -bs: one message of the dialogue, sent as if given with -f and the
+ * recipients as arguments (account, aliases, header edits and log line
+ * as usual).  Failures go into the SMTP reply, not to stderr: the caller
+ * holds our standard output, and stderr may be its screen.
+ */
+static int
+bs_deliver(void *ctx, const struct bsmtp_envelope *env, int fd,
+    struct error *err)
+{
+	struct run *r = ctx;
+	struct submit_conf sc;
+	char **args = r->cli.rcpt;
+	int nargs = r->cli.nrcpt, ret;
+
+	run_message_free(r);
+	r->msg_fd = fd;
+	r->cli.from = *env->from != '\0' ? env->from : "<>";
+	r->cli.rcpt = (char **)env->rcpt;
+	r->cli.nrcpt = (int)env->nrcpt;
+	ret = get_message_ready(r, &sc, err);
+	r->cli.rcpt = args;
+	r->cli.nrcpt = nargs;
+	if (ret == -1)
+		return -1;
+	sc.smtp.eightbit = msg_eightbit(r->msg);
+	sc.smtp.whole = msg_whole(r->msg);
+	sc.smtp.size = msg_content_size(r->msg);
+	ret = submit(&sc, r->msg, err);
+	log_attempt(r, &sc, err);
+	return ret;
+}
+
+/* -bs: the configuration once, then the dialogue; see bsmtp.h. */
+static void
+serve_bs(struct run *r, struct error *err)
+{
+	char name[256];
+
+	if (!r->cli.host_given && load_config(r, err) == -1) {
+		log_error(err);
+		return;
+	}
+	if (gethostname(name, sizeof(name)) == -1)
+		strcpy(name, "localhost");
+	name[sizeof(name) - 1] = '\0';
+	/* The recipients come with RCPT, never from the header. */
+	r->cli.read_recipients = 0;
+	if (bsmtp_serve(0, stdout, name, bs_deliver, r, err) == -1)
+		log_error(err);
 }
 
 static void
@@ -858,6 +935,10 @@ main(int argc, char **argv)
 	if (r.cli.mode == CLI_CONFIGURE) {
 		if (configure_print(r.cli.configure, stdout, &err) == -1)
 			log_error(&err);
+		goto done;
+	}
+	if (r.cli.mode == CLI_BSMTP) {
+		serve_bs(&r, &err);
 		goto done;
 	}
 	if (get_ready(&r, &sc, &err) == -1) {

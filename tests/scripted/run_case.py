@@ -56,6 +56,10 @@ Case file format (UTF-8):
                          whole line must match, any other line is literal.
                          The number of lines must agree, and each received
                          line must end with CRLF
+  --- stdout~            outbox's standard output line by line, as data~
+                         (each line must end with CRLF): the replies of an
+                         SMTP dialogue with -bs, whose input is the stdin
+                         section (give it with stdin-escaped and \\r\\n)
   --- file NAME          a file written as $TMP/NAME before outbox runs
                          (an aliases file, say), taken literally, with the
                          $ variables replaced
@@ -88,7 +92,8 @@ Expectations:
                              arrived in the same flight
   data: none                 no complete message (no final dot) arrived
   data~ REGEX                the DATA received (as UTF-8, CRLF turned into
-                             LF) matches REGEX somewhere (multi-line mode:
+                             LF; several messages one after another)
+                             matches REGEX somewhere (multi-line mode:
                              ^ and $ match at each line)
   data-not~ REGEX            ... matches REGEX nowhere
   stdout: TEXT               outbox's standard output contains TEXT
@@ -145,7 +150,7 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 from smtpserver import parse_script, show, unescape  # noqa: E402
 
 SECTIONS = ('config', 'config-escaped', 'stdin', 'stdin-escaped', 'server',
-            'expect', 'data', 'data-escaped', 'data~')
+            'expect', 'data', 'data-escaped', 'data~', 'stdout~')
 SECTION_RE = re.compile(r'^--- (%s|file(?:-escaped)? [A-Za-z0-9._-]+)\s*$'
                         % '|'.join(map(re.escape, SECTIONS)))
 HEADER_KEYS = ('args', 'connect', 'timeout', 'server-timeout', 'config-mode',
@@ -481,7 +486,12 @@ class Runner:
                 self.fail('the server received no complete message')
             else:
                 self.check_data_lines(sec['data~'], data[0])
-        text = (data[0].decode('utf-8', 'replace').replace('\r\n', '\n')
+        if 'stdout~' in sec:
+            self.check_data_lines(sec['stdout~'], self.stdout,
+                                  'standard output')
+        # Every message received, one after another (-bs sends several).
+        text = (b''.join(data).decode('utf-8', 'replace').replace('\r\n',
+                                                                   '\n')
                 if data else None)
         out = self.stdout.decode('utf-8', 'replace')
         wire = base64.b64decode(res.get('wire_in', ''))
@@ -604,17 +614,18 @@ class Runner:
         if auths and auths != res['auth']:
             self.fail('AUTH exchanges %r, expected %r' % (res['auth'], auths))
 
-    def check_data_lines(self, want, got):
+    def check_data_lines(self, want, got, what='message'):
         """The --- data~ section: literal lines and "~ REGEX" lines."""
         if got and not got.endswith(b'\r\n'):
-            self.fail('the message does not end with CRLF: %r'
-                      % show(got[-40:]))
+            self.fail('the %s does not end with CRLF: %r'
+                      % (what, show(got[-40:])))
             return
         lines = got.split(b'\r\n')[:-1] if got else []
         for i, pattern in enumerate(want):
             if i >= len(lines):
-                self.fail('the message has %d lines, expected %d (the '
-                          'next one: %r)' % (len(lines), len(want), pattern))
+                self.fail('the %s has %d lines, expected %d (the next '
+                          'one: %r)' % (what, len(lines), len(want),
+                                        pattern))
                 return
             line = lines[i].decode('utf-8', 'replace')
             if pattern.startswith('~ '):
@@ -622,13 +633,13 @@ class Runner:
             else:
                 ok = line == self.subst(pattern)
             if not ok:
-                self.fail('line %d of the message is %r, expected %r'
-                          % (i + 1, show(lines[i]), pattern))
+                self.fail('line %d of the %s is %r, expected %r'
+                          % (i + 1, what, show(lines[i]), pattern))
                 return
         if len(lines) > len(want):
-            self.fail('the message has %d lines, expected %d (the next '
-                      'one: %r)' % (len(lines), len(want),
-                                     show(lines[len(want)])))
+            self.fail('the %s has %d lines, expected %d (the next '
+                      'one: %r)' % (what, len(lines), len(want),
+                                    show(lines[len(want)])))
 
     def check_proxy_log(self, pattern):
         try:

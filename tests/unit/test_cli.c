@@ -211,7 +211,8 @@ test_b_mode(void **state)
 	static const char *const bm_split[] = { "-b", "m", "x@example.org",
 		NULL };
 	static const char *const bp[] = { "-bp", NULL };
-	static const char *const bs[] = { "-bs", NULL };
+	static const char *const bs[] = { "-bs", "-odb", "-oem", NULL };
+	static const char *const bs_rcpt[] = { "-bs", "x@example.org", NULL };
 	static const char *const bd[] = { "-bd", NULL };
 	static const char *const bi[] = { "-bi", NULL };
 	struct cli c;
@@ -224,7 +225,11 @@ test_b_mode(void **state)
 	assert_int_equal(c.nrcpt, 1);
 	done(&c, &a);
 	refused(bp, "-bp");
-	refused(bs, "-bs");
+	ok(&c, &a, bs);
+	assert_int_equal(c.mode, CLI_BSMTP);
+	assert_int_equal(c.nrcpt, 0);
+	done(&c, &a);
+	refused(bs_rcpt, "-bs");
 	refused(bd, "-bd");
 	refused(bi, "-bi");
 }
