@@ -57,6 +57,7 @@ struct run {
 	int msg_fd;	/* where the message is read: stdin, or -bs's spool */
 	struct msg *msg;
 	char *ov_text[CLI_OVERRIDES_MAX]; /* a queued entry's settings */
+	char queued[QUEUE_ID_LEN + 1];	  /* the message stays queued as */
 };
 
 static void
@@ -1276,6 +1277,7 @@ send_queued(struct run *r, struct submit_conf *sc, struct error *err)
 	}
 	if (queue_mode(r->acc) == QM_ALWAYS) {
 		snprintf(note, sizeof(note), "queued %s", e->id);
+		memcpy(r->queued, e->id, sizeof(r->queued));
 		log_info("queued as %s in %s", e->id, e->dir);
 		at.from = r->from;
 		at.rcpt = (const char *const *)r->rcpt.v;
@@ -1303,6 +1305,7 @@ send_queued(struct run *r, struct submit_conf *sc, struct error *err)
 	case FATE_RETRY:
 		*err = f.worst;
 		if (f.worst.kind == ERR_TEMP) {
+			memcpy(r->queued, e->id, sizeof(r->queued));
 			/*
 			 * Only a terminal hears of it: callers may take any
 			 * output on stderr for a failure (with -bs, the
@@ -1736,6 +1739,15 @@ bs_deliver(void *ctx, const struct bsmtp_envelope *env, int fd,
 	r->cli.nrcpt = nargs;
 	if (ret == -1)
 		return -1;
+	/* Submitted, or queued, as without -bs. */
+	if (queue_mode(r->acc) != QM_OFF) {
+		r->queued[0] = '\0';
+		if ((ret = send_queued(r, &sc, err)) == 0 &&
+		    r->queued[0] != '\0')
+			snprintf(err->msg, sizeof(err->msg), "queued as %s",
+			    r->queued);
+		return ret;
+	}
 	sc.smtp.eightbit = msg_eightbit(r->msg);
 	sc.smtp.whole = msg_whole(r->msg);
 	sc.smtp.size = msg_content_size(r->msg);

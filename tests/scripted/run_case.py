@@ -120,6 +120,8 @@ Expectations:
   file-absent: PATH          no file PATH exists once outbox has finished
                              (it is removed first if it exists, so a stale
                              one cannot pass or fail the case)
+  file-exists: GLOB          some file matches the shell pattern GLOB once
+                             outbox has finished (a queued message, say)
   sni: NAME | none           the server name the client sent in its TLS
                              ClientHello(s), or that it sent none
   client-cert: CN | none     the common name of the client certificate the
@@ -129,6 +131,7 @@ Expectations:
 import argparse
 import base64
 import difflib
+import glob
 import hashlib
 import json
 import os
@@ -164,7 +167,8 @@ EXPECT_KEYS = ('exit', 'stderr', 'stderr-not', 'stderr~', 'stderr-not~',
                'never-in-clear', 'auth', 'max-seconds', 'sni',
                'client-cert', 'data~', 'data-not~', 'stdout', 'stdout-not',
                'stdout~', 'stdout-not~', 'stdout-empty', 'proxy-log~',
-               'command-never~', 'max-rss-mib', 'file-absent')
+               'command-never~', 'max-rss-mib', 'file-absent',
+               'file-exists')
 
 
 class CaseError(Exception):
@@ -607,6 +611,9 @@ class Runner:
             elif key == 'file-absent':
                 if os.path.lexists(value):
                     self.fail('%s exists after the run' % value)
+            elif key == 'file-exists':
+                if not glob.glob(value):
+                    self.fail('no file matches %s after the run' % value)
             elif key == 'max-seconds':
                 if self.elapsed > float(value):
                     self.fail('outbox took %.1fs, more than %ss'
