@@ -245,6 +245,10 @@ apply_short(struct cli *c, const struct shortopt *o, const char *arg,
 			c->mode = CLI_QUEUE_LIST;
 			break;
 		}
+		if (strcmp(arg, "i") == 0) {
+			c->mode = CLI_NEWALIASES;
+			break;
+		}
 		return error_set(err, ERR_USAGE,
 		    "unsupported operation mode -b%s", arg);
 	case A_SETTING:
@@ -380,6 +384,8 @@ cli_parse(struct cli *c, int argc, char **argv, struct error *err)
 	/* Installed under sendmail's other names. */
 	if (strcmp(c->prog, "mailq") == 0)
 		c->mode = CLI_QUEUE_LIST;
+	if (strcmp(c->prog, "newaliases") == 0)
+		c->mode = CLI_NEWALIASES;
 	if ((c->rcpt = calloc((size_t)argc + 1, sizeof(char *))) == NULL)
 		return error_set(err, ERR_OSERR, "out of memory");
 	for (i = 1; i < argc; i++) {
@@ -415,7 +421,8 @@ cli_parse(struct cli *c, int argc, char **argv, struct error *err)
 			c->mode == CLI_QUEUE_DROP ? "--queue-drop" :
 			c->mode == CLI_CONFIGURE  ? "--configure" :
 			c->mode == CLI_BSMTP ? "-bs (they come with RCPT)" :
-					       "--rmqs");
+			c->mode == CLI_NEWALIASES ? "newaliases" :
+						    "--rmqs");
 	return 0;
 }
 

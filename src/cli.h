@@ -20,6 +20,7 @@ enum cli_mode {
 	CLI_QUEUE_LIST, /* -bp, mailq: show the queue */
 	CLI_QUEUE_DROP, /* --queue-drop=ID */
 	CLI_BSMTP,	/* -bs: SMTP on standard input and output */
+	CLI_NEWALIASES, /* newaliases, -bi: there is nothing to rebuild */
 };
 
 /* A setting given on the command line, by its configuration name. */

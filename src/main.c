@@ -1826,6 +1826,12 @@ main(int argc, char **argv)
 		version();
 		goto done;
 	}
+	if (r.cli.mode == CLI_NEWALIASES) {
+		/* Installed as newaliases: package scripts run it. */
+		puts("outbox has no alias database: aliases are read from the "
+		     "file named by the aliases setting");
+		goto done;
+	}
 	if (r.cli.mode == CLI_CONFIGURE) {
 		if (configure_print(r.cli.configure, stdout, &err) == -1)
 			log_error(&err);

@@ -233,7 +233,9 @@ test_b_mode(void **state)
 	done(&c, &a);
 	refused(bs_rcpt, "-bs");
 	refused(bd, "-bd");
-	refused(bi, "-bi");
+	ok(&c, &a, bi);
+	assert_int_equal(c.mode, CLI_NEWALIASES);
+	done(&c, &a);
 }
 
 static void
@@ -624,6 +626,7 @@ test_prog_name(void **state)
 {
 	char *argv[] = { "outbox", "x@example.org", NULL };
 	char *noslash[] = { "/a/b/mailq", NULL };
+	char *newaliases[] = { "/usr/sbin/newaliases", NULL };
 	struct cli c;
 	struct error err;
 
@@ -635,6 +638,9 @@ test_prog_name(void **state)
 	assert_string_equal(c.prog, "mailq");
 	/* Installed as mailq, it lists the queue. */
 	assert_int_equal(c.mode, CLI_QUEUE_LIST);
+	free(c.rcpt);
+	assert_int_equal(cli_parse(&c, 1, newaliases, &err), 0);
+	assert_int_equal(c.mode, CLI_NEWALIASES);
 	free(c.rcpt);
 }
 
