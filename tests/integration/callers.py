@@ -965,18 +965,21 @@ def sink_case(c, rcpt, extra="", peer="127.0.0.1", body=None):
         raise Failure("aiosmtpd did not receive CRLF line endings")
     check_content(normalise(got), msg, (), (), rcpt)
     c.notes.append("aiosmtpd: %r" % env)
+    env["received_bytes"] = len(got)
     return env
 
 
 @case("aiosmtpd-starttls-auth")
 def _(c):
     """aiosmtpd (another SMTP, TLS and AUTH implementation): STARTTLS,
-    AUTH PLAIN, an 8-bit message with dot lines; BODY=8BITMIME declared."""
+    AUTH PLAIN, an 8-bit message with dot lines; BODY=8BITMIME declared,
+    and SIZE: the exact size of the content as received."""
     env = sink_case(c, c.rcpt(), body=(
         "Grüße — 8-bit body\n.\n..\n.dot\nlast").encode())
-    if env["mail_options"] != ["BODY=8BITMIME"]:
-        raise Failure("MAIL FROM options %r, expected BODY=8BITMIME"
-                      % env["mail_options"])
+    want = ["SIZE=%d" % env["received_bytes"], "BODY=8BITMIME"]
+    if env["mail_options"] != want:
+        raise Failure("MAIL FROM options %r, expected %r"
+                      % (env["mail_options"], want))
     return []
 
 

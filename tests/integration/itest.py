@@ -487,9 +487,9 @@ def _(c):
         return m.replace(b"\n", b"\r\n")
     rcpts = deliver_ok(c, c.ports["SUBMISSION_PORT"], "plain", "PLAIN",
                        message=message)
-    if not re.search(r"^--> MAIL FROM:<%s> BODY=8BITMIME$" % re.escape(FROM),
-                     c.stderr, re.M):
-        raise Failure("the -v trace has no '--> MAIL FROM:<%s> "
+    if not re.search(r"^--> MAIL FROM:<%s> SIZE=\d+ BODY=8BITMIME$"
+                     % re.escape(FROM), c.stderr, re.M):
+        raise Failure("the -v trace has no '--> MAIL FROM:<%s> SIZE=n "
                       "BODY=8BITMIME' line" % FROM)
     return rcpts
 
