@@ -1283,7 +1283,6 @@ send_queued(struct run *r, struct submit_conf *sc, struct error *err)
 {
 	struct queue_entry *e;
 	struct flush f;
-	struct attempt at;
 	char note[64];
 	int ret = -1;
 
@@ -1295,12 +1294,7 @@ send_queued(struct run *r, struct submit_conf *sc, struct error *err)
 		snprintf(note, sizeof(note), "queued %s", e->id);
 		memcpy(r->queued, e->id, sizeof(r->queued));
 		log_info("queued as %s in %s", e->id, e->dir);
-		at.from = r->from;
-		at.rcpt = (const char *const *)r->rcpt.v;
-		at.nrcpt = r->rcpt.n;
-		at.size = (long long)msg_size_lf(r->msg);
-		at.queue = note;
-		log_attempt(r, sc, &at, err);
+		log_run(r, sc, note, err);
 		queue_entry_free(e); /* unlocked: the flush may take it */
 		spawn_flush(r);
 		return 0;

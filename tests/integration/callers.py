@@ -1238,24 +1238,7 @@ def run_case(name, outbox, d):
 
 
 def main(argv):
-    if len(argv) == 2 and argv[1] == "--list":
-        print("\n".join(CASES))
-        return 0
-    if len(argv) != 4 or (argv[1] != "all" and argv[1] not in CASES):
-        print(__doc__.strip(), file=sys.stderr)
-        print("\ncases: " + " ".join(CASES), file=sys.stderr)
-        return 64
-    if os.geteuid() != 0:
-        print("callers.py must run as root (mount namespaces)",
-              file=sys.stderr)
-        return 1
-    names = list(CASES) if argv[1] == "all" else [argv[1]]
-    failed = [n for n in names if not run_case(n, argv[2], argv[3])]
-    if len(names) > 1:
-        print("%d of %d cases passed%s" % (
-            len(names) - len(failed), len(names),
-            "; failed: " + " ".join(failed) if failed else ""))
-    return 1 if failed else 0
+    return itest.run_cli(argv, __doc__, CASES, run_case, needs_root=True)
 
 
 if __name__ == "__main__":
