@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -19,6 +20,40 @@ static const unsigned char special[256] = {
 	['\n'] = 1,
 	['\r'] = 1,
 };
+
+/*
+ * The first CR, LF or NUL from p on, or end.  Eight bytes at a time: a
+ * word holds none of them when neither it nor its XOR with a row of LFs
+ * or of CRs has a zero byte ((v - 0x01..) & ~v & 0x80.. is non-zero
+ * exactly when v has one, and its lowest set bit marks the first such
+ * byte); elsewhere, and at the end, byte by byte.
+ */
+static const unsigned char *
+plain_run(const unsigned char *p, const unsigned char *end)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = ones * 0x80;
+	uint64_t w, lf, cr, hit;
+
+	while (end - p >= 8) {
+		memcpy(&w, p, 8);
+		lf = w ^ (ones * '\n');
+		cr = w ^ (ones * '\r');
+		hit = (((w - ones) & ~w) | ((lf - ones) & ~lf) |
+			  ((cr - ones) & ~cr)) &
+		    highs;
+		if (hit != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return p + (__builtin_ctzll(hit) >> 3);
+#else
+			break;
+#endif
+		}
+		p += 8;
+	}
+	while (p < end && !special[*p])
+		p++;
+	return p;
+}
 
 void
 bodyfilter_init(struct bodyfilter *bf)
@@ -70,8 +105,23 @@ bodyfilter_feed(struct bodyfilter *bf, const char *in, size_t n,
 			stuffed++;
 		}
 		bf->bol = 0;
-		for (q = p; q < end && !special[*q]; q++)
-			;
+		/*
+		 * A CRLF followed by an ordinary line needs no change: the
+		 * run goes on through it, so that well-formed content is
+		 * copied in long runs.
+		 */
+		for (q = p;;) {
+			q = plain_run(q, end);
+			if (end - q < 3 || q[0] != '\r' || q[1] != '\n' ||
+			    (q[2] == '.' && !bf->raw))
+				break;
+			bf->lines++;
+			q += 2;
+			if (special[*q]) {
+				bf->bol = 1; /* the next line starts oddly */
+				break;
+			}
+		}
 		memcpy(o, p, (size_t)(q - p));
 		o += q - p;
 		p = q;
