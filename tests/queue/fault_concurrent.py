@@ -117,7 +117,7 @@ def main():
     ap.add_argument('outbox')
     ap.add_argument('--messages', type=int, default=200)
     ap.add_argument('--flushers', type=int, default=4)
-    ap.add_argument('--rounds', type=int, default=2)
+    ap.add_argument('--rounds', type=int, default=3)
     ap.add_argument('--keep', action='store_true')
     args = ap.parse_args()
     o = Outbox(args.outbox, keep=args.keep)
@@ -127,7 +127,7 @@ def main():
     try:
         for r in range(args.rounds):
             ok &= one_round(o, sink, args.messages, args.flushers,
-                            0.003 if r % 2 else 0, 'r%d-' % r)
+                            (0, 0.003, 0.01)[r % 3], 'r%d-' % r)
         print('fault_concurrent: %s' % ('PASS' if ok else 'FAIL'))
     finally:
         sink.stop()

@@ -87,8 +87,21 @@ def part_full_tmpfs(outbox, base):
             print('  e.g.: %s' % list(refused.values())[0].err.strip()[:200])
         if not refused:
             bad('the disk never filled up')
-        # A small message may still fit: try a large one too, and
-        # on-failure after a refused connection.
+        # Whatever space is left goes to a filler file: from now on not
+        # one more block can be written.
+        filler = os.path.join(fs, 'filler')
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while os.write(fd, b'\0' * 4096) > 0:
+                pass
+        except OSError:
+            pass
+        os.close(fd)
+        r = o.run(['bob@example.net'], message('tiny'))
+        print('queue always, small message, no block left: exit %s' % r.rc)
+        if r.rc == 0:
+            claimed['tiny'] = crlf(message('tiny'))
+        # on-failure after a refused connection, on the full disk.
         o.config(free_port(), queue='on-failure')
         r = o.run(['bob@example.net'], message('onf', size=200000))
         print('queue on-failure, refused connection, full disk: exit %s'
@@ -109,7 +122,8 @@ def part_full_tmpfs(outbox, base):
                 % [s for s in claimed if s not in stored or
                    stored[s].msg != claimed[s]])
         for s in extra:
-            if stored[s].msg != crlf(message(s, size=30000)):
+            size = {'tiny': 0, 'onf': 200000}.get(s, 30000)
+            if stored[s].msg != crlf(message(s, size=size)):
                 bad('%s stored damaged after a refused run' % s)
         if check_layout(o.qdir):
             bad('layout: %s' % check_layout(o.qdir))
@@ -126,8 +140,14 @@ def part_full_tmpfs(outbox, base):
             bad('a flush whose every message got 451 exited 0')
         if kept != len(claimed):
             bad('entries lost or damaged by a flush on the full disk')
-        # Deliver everything: forced, whatever the schedule.
+        # Deliver with the disk still full (removing entries needs no
+        # space), then with space again, forced, whatever the schedule.
         sink.set_rules({})
+        n0 = len(sink.messages())
+        rs = [o.run(['-qI' + e.id]).rc for e in o.entries()]
+        print('flush (-qI each) with no block left: exit codes %s, '
+              'delivered %d' % (sorted(set(rs)), len(sink.messages()) - n0))
+        os.unlink(filler)
         for e in o.entries():
             o.run(['-qI' + e.id])
         got = {}

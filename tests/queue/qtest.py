@@ -176,9 +176,14 @@ def flush_one_now(w, e, msg, seq):
 
 
 def fix_port(w, rules):
-    """After "refused", the configuration must point at the live sink."""
+    """The server is back: after "refused" the configuration points at the
+    live sink; after a cut TLS handshake the account drops TLS (the sink
+    cannot finish one).  The flush uses the account's settings as they are
+    now."""
     if rules is None:
         w.o.config(w.sink.port, queue=w.mode, extra=w.extra)
+    elif rules.get('starttls'):
+        w.o.config(w.sink.port, queue=w.mode)
 
 
 def perm_code(w, rules, extra):
@@ -564,31 +569,45 @@ def _(c):
     check(len(w.o.entries(qdir=qdir)) == 1, 'no entry in %s', qdir)
 
 
-@case('queue-dir-default-xdg-state')
+@case('queue-dir-default')
 def _(c):
-    """Without queue_dir the queue is $XDG_STATE_HOME/outbox/queue (for
-    root possibly /var/spool/outbox); -bp finds it."""
+    """Without queue_dir the queue is $XDG_STATE_HOME/outbox/queue, or for
+    root /var/spool/outbox; -bp lists it.  As root the run happens in a
+    private mount namespace with a tmpfs over /var/spool, so the machine's
+    own spool is never touched."""
     w = c.world()
     w.o.config(w.sink.port, queue='always')
     text = w.o.conf_text.replace('queue_dir %s\n' % w.o.qdir, '')
     with open(w.o.conf, 'w') as f:
         f.write(text)
     w.o.conf_text = text
-    r = w.o.run(['bob@example.net'], message('m1'))
-    check(r.rc == 0, 'exit %s', r.rc)
+    msgfile = os.path.join(w.o.dir, 'm1.eml')
+    with open(msgfile, 'wb') as f:
+        f.write(message('m1'))
     xdg = os.path.join(w.o.state, 'outbox', 'queue')
-    es = w.o.entries(qdir=xdg)
-    spool = []
-    if not es and os.geteuid() == 0:
-        spool = [e for e in w.o.entries(qdir='/var/spool/outbox')
-                 if e.seq() == 'm1' and w.o.conf in e.env_text]
-        for e in spool:         # never leave anything in the real spool
-            w.o.run(['--queue-drop=' + e.id])
-    check(len(es) == 1 or spool, 'the entry is neither in %s nor in '
-          '/var/spool/outbox', xdg)
-    if es:
-        r = w.o.run(['-bp'])
-        check(es[0].id in r.out, '-bp does not list %s', es[0].id)
+    script = ('"$0" -C "$1" bob@example.net < "$2"; echo "RC=$?"; '
+              '"$0" -C "$1" -bp; echo "BP=$?"; '
+              'ls /var/spool/outbox 2>/dev/null | sed "s/^/SPOOL /"; '
+              'ls "$3" 2>/dev/null | sed "s/^/XDG /"')
+    argv = ['sh', '-c', script, w.o.outbox, w.o.conf, msgfile, xdg]
+    if os.geteuid() == 0:
+        argv = ['unshare', '-m', '--propagation', 'private', '--', 'sh',
+                '-c', 'mount -t tmpfs -o size=4m tmpfs /var/spool && '
+                'exec "$@"', 'sh'] + argv
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=w.o.env(), timeout=30)
+    out = p.stdout.decode('utf-8', 'replace')
+    check('RC=0' in out, 'queueing failed:\n%s%s', out,
+          p.stderr.decode('utf-8', 'replace'))
+    spool = re.findall(r'^SPOOL ([0-9A-F]{16})\.env$', out, re.M)
+    home = re.findall(r'^XDG ([0-9A-F]{16})\.env$', out, re.M)
+    check(len(spool) + len(home) == 1, 'expected the entry in %s%s:\n%s',
+          xdg, ' or /var/spool/outbox' if os.geteuid() == 0 else '', out)
+    ident = (spool + home)[0]
+    check('BP=0' in out and ident in out.split('RC=0')[1],
+          '-bp does not list %s:\n%s', ident, out)
+    c.notes.append('default queue directory: %s'
+                   % ('/var/spool/outbox' if spool else xdg))
 
 
 @case('unwritable-queue-dir-is-an-error')
