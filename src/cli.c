@@ -16,6 +16,7 @@ enum act {
 	A_SETTING,    /* sets the account setting named in `what' */
 	A_IGNORE,     /* accepted, does nothing: `what' says why */
 	A_LATER,      /* known, not handled by this version: `what' names it */
+	A_QUEUE,      /* -q[f|I|R|S...] */
 };
 
 /*
@@ -55,7 +56,7 @@ static const struct shortopt {
 	{ 'm', 0, A_IGNORE, "\"me too\" is the server's business" },
 	{ 'n', 0, A_IGNORE, "turns off aliasing" },
 	{ 'o', 1, A_IGNORE, "sendmail -o options (-oi, -oem, -odi, ...)" },
-	{ 'q', 2, A_LATER, "the queue (-q)" },
+	{ 'q', 2, A_QUEUE, NULL },
 	{ 'r', 1, A_FROM, NULL },
 	{ 't', 0, A_READ_RCPT, NULL },
 	{ 'v', 0, A_VERBOSE, NULL },
@@ -81,6 +82,7 @@ static const struct longopt {
 	{ "dsn-notify", 1, 0, "dsn_notify" },
 	{ "dsn-return", 1, 0, "dsn_return" },
 	{ "file", 1, 'C', NULL },
+	{ "flush", 0, 0, NULL },
 	{ "from", 1, 'f', NULL },
 	{ "help", 0, 0, NULL },
 	{ "host", 1, 0, "host" },
@@ -94,6 +96,7 @@ static const struct longopt {
 	{ "protocol", 1, 0, "protocol" },
 	{ "proxy-host", 1, 0, "proxy_host" },
 	{ "proxy-port", 1, 0, "proxy_port" },
+	{ "queue-drop", 1, 0, NULL },
 	{ "read-envelope-from", 0, 0, NULL },
 	{ "read-recipients", 0, 't', NULL },
 	{ "remove-bcc-headers", 2, 0, "remove_bcc_headers" },
@@ -150,6 +153,35 @@ add_override(struct cli *c, const char *option, const char *setting,
 	return 0;
 }
 
+/*
+ * -q runs the queue once; -qf the same (in the foreground, as always);
+ * -qIabc, -qRabc, -qSabc pick messages by ID, recipient or sender and
+ * send them now.  A daemon's interval (-q30m) is for a timer to keep.
+ */
+static int
+queue_option(struct cli *c, const char *arg, struct error *err)
+{
+	c->mode = CLI_QUEUE_RUN;
+	if (*arg == '\0' || strcmp(arg, "f") == 0)
+		return 0;
+	if (strchr("IRS", *arg) != NULL) {
+		if (arg[1] == '\0')
+			return error_set(err, ERR_USAGE,
+			    "-q%c needs what to match, glued to it "
+			    "(-q%cTEXT)",
+			    *arg, *arg);
+		c->queue_by = *arg;
+		c->queue_match = arg + 1;
+		return 0;
+	}
+	if (*arg >= '0' && *arg <= '9')
+		return error_set(err, ERR_USAGE,
+		    "-q%s: outbox does not stay running to flush at "
+		    "intervals; run -q from a timer (see outbox(1))",
+		    arg);
+	return error_set(err, ERR_USAGE, "unknown queue option -q%s", arg);
+}
+
 static int
 apply_short(struct cli *c, const struct shortopt *o, const char *arg,
     struct error *err)
@@ -182,7 +214,11 @@ apply_short(struct cli *c, const struct shortopt *o, const char *arg,
 		/* -bm is the default mode: deliver the message. */
 		if (strcmp(arg, "m") == 0)
 			break;
-		if (strcmp(arg, "p") == 0 || strcmp(arg, "s") == 0)
+		if (strcmp(arg, "p") == 0) {
+			c->mode = CLI_QUEUE_LIST;
+			break;
+		}
+		if (strcmp(arg, "s") == 0)
 			return error_set(err, ERR_USAGE,
 			    "-b%s is not supported by this version of outbox",
 			    arg);
@@ -197,6 +233,8 @@ apply_short(struct cli *c, const struct shortopt *o, const char *arg,
 			    o->letter == 'N' ? 1 :
 					       2],
 		    o->what, arg, err);
+	case A_QUEUE:
+		return queue_option(c, arg, err);
 	case A_IGNORE:
 		break;
 	case A_LATER:
@@ -246,6 +284,15 @@ parse_long(struct cli *c, int argc, char **argv, int *i, struct error *err)
 	if (strcmp(o->name, "configure") == 0) {
 		c->mode = CLI_CONFIGURE;
 		c->configure = val;
+		return 0;
+	}
+	if (strcmp(o->name, "flush") == 0) {
+		c->mode = CLI_QUEUE_RUN;
+		return 0;
+	}
+	if (strcmp(o->name, "queue-drop") == 0) {
+		c->mode = CLI_QUEUE_DROP;
+		c->queue_match = val;
 		return 0;
 	}
 	if (strcmp(o->name, "rmqs") == 0) {
@@ -307,6 +354,9 @@ cli_parse(struct cli *c, int argc, char **argv, struct error *err)
 	c->prog = argc > 0 && argv[0] != NULL ? argv[0] : "outbox";
 	if ((slash = strrchr(c->prog, '/')) != NULL)
 		c->prog = slash + 1;
+	/* Installed under sendmail's other names. */
+	if (strcmp(c->prog, "mailq") == 0)
+		c->mode = CLI_QUEUE_LIST;
 	if ((c->rcpt = calloc((size_t)argc + 1, sizeof(char *))) == NULL)
 		return error_set(err, ERR_OSERR, "out of memory");
 	for (i = 1; i < argc; i++) {
@@ -335,9 +385,13 @@ cli_parse(struct cli *c, int argc, char **argv, struct error *err)
 	if (c->mode != CLI_SEND && c->mode != CLI_HELP &&
 	    c->mode != CLI_VERSION && nargs > 0)
 		return error_set(err, ERR_USAGE, "%s takes no recipients",
-		    c->mode == CLI_SERVERINFO  ? "-S" :
-			c->mode == CLI_PRETEND ? "-P" :
-						 "--rmqs");
+		    c->mode == CLI_SERVERINFO	  ? "-S" :
+			c->mode == CLI_PRETEND	  ? "-P" :
+			c->mode == CLI_QUEUE_RUN  ? "-q" :
+			c->mode == CLI_QUEUE_LIST ? "-bp" :
+			c->mode == CLI_QUEUE_DROP ? "--queue-drop" :
+			c->mode == CLI_CONFIGURE  ? "--configure" :
+						    "--rmqs");
 	return 0;
 }
 
@@ -351,6 +405,10 @@ cli_usage(FILE *fp, const char *prog)
 	    "       %s --rmqs=HOST|@DOMAIN|#QUEUE [options]\n"
 	    "       %s --configure=ADDRESS   print an account found through "
 	    "DNS\n"
+	    "       %s -q [-qIID|-qRRCPT|-qSSENDER]  send what the queue "
+	    "holds (--flush)\n"
+	    "       %s -bp               list the queue (also as mailq)\n"
+	    "       %s --queue-drop=ID   delete a queued message\n"
 	    "Send the message on standard input to the recipients, through "
 	    "the SMTP server\nof the chosen account.\n"
 	    "\n"
@@ -386,7 +444,11 @@ cli_usage(FILE *fp, const char *prog)
 	    "Accepted and ignored, as sendmail callers pass them: -i, -oXXX, "
 	    "-B TYPE, -G,\n"
 	    "-h N, -L TAG, -m, -n, -O OPT, -A X, -V ID, -X FILE, -bm.\n"
-	    "Exit status: 0 sent; 75 temporary failure (try again later); "
+	    "With \"queue on-failure\" or \"queue always\" in the account, "
+	    "a message that cannot\nbe sent now is kept in the queue "
+	    "(queue_dir) and sent by -q; see outbox(1).\n"
+	    "Exit status: 0 sent (or queued); 75 temporary failure (try "
+	    "again later); "
 	    "others: see outbox(1).\n",
-	    prog, prog, prog, prog, prog);
+	    prog, prog, prog, prog, prog, prog, prog, prog);
 }

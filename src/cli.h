@@ -16,6 +16,9 @@ enum cli_mode {
 	CLI_SERVERINFO, /* -S: describe the server */
 	CLI_RMQS,	/* --rmqs: ask the server to run a queue (ETRN) */
 	CLI_CONFIGURE,	/* --configure: find the server through DNS */
+	CLI_QUEUE_RUN,	/* -q, --flush: send what the queue holds */
+	CLI_QUEUE_LIST, /* -bp, mailq: show the queue */
+	CLI_QUEUE_DROP, /* --queue-drop=ID */
 };
 
 /* A setting given on the command line, by its configuration name. */
@@ -27,17 +30,19 @@ struct cli_override {
 
 struct cli {
 	enum cli_mode mode;
-	const char *prog;	/* basename of argv[0], for messages */
-	const char *conffile;	/* -C */
-	const char *account;	/* -a */
-	const char *from;	/* -f, -r */
-	int verbose;		/* -v, -d */
-	int read_recipients;	/* -t */
-	int read_envelope_from; /* --read-envelope-from */
-	const char *rmqs;	/* --rmqs: host, @domain or #queue */
-	const char *configure;	/* --configure: the address to look up */
-	int host_given;		/* --host: no configuration files */
-	char **rcpt;		/* the arguments left after the options */
+	const char *prog;	 /* basename of argv[0], for messages */
+	const char *conffile;	 /* -C */
+	const char *account;	 /* -a */
+	const char *from;	 /* -f, -r */
+	int verbose;		 /* -v, -d */
+	int read_recipients;	 /* -t */
+	int read_envelope_from;	 /* --read-envelope-from */
+	const char *rmqs;	 /* --rmqs: host, @domain or #queue */
+	const char *configure;	 /* --configure: the address to look up */
+	int host_given;		 /* --host: no configuration files */
+	char queue_by;		 /* -qI, -qR, -qS: by ID, recipient, sender */
+	const char *queue_match; /* what that selects by; queue_drop: ID */
+	char **rcpt;		 /* the arguments left after the options */
 	int nrcpt;
 	struct cli_override ov[CLI_OVERRIDES_MAX];
 	int nov;

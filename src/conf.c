@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "queue.h"
 #include "sasl.h"
 #include "secret.h"
 
@@ -23,6 +24,8 @@ enum kw_type {
 	T_MAP,	      /* on | off, stored as `on' / `off' values instead */
 	T_DSN_NOTIFY, /* off | never | a list of failure, delay, success */
 	T_SYSLOG,     /* on | off | LOG_USER | LOG_MAIL | LOG_LOCAL0..7 */
+	T_DURATION,   /* seconds, or with a unit: 30s, 5m, 4h, 5d */
+	T_RETRY,      /* two durations: the first retry, the longest wait */
 	T_SET_OFF,    /* an old spelling that takes no value: sets off */
 	T_IGNORED,    /* accepted for old files, does nothing */
 };
@@ -61,6 +64,11 @@ static const struct keyword {
 	{ "protocol", T_ENUM, AF_PROTOCOL, "smtp|lmtp" },
 	{ "proxy_host", T_STR, AF_PROXY_HOST, NULL },
 	{ "proxy_port", T_PORT, AF_PROXY_PORT, NULL },
+	{ "queue", T_ENUM, AF_QUEUE, "off|on-failure|always" },
+	{ "queue_background", T_BOOL, AF_QUEUE_BACKGROUND, NULL },
+	{ "queue_dir", T_FILE, AF_QUEUE_DIR, NULL },
+	{ "queue_max_age", T_DURATION, AF_QUEUE_MAX_AGE, NULL },
+	{ "queue_retry", T_RETRY, AF_QUEUE_RETRY, NULL },
 	{ "remove_bcc_headers", T_BOOL, AF_REMOVE_BCC_HEADERS, NULL },
 	{ "set_date_header", T_ENUM, AF_SET_DATE_HEADER, "auto|off" },
 	{ "set_from_header", T_ENUM, AF_SET_FROM_HEADER, "auto|on|off" },
@@ -306,6 +314,23 @@ set_keyword(struct account *a, const struct keyword *k, const char *v,
 			    where, name, v);
 		snprintf(num, sizeof(num), "%ld", n);
 		val = strdup(num);
+		break;
+	case T_DURATION:
+		if ((n = queue_duration(v)) <= 0)
+			return error_set(err, kind,
+			    "%s%s: \"%s\" is not a duration (seconds, or a "
+			    "number with s, m, h or d)",
+			    where, name, v);
+		snprintf(num, sizeof(num), "%ld", n);
+		val = strdup(num);
+		break;
+	case T_RETRY:
+		if (queue_parse_retry(v, NULL, NULL) == -1)
+			return error_set(err, kind,
+			    "%s%s: \"%s\" is not two durations, the first "
+			    "retry and the longest wait (e.g. 5m 4h)",
+			    where, name, v);
+		val = strdup(v);
 		break;
 	case T_AUTH:
 		if (*v == '\0')

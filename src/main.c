@@ -4,6 +4,7 @@
  * and the one place that turns the outcome into a message and exit code.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <netdb.h>
 #include <pwd.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,8 +27,10 @@
 #include "error.h"
 #include "header.h"
 #include "idn.h"
+#include "lineio.h"
 #include "log.h"
 #include "msg.h"
+#include "queue.h"
 #include "record.h"
 #include "sasl.h"
 #include "secret.h"
@@ -49,6 +53,7 @@ struct run {
 	char *host;
 	char *helo; /* domain, substituted */
 	struct msg *msg;
+	char *ov_text[CLI_OVERRIDES_MAX]; /* a queued entry's settings */
 };
 
 static void
@@ -645,9 +650,18 @@ pretend(const struct run *r)
  * The log record of a send attempt (logfile, syslog).  A failure to log
  * is said on stderr with the record itself, and changes no exit code.
  */
+/* What one log record is about. */
+struct attempt {
+	const char *from;
+	const char *const *rcpt;
+	size_t nrcpt;
+	long long size; /* -1: unknown */
+	const char *queue;
+};
+
 static void
 log_attempt(const struct run *r, const struct submit_conf *sc,
-    const struct error *err)
+    const struct attempt *at, const struct error *err)
 {
 	const struct account *a = r->acc;
 	const char *logfile = account_str(a, AF_LOGFILE);
@@ -665,11 +679,11 @@ log_attempt(const struct run *r, const struct submit_conf *sc,
 	rec.tls = sc->tls;
 	rec.auth = sc->smtp.auth != NULL;
 	rec.user = sc->smtp.user;
-	rec.from = r->from;
-	rec.rcpt = (const char *const *)r->rcpt.v;
-	rec.nrcpt = r->rcpt.n;
-	rec.mailsize = err->kind == ERR_NONE ? (long long)msg_size_lf(r->msg) :
-					       -1;
+	rec.from = at->from;
+	rec.rcpt = at->rcpt;
+	rec.nrcpt = at->nrcpt;
+	rec.mailsize = err->kind == ERR_NONE ? at->size : -1;
+	rec.queue = at->queue;
 	rec.smtpstatus = err->code;
 	rec.smtpmsg = err->code ? err->reply : NULL;
 	rec.errormsg = err->kind == ERR_NONE ? NULL : err->msg;
@@ -701,6 +715,21 @@ log_attempt(const struct run *r, const struct submit_conf *sc,
 			    err->kind != ERR_NONE, line);
 		free(line);
 	}
+}
+
+/* The record of a message sent straight from standard input. */
+static void
+log_run(const struct run *r, const struct submit_conf *sc, const char *queue,
+    const struct error *err)
+{
+	struct attempt at;
+
+	at.from = r->from;
+	at.rcpt = (const char *const *)r->rcpt.v;
+	at.nrcpt = r->rcpt.n;
+	at.size = (long long)msg_size_lf(r->msg);
+	at.queue = queue;
+	log_attempt(r, sc, &at, err);
 }
 
 /* -S: what the server says about itself, and its certificates. */
@@ -750,6 +779,840 @@ run_free(struct run *r)
 	msg_free(r->msg);
 	account_free_list(r->accounts);
 	free(r->cli.rcpt);
+	for (int i = 0; i < CLI_OVERRIDES_MAX; i++)
+		free(r->ov_text[i]);
+}
+
+/* --- the queue --- */
+
+enum queue_mode {
+	QM_OFF,
+	QM_ON_FAILURE,
+	QM_ALWAYS
+};
+
+static enum queue_mode
+queue_mode(const struct account *a)
+{
+	const char *q = account_str(a, AF_QUEUE);
+
+	if (q == NULL || strcmp(q, "off") == 0)
+		return QM_OFF;
+	return strcmp(q, "always") == 0 ? QM_ALWAYS : QM_ON_FAILURE;
+}
+
+static char *
+queue_dir_of(const struct account *a)
+{
+	const char *d = account_str(a, AF_QUEUE_DIR);
+
+	return d != NULL ? strdup(d) : queue_default_dir();
+}
+
+/* How a queued message's outcome is taken. */
+enum fate {
+	FATE_SENT,
+	FATE_RETRY,
+	FATE_FAILED
+};
+
+/*
+ * The server refused this message for good (5xx): it goes to failed/.
+ * Anything else (a refused or missing login, a certificate, a broken
+ * configuration, the network) is no fault of the message: it is tried
+ * again.
+ */
+static enum fate
+fate_of(const struct error *err)
+{
+	if (err->kind == ERR_NONE)
+		return FATE_SENT;
+	/* RFC 4954 6: 530 asks for authentication first. */
+	if (err->code >= 500 && err->code < 600 && err->code != 530 &&
+	    err->kind != ERR_AUTH)
+		return FATE_FAILED;
+	return FATE_RETRY;
+}
+
+/* One line for the entry's record of the last attempt. */
+static char *
+error_line(const struct error *err)
+{
+	char *s = NULL, *nl;
+	int n;
+
+	if (err->code != 0)
+		n = asprintf(&s, "%s (%s)", err->msg, err->reply);
+	else
+		n = asprintf(&s, "%s", err->msg);
+	if (n < 0)
+		return NULL;
+	while ((nl = strchr(s, '\n')) != NULL)
+		*nl = ' ';
+	return s;
+}
+
+/*
+ * Store the prepared message: the content as it will be sent, and what
+ * is needed to send it again from this configuration.  The entry stays
+ * locked by this process.
+ */
+static struct queue_entry *
+enqueue(struct run *r, struct error *err)
+{
+	struct queue_entry *e;
+	struct buf b;
+	char *dir = queue_dir_of(r->acc), *abs = NULL;
+	size_t i, k;
+	int more = 1, eight = 0;
+
+	if (dir == NULL) {
+		error_set(err, ERR_CONFIG,
+		    "no queue directory: set queue_dir (HOME is not set)");
+		return NULL;
+	}
+	e = queue_create(dir, err);
+	free(dir);
+	if (e == NULL)
+		return NULL;
+	if ((e->account = strdup(r->acc->name)) == NULL ||
+	    (e->from = strdup(r->from)) == NULL)
+		goto oom;
+	if (r->cli.conffile != NULL &&
+	    (abs = realpath(r->cli.conffile, NULL)) == NULL &&
+	    (abs = strdup(r->cli.conffile)) == NULL)
+		goto oom;
+	e->conffile = abs;
+	e->host_given = r->cli.host_given;
+	for (i = 0; i < (size_t)r->cli.nov; i++)
+		if (queue_add_set(e, r->cli.ov[i].name, r->cli.ov[i].value,
+			err) == -1)
+			goto bad;
+	for (i = 0; i < r->rcpt.n; i++)
+		if (queue_add_rcpt(e, r->rcpt.v[i], err) == -1)
+			goto bad;
+	buf_init(&b, 2 * LINEIO_FLUSH_AT + 64);
+	msg_raw(r->msg);
+	while (more) {
+		b.len = 0;
+		if ((more = msg_pump(r->msg, &b, LINEIO_FLUSH_AT, err)) == -1)
+			break;
+		for (k = 0; k < b.len && !eight; k++)
+			eight = (unsigned char)b.data[k] >= 0x80;
+		if (queue_write(e, b.data, b.len, err) == -1) {
+			more = -1;
+			break;
+		}
+	}
+	buf_free(&b);
+	if (more == -1)
+		goto bad;
+	e->eightbit = eight;
+	if (queue_commit(e, err) == -1)
+		goto bad;
+	return e;
+oom:
+	error_set(err, ERR_OSERR, "out of memory");
+bad:
+	queue_entry_free(e);
+	return NULL;
+}
+
+/* Sending one account's entries over one connection. */
+struct flush {
+	struct run *r;
+	const struct submit_conf *sc;
+	struct queue_entry **v;
+	size_t n, i;
+	int locked; /* the entries are locked already (a direct send) */
+	long rmin, rmax, max_age;
+	const char **rcpt; /* the current entry's pending recipients */
+	size_t *rcpt_of;   /* their indexes in the entry */
+	int content_fd;
+	/* What happened, for the exit status and the caller. */
+	int sent, retried, failed;
+	struct error worst;
+	char last_id[QUEUE_ID_LEN + 1];
+	enum fate last_fate;
+};
+
+static void
+flush_release(struct flush *f, struct submit_job *job)
+{
+	msg_free(job->msg);
+	job->msg = NULL;
+	if (f->content_fd != -1)
+		close(f->content_fd);
+	f->content_fd = -1;
+	free(f->rcpt);
+	free(f->rcpt_of);
+	f->rcpt = NULL;
+	f->rcpt_of = NULL;
+}
+
+static int
+flush_next(void *ctx, struct submit_job *job)
+{
+	struct flush *f = ctx;
+	struct queue_entry *e;
+	struct error err;
+	size_t k, np;
+
+	while (f->i < f->n) {
+		e = f->v[f->i++];
+		error_clear(&err);
+		if (!f->locked && queue_lock(e, &err) != 1) {
+			if (err.kind != ERR_NONE)
+				log_error(&err);
+			continue;
+		}
+		f->rcpt = calloc(e->nrcpt + 1, sizeof(char *));
+		f->rcpt_of = calloc(e->nrcpt + 1, sizeof(size_t));
+		if (f->rcpt == NULL || f->rcpt_of == NULL) {
+			flush_release(f, job);
+			return 0;
+		}
+		for (k = np = 0; k < e->nrcpt; k++)
+			if (e->state[k] == QUEUE_PENDING) {
+				f->rcpt_of[np] = k;
+				f->rcpt[np++] = e->rcpt[k];
+			}
+		if (np == 0) {
+			/* Every recipient has it already. */
+			queue_remove(e, &err);
+			flush_release(f, job);
+			continue;
+		}
+		if ((f->content_fd = queue_content(e, &err)) == -1 ||
+		    (job->msg = msg_new(f->content_fd)) == NULL ||
+		    msg_prefetch(job->msg, &err) == -1) {
+			if (err.kind == ERR_NONE)
+				error_set(&err, ERR_OSERR, "out of memory");
+			log_error(&err);
+			flush_release(f, job);
+			continue;
+		}
+		job->smtp = f->sc->smtp;
+		job->smtp.from = e->from;
+		job->smtp.rcpt = f->rcpt;
+		job->smtp.nrcpt = np;
+		job->smtp.eightbit = e->eightbit;
+		job->smtp.whole = msg_whole(job->msg);
+		job->smtp.more = f->i < f->n;
+		job->tag = e;
+		log_info("sending queued message %s", e->id);
+		return 1;
+	}
+	return 0;
+}
+
+/* Keep the worse outcome: a permanent failure over a temporary one. */
+static void
+note_worst(struct flush *f, const struct error *err, enum fate fate)
+{
+	if (fate == FATE_SENT)
+		return;
+	if (f->worst.kind == ERR_NONE ||
+	    (fate == FATE_FAILED && f->worst.kind == ERR_TEMP))
+		f->worst = *err;
+}
+
+/* Record an attempt that did not deliver: retry later, or failed/. */
+static enum fate
+settle(struct flush *f, struct queue_entry *e, const struct error *err,
+    enum fate fate)
+{
+	time_t now = time(NULL);
+	struct error e2;
+	char *line = error_line(err), *reason = NULL;
+
+	error_clear(&e2);
+	free(e->error);
+	e->error = line;
+	e->attempts++;
+	if (fate == FATE_RETRY && f->max_age > 0 &&
+	    now - e->created >= f->max_age) {
+		fate = FATE_FAILED;
+		if (asprintf(&reason,
+			"expired after %lld seconds in the queue; "
+			"last error: %s",
+			(long long)(now - e->created), line ? line : "?") < 0)
+			reason = NULL;
+	}
+	if (fate == FATE_FAILED) {
+		if (queue_fail(e,
+			reason	 ? reason :
+			    line ? line :
+				   "refused",
+			&e2) == -1)
+			log_error(&e2);
+		else
+			log_warn("message %s failed for good and was moved to "
+				 "%s/failed/: %s",
+			    e->id, e->dir,
+			    reason   ? reason :
+				line ? line :
+				       "");
+	} else {
+		e->next = queue_backoff(now, e->attempts, f->rmin, f->rmax);
+		if (queue_save(e, &e2) == -1)
+			log_error(&e2);
+	}
+	free(reason);
+	return fate;
+}
+
+static void
+flush_done(void *ctx, const struct submit_job *job, const struct error *err,
+    const struct smtp *s)
+{
+	struct flush *f = ctx;
+	struct queue_entry *e = job->tag;
+	enum fate fate = fate_of(err);
+	struct attempt at;
+	struct error e2;
+	char note[64];
+	size_t k;
+
+	if (e == NULL)
+		return;
+	error_clear(&e2);
+	/* Whoever got it is never sent it again. */
+	for (k = 0; s != NULL && k < job->smtp.nrcpt; k++)
+		if (smtp_rcpt_delivered(s, k))
+			e->state[f->rcpt_of[k]] = QUEUE_SENT;
+	if (fate == FATE_SENT) {
+		if (queue_remove(e, &e2) == -1)
+			log_error(&e2);
+		f->sent++;
+	} else if (f->locked && fate == FATE_RETRY && err->kind != ERR_TEMP) {
+		/*
+		 * The caller is waiting and hears of a fault that waiting will
+		 * not mend (a refused login, a certificate): the message stays
+		 * the caller's, as without a queue.
+		 */
+		if (queue_remove(e, &e2) == -1)
+			log_error(&e2);
+		fate = FATE_RETRY;
+		f->retried++;
+	} else {
+		fate = settle(f, e, err, fate);
+		if (fate == FATE_FAILED)
+			f->failed++;
+		else
+			f->retried++;
+	}
+	note_worst(f, err, fate);
+	snprintf(note, sizeof(note), "%s %s",
+	    fate == FATE_SENT			   ? "sent" :
+		fate == FATE_FAILED		   ? "failed" :
+		f->locked && err->kind != ERR_TEMP ? "not queued" :
+						     "queued",
+	    e->id);
+	memcpy(f->last_id, e->id, sizeof(f->last_id));
+	f->last_fate = fate;
+	at.from = e->from;
+	at.rcpt = f->rcpt;
+	at.nrcpt = job->smtp.nrcpt;
+	at.size = (long long)msg_size_lf(job->msg);
+	at.queue = note;
+	log_attempt(f->r, f->sc, &at, err);
+	if (!f->locked && e->fd != -1) {
+		close(e->fd); /* the lock goes with it */
+		e->fd = -1;
+	}
+	flush_release(f, (struct submit_job *)job);
+}
+
+/*
+ * Send entries of one account, reconnecting after a message that broke
+ * the session for itself alone; when the server cannot be reached, the
+ * rest wait for the next run like the first.
+ */
+static void
+flush_entries(struct flush *f)
+{
+	struct submit_job none;
+	struct error err;
+	size_t before;
+
+	f->content_fd = -1;
+	while (f->i < f->n) {
+		error_clear(&err);
+		before = f->i;
+		if (submit_session(f->sc, flush_next, flush_done, f, &err) == 0)
+			continue;
+		if (err.kind == ERR_TEMP || err.kind == ERR_NOHOST ||
+		    f->i == before)
+			break;
+	}
+	memset(&none, 0, sizeof(none));
+	flush_release(f, &none);
+	/* Not even tried: each counts the failed attempt all the same. */
+	while (err.kind != ERR_NONE && f->i < f->n) {
+		struct queue_entry *e = f->v[f->i++];
+		struct error e2;
+
+		error_clear(&e2);
+		if (!f->locked && queue_lock(e, &e2) != 1)
+			continue;
+		settle(f, e, &err, FATE_RETRY);
+		f->retried++;
+		note_worst(f, &err, FATE_RETRY);
+		if (!f->locked) {
+			close(e->fd);
+			e->fd = -1;
+		}
+	}
+}
+
+static void
+queue_policy(struct flush *f, const struct account *a)
+{
+	const char *retry = account_str(a, AF_QUEUE_RETRY);
+
+	f->rmin = 300;
+	f->rmax = 4 * 3600;
+	if (retry != NULL)
+		queue_parse_retry(retry, &f->rmin, &f->rmax);
+	f->max_age = account_num(a, AF_QUEUE_MAX_AGE, 5 * 86400);
+}
+
+/*
+ * After a success, or with "queue always": a detached process sends what
+ * is due, so that the caller does not wait for it.
+ */
+static int queue_run(struct run *base, struct error *err);
+
+static void
+spawn_flush(const struct run *r)
+{
+	struct run fr;
+	struct error err;
+	pid_t pid;
+	int fd;
+
+	if (!account_on(r->acc, AF_QUEUE_BACKGROUND, 1))
+		return;
+	fflush(NULL);
+	if ((pid = fork()) != 0) {
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+		return;
+	}
+	/* The child: its own session, no terminal, nothing the caller reads. */
+	if (fork() != 0)
+		_exit(0);
+	setsid();
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	memset(&fr, 0, sizeof(fr));
+	fr.cli = r->cli;
+	fr.cli.mode = CLI_QUEUE_RUN;
+	fr.cli.queue_by = 0;
+	fr.cli.rcpt = NULL;
+	fr.cli.nrcpt = 0;
+	log_init(r->cli.prog, 0);
+	error_clear(&err);
+	queue_run(&fr, &err);
+	_exit(0);
+}
+
+/* -q and "queue on-failure": the message as it would go now, or kept. */
+static int
+send_queued(struct run *r, struct submit_conf *sc, struct error *err)
+{
+	struct queue_entry *e;
+	struct flush f;
+	struct attempt at;
+	char note[64];
+	int ret = -1;
+
+	if ((e = enqueue(r, err)) == NULL) {
+		log_warn("the message could not be queued");
+		return -1;
+	}
+	if (queue_mode(r->acc) == QM_ALWAYS) {
+		snprintf(note, sizeof(note), "queued %s", e->id);
+		log_info("queued as %s in %s", e->id, e->dir);
+		at.from = r->from;
+		at.rcpt = (const char *const *)r->rcpt.v;
+		at.nrcpt = r->rcpt.n;
+		at.size = (long long)msg_size_lf(r->msg);
+		at.queue = note;
+		log_attempt(r, sc, &at, err);
+		queue_entry_free(e); /* unlocked: the flush may take it */
+		spawn_flush(r);
+		return 0;
+	}
+	memset(&f, 0, sizeof(f));
+	f.r = r;
+	f.sc = sc;
+	f.v = &e;
+	f.n = 1;
+	f.locked = 1;
+	queue_policy(&f, r->acc);
+	flush_entries(&f);
+	switch (f.last_fate) {
+	case FATE_SENT:
+		ret = 0;
+		error_clear(err);
+		break;
+	case FATE_RETRY:
+		*err = f.worst;
+		if (f.worst.kind == ERR_TEMP) {
+			/* Only a terminal hears of it: callers may take any
+			 * output on stderr for a failure. */
+			if (isatty(2))
+				fprintf(stderr,
+				    "%s: %s; the message is queued as %s and "
+				    "will be sent later\n",
+				    r->cli.prog, f.worst.msg, e->id);
+			error_clear(err);
+			ret = 0;
+		}
+		break;
+	case FATE_FAILED:
+		*err = f.worst;
+		break;
+	}
+	queue_entry_free(e);
+	if (ret == 0)
+		spawn_flush(r);
+	return ret;
+}
+
+/* Every queue directory the configuration names, and the default one. */
+static int
+queue_dirs(struct run *r, char ***dirs, size_t *n, struct error *err)
+{
+	const struct account *a;
+	char *d;
+	size_t i;
+	int dup;
+
+	*dirs = NULL;
+	*n = 0;
+	if (!r->cli.host_given && load_config(r, err) == -1)
+		return -1;
+	for (a = r->accounts;; a = a->next) {
+		d = a != NULL ? queue_dir_of(a) : queue_default_dir();
+		for (i = 0, dup = 0; d != NULL && i < *n; i++)
+			dup |= strcmp((*dirs)[i], d) == 0;
+		if (d != NULL && !dup) {
+			char **v = realloc(*dirs, (*n + 1) * sizeof(char *));
+			if (v == NULL) {
+				free(d);
+				return error_set(err, ERR_OSERR,
+				    "out of memory");
+			}
+			*dirs = v;
+			(*dirs)[(*n)++] = d;
+		} else
+			free(d);
+		if (a == NULL)
+			break;
+	}
+	return 0;
+}
+
+static void
+free_dirs(char **dirs, size_t n)
+{
+	while (n > 0)
+		free(dirs[--n]);
+	free(dirs);
+}
+
+static int
+selected(const struct cli *c, const struct queue_entry *e, time_t now)
+{
+	size_t k;
+
+	switch (c->queue_by) {
+	case 'I':
+		return strcasestr(e->id, c->queue_match) != NULL;
+	case 'S':
+		return strcasestr(e->from, c->queue_match) != NULL;
+	case 'R':
+		for (k = 0; k < e->nrcpt; k++)
+			if (e->state[k] == QUEUE_PENDING &&
+			    strcasestr(e->rcpt[k], c->queue_match) != NULL)
+				return 1;
+		return 0;
+	default:
+		return e->next <= now;
+	}
+}
+
+/* Entries sent together: same configuration, account and settings. */
+static int
+same_group(const struct queue_entry *a, const struct queue_entry *b)
+{
+	size_t k;
+
+	if ((a->conffile == NULL) != (b->conffile == NULL) ||
+	    (a->conffile && strcmp(a->conffile, b->conffile) != 0) ||
+	    a->host_given != b->host_given ||
+	    strcmp(a->account, b->account) != 0 || a->nset != b->nset)
+		return 0;
+	for (k = 0; k < a->nset; k++)
+		if (strcmp(a->set[k], b->set[k]) != 0)
+			return 0;
+	return 1;
+}
+
+/* The account an entry names, as it is configured now. */
+static int
+group_ready(struct run *g, const struct run *base, const struct queue_entry *e,
+    struct submit_conf *sc, struct error *err)
+{
+	size_t k;
+	char *sp;
+
+	g->cli = base->cli;
+	g->cli.mode = CLI_SEND;
+	g->cli.rcpt = NULL;
+	g->cli.nrcpt = 0;
+	g->cli.from = NULL;
+	g->cli.conffile = e->conffile;
+	g->cli.host_given = e->host_given;
+	g->cli.account = e->host_given ? NULL : e->account;
+	g->cli.nov = 0;
+	for (k = 0; k < e->nset && k < CLI_OVERRIDES_MAX; k++) {
+		if ((g->ov_text[k] = strdup(e->set[k])) == NULL)
+			return error_set(err, ERR_OSERR, "out of memory");
+		if ((sp = strchr(g->ov_text[k], ' ')) == NULL)
+			continue;
+		*sp = '\0';
+		g->cli.ov[g->cli.nov].option = g->ov_text[k];
+		g->cli.ov[g->cli.nov].name = g->ov_text[k];
+		g->cli.ov[g->cli.nov++].value = sp + 1;
+	}
+	if (!g->cli.host_given && load_config(g, err) == -1)
+		return -1;
+	if (choose_account(g, NULL, err) == -1 ||
+	    account_check(g->acc, err) == -1)
+		return -1;
+	if ((g->helo = expand_from(account_str(g->acc, AF_DOMAIN) ?
+		     account_str(g->acc, AF_DOMAIN) :
+		     "localhost",
+		 NULL, err)) == NULL)
+		return -1;
+	return prepare(g, sc, err);
+}
+
+static int
+by_group(const void *pa, const void *pb)
+{
+	const struct queue_entry *a = *(struct queue_entry *const *)pa,
+				 *b = *(struct queue_entry *const *)pb;
+	int c;
+	size_t k;
+
+	if ((c = strcmp(a->conffile ? a->conffile : "",
+		 b->conffile ? b->conffile : "")) != 0 ||
+	    (c = a->host_given - b->host_given) != 0 ||
+	    (c = strcmp(a->account, b->account)) != 0 ||
+	    (c = (int)a->nset - (int)b->nset) != 0)
+		return c;
+	for (k = 0; k < a->nset; k++)
+		if ((c = strcmp(a->set[k], b->set[k])) != 0)
+			return c;
+	return strcmp(a->id, b->id);
+}
+
+/* -q: everything due (or selected), one connection per account. */
+static int
+queue_run(struct run *base, struct error *err)
+{
+	struct queue_entry **all = NULL, **v;
+	char **dirs;
+	size_t ndirs, nall = 0, n, i, j, k;
+	time_t now = time(NULL);
+	int sent = 0, retried = 0, failed = 0;
+	struct error worst;
+
+	error_clear(&worst);
+	if (queue_dirs(base, &dirs, &ndirs, err) == -1)
+		return -1;
+	for (i = 0; i < ndirs; i++) {
+		if (queue_list(dirs[i], 0, &v, &n, err) == -1) {
+			log_error(err);
+			error_clear(err);
+			continue;
+		}
+		for (j = 0; j < n; j++) {
+			struct queue_entry **grown;
+
+			if (!selected(&base->cli, v[j], now) ||
+			    (grown = realloc(all, (nall + 1) * sizeof(*all))) ==
+				NULL) {
+				queue_entry_free(v[j]);
+				continue;
+			}
+			all = grown;
+			all[nall++] = v[j];
+		}
+		free(v);
+	}
+	free_dirs(dirs, ndirs);
+	if (nall > 1)
+		qsort(all, nall, sizeof(*all), by_group);
+	for (i = 0; i < nall; i = j) {
+		struct run g;
+		struct submit_conf sc;
+		struct flush f;
+		struct error gerr;
+
+		for (j = i + 1; j < nall && same_group(all[i], all[j]); j++)
+			;
+		memset(&g, 0, sizeof(g));
+		memset(&f, 0, sizeof(f));
+		error_clear(&gerr);
+		f.r = &g;
+		f.sc = &sc;
+		f.v = all + i;
+		f.n = j - i;
+		if (group_ready(&g, base, all[i], &sc, &gerr) == -1) {
+			/* Nothing can go until the configuration is mended. */
+			log_error(&gerr);
+			if (g.acc == NULL) {
+				worst = gerr;
+				retried += (int)(j - i);
+				run_free(&g);
+				continue;
+			}
+			queue_policy(&f, g.acc);
+			for (k = i; k < j; k++) {
+				struct error e2;
+
+				error_clear(&e2);
+				if (queue_lock(all[k], &e2) != 1)
+					continue;
+				settle(&f, all[k], &gerr, FATE_RETRY);
+				retried++;
+				close(all[k]->fd);
+				all[k]->fd = -1;
+			}
+			worst = gerr;
+			run_free(&g);
+			continue;
+		}
+		queue_policy(&f, g.acc);
+		flush_entries(&f);
+		sent += f.sent;
+		retried += f.retried;
+		failed += f.failed;
+		if (f.worst.kind != ERR_NONE &&
+		    (worst.kind == ERR_NONE ||
+			(fate_of(&f.worst) == FATE_FAILED &&
+			    fate_of(&worst) != FATE_FAILED)))
+			worst = f.worst;
+		run_free(&g);
+	}
+	queue_list_free(all, nall);
+	log_info("queue run: %d sent, %d kept for later, %d failed", sent,
+	    retried, failed);
+	if (worst.kind != ERR_NONE) {
+		*err = worst;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+print_time(time_t t)
+{
+	char s[32];
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) != NULL &&
+	    strftime(s, sizeof(s), "%Y-%m-%d %H:%M:%S", &tm) > 0)
+		fputs(s, stdout);
+	else
+		printf("%lld", (long long)t);
+}
+
+static const char *const rcpt_state_name[] = { "pending", "sent", "failed" };
+
+/* -bp, mailq: what waits, and why. */
+static int
+queue_show(struct run *r, struct error *err)
+{
+	struct queue_entry **v;
+	char **dirs;
+	size_t ndirs, n, nf, i, j, k;
+	time_t now = time(NULL);
+
+	if (queue_dirs(r, &dirs, &ndirs, err) == -1)
+		return -1;
+	for (i = 0; i < ndirs; i++) {
+		if (queue_list(dirs[i], 1, &v, &nf, err) == -1)
+			break;
+		queue_list_free(v, nf);
+		if (queue_list(dirs[i], 0, &v, &n, err) == -1)
+			break;
+		if (n == 0 && nf == 0 && ndirs > 1)
+			continue;
+		printf("%s: %zu message%s queued", dirs[i], n,
+		    n == 1 ? "" : "s");
+		if (nf > 0)
+			printf(", %zu in failed/", nf);
+		putchar('\n');
+		for (j = 0; j < n; j++) {
+			const struct queue_entry *e = v[j];
+
+			printf("%s  %llu bytes  queued ", e->id, e->size);
+			print_time(e->created);
+			printf("  attempts %d  next ", e->attempts);
+			if (e->next <= now)
+				fputs("now", stdout);
+			else
+				print_time(e->next);
+			printf("\n  account %s  from <%s>\n", e->account,
+			    e->from);
+			for (k = 0; k < e->nrcpt; k++)
+				printf("  to <%s> (%s)\n", e->rcpt[k],
+				    rcpt_state_name[e->state[k]]);
+			if (e->error != NULL)
+				printf("  last error: %s\n", e->error);
+		}
+		queue_list_free(v, n);
+	}
+	free_dirs(dirs, ndirs);
+	return err->kind == ERR_NONE ? 0 : -1;
+}
+
+/* --queue-drop=ID */
+static int
+queue_delete(struct run *r, struct error *err)
+{
+	char **dirs;
+	size_t ndirs, i;
+	int ret = -1;
+
+	if (queue_dirs(r, &dirs, &ndirs, err) == -1)
+		return -1;
+	for (i = 0; i < ndirs && ret == -1; i++) {
+		error_clear(err);
+		if (queue_drop(dirs[i], r->cli.queue_match, err) == 0) {
+			log_info("deleted %s from %s", r->cli.queue_match,
+			    dirs[i]);
+			ret = 0;
+		} else if (err->kind != ERR_NOINPUT)
+			break;
+	}
+	if (ret == -1 && err->kind == ERR_NOINPUT)
+		error_set(err, ERR_NOINPUT, "no queued message %s",
+		    r->cli.queue_match);
+	free_dirs(dirs, ndirs);
+	return ret;
 }
 
 /*
@@ -828,6 +1691,8 @@ main(int argc, char **argv)
 	 * signal to die of without a word or an exit code.
 	 */
 	signal(SIGPIPE, SIG_IGN);
+	/* A file size limit is an error to report, like a full disk. */
+	signal(SIGXFSZ, SIG_IGN);
 	if (cli_parse(&r.cli, argc, argv, &err) == -1) {
 		log_init(r.cli.prog ? r.cli.prog : "outbox", 0);
 		log_error(&err);
@@ -849,6 +1714,16 @@ main(int argc, char **argv)
 			log_error(&err);
 		goto done;
 	}
+	if (r.cli.mode == CLI_QUEUE_RUN || r.cli.mode == CLI_QUEUE_LIST ||
+	    r.cli.mode == CLI_QUEUE_DROP) {
+		if ((r.cli.mode == CLI_QUEUE_RUN ?
+			    queue_run(&r, &err) :
+			    r.cli.mode == CLI_QUEUE_LIST ?
+			    queue_show(&r, &err) :
+			    queue_delete(&r, &err)) == -1)
+			log_error(&err);
+		goto done;
+	}
 	if (get_ready(&r, &sc, &err) == -1) {
 		log_error(&err);
 		goto done;
@@ -866,6 +1741,15 @@ main(int argc, char **argv)
 			log_error(&err);
 		goto done;
 	}
+	if (queue_mode(r.acc) != QM_OFF) {
+		if (send_queued(&r, &sc, &err) == -1) {
+			log_error(&err);
+			log_warn("could not send mail (account %s from %s)",
+			    r.acc->name,
+			    r.conf_files ? r.conf_files : "the command line");
+		}
+		goto done;
+	}
 	sc.smtp.eightbit = msg_eightbit(r.msg);
 	sc.smtp.whole = msg_whole(r.msg);
 	if (submit(&sc, r.msg, &err) == -1) {
@@ -874,7 +1758,7 @@ main(int argc, char **argv)
 		    r.acc->name,
 		    r.conf_files ? r.conf_files : "the command line");
 	}
-	log_attempt(&r, &sc, &err);
+	log_run(&r, &sc, NULL, &err);
 done:
 	code = error_exit_code(err.kind);
 	run_free(&r);

@@ -241,6 +241,8 @@ add_fields(struct line *l, const struct record *r)
 	}
 	if (r->errormsg != NULL)
 		add_quoted(l, "errormsg", r->errormsg, 0);
+	if (r->queue != NULL)
+		add_quoted(l, "queue", r->queue, 0);
 	add_field(l, "exitcode", r->exitcode != NULL ? r->exitcode : "");
 }
 

@@ -33,6 +33,7 @@ struct record {
 	const char *smtpmsg;  /* reply lines separated by \n, or NULL */
 	const char *errormsg; /* NULL on success */
 	const char *exitcode; /* "EX_OK", "EX_TEMPFAIL", ... */
+	const char *queue;    /* "queued ID", "sent ID", ...; NULL: none */
 };
 
 /*

@@ -47,8 +47,11 @@ struct smtp {
 	char ehlo[4096];
 	unsigned long long size_limit;
 	int *rcpt_code;
+	char *delivered; /* per recipient: the server took the mail */
 	/* The first refusal in a pipelined envelope, reported at DATA. */
 	struct error envelope_err;
+	/* In a transaction: a refusal ends it, not the session. */
+	int session_ok;
 };
 
 static const char *const state_names[] = {
@@ -65,6 +68,8 @@ static const char *const state_names[] = {
 	[SMTP_S_BODY] = "BODY",
 	[SMTP_S_DOT] = "DOT",
 	[SMTP_S_ETRN] = "ETRN",
+	[SMTP_S_RSET] = "RSET",
+	[SMTP_S_READY] = "READY",
 	[SMTP_S_DONE] = "DONE",
 	[SMTP_S_FAILED] = "FAILED",
 };
@@ -148,6 +153,16 @@ send_line(struct smtp *s, const char *shown, const char *fmt, ...)
 static enum smtp_action
 give_up(struct smtp *s)
 {
+	/*
+	 * With another transaction to come, a refused one is cleared with
+	 * RSET (RFC 5321 4.1.1.5) and the session goes on, unless the
+	 * connection itself is lost or must be dropped.
+	 */
+	if (s->p.more && !s->drop && s->session_ok) {
+		smtp_enter(s, SMTP_S_RSET);
+		send_line(s, NULL, "RSET");
+		return SMTP_A_READ;
+	}
 	if (!s->drop)
 		send_line(s, NULL, "QUIT");
 	smtp_enter(s, SMTP_S_FAILED);
@@ -165,6 +180,8 @@ fail(struct smtp *s, enum error_kind kind, const struct reply *r,
 	va_list ap;
 
 	s->err.kind = kind;
+	if (kind == ERR_PROTOCOL)
+		s->session_ok = 0; /* no telling what the server thinks */
 	va_start(ap, fmt);
 	vsnprintf(s->err.msg, sizeof(s->err.msg), fmt, ap);
 	va_end(ap);
@@ -186,7 +203,9 @@ smtp_new(const struct smtp_params *p, smtp_trace_fn *trace, void *ctx)
 	s->tls = p->tls;
 	/* Commands have no length limit here: the server judges them. */
 	buf_init(&s->out, OUT_MAX);
-	if ((s->rcpt_code = calloc(p->nrcpt + 1, sizeof(int))) == NULL) {
+	if ((s->rcpt_code = calloc(p->nrcpt + 1, sizeof(int))) == NULL ||
+	    (s->delivered = calloc(p->nrcpt + 1, 1)) == NULL) {
+		free(s->rcpt_code);
 		free(s);
 		return NULL;
 	}
@@ -204,6 +223,7 @@ smtp_free(struct smtp *s)
 	free(s->cb_type);
 	free(s->cb);
 	free(s->rcpt_code);
+	free(s->delivered);
 	free(s);
 }
 
@@ -250,6 +270,12 @@ int
 smtp_rcpt_code(const struct smtp *s, size_t i)
 {
 	return i < s->p.nrcpt ? s->rcpt_code[i] : 0;
+}
+
+int
+smtp_rcpt_delivered(const struct smtp *s, size_t i)
+{
+	return i < s->p.nrcpt ? s->delivered[i] : 0;
 }
 
 int
@@ -440,6 +466,7 @@ enter_mail(struct smtp *s)
 		    "the server does not "
 		    "support delivery status notifications (DSN)");
 	smtp_enter(s, SMTP_S_MAIL);
+	s->session_ok = 1;
 	/* RFC 6152: declare 8-bit content where the server takes it. */
 	send_line(s, NULL, "MAIL FROM:<%s>%s%s", s->p.from,
 	    s->p.eightbit && (s->caps & SMTP_CAP_8BITMIME) ? " BODY=8BITMIME" :
@@ -708,6 +735,40 @@ on_data(struct smtp *s, const struct reply *r)
 	    "the server did not accept the mail data");
 }
 
+/* The mail was accepted: QUIT, or the next transaction. */
+static enum smtp_action
+accepted(struct smtp *s)
+{
+	size_t i;
+
+	/* LMTP marked each recipient as its reply came. */
+	for (i = 0; i < s->p.nrcpt && !s->p.lmtp; i++)
+		s->delivered[i] = 1;
+	s->err.kind = ERR_NONE;
+	if (s->p.more) {
+		smtp_enter(s, SMTP_S_READY);
+		return SMTP_A_NEXT;
+	}
+	if (!(s->caps & SMTP_CAP_PIPELINING))
+		send_line(s, NULL, "QUIT");
+	smtp_enter(s, SMTP_S_DONE);
+	return SMTP_A_DONE;
+}
+
+/* RFC 5321 4.1.1.5: the refused transaction is cleared. */
+static enum smtp_action
+on_rset(struct smtp *s, const struct reply *r)
+{
+	if (reply_class(r) == 2) {
+		smtp_enter(s, SMTP_S_READY);
+		return SMTP_A_NEXT;
+	}
+	/* The refusal stays the outcome; the session cannot go on. */
+	s->session_ok = 0;
+	s->p.more = 0;
+	return give_up(s);
+}
+
 /*
  * One recipient the LMTP server did not deliver to: every one is named,
  * with its reply; any permanent refusal makes the whole a permanent one.
@@ -758,18 +819,17 @@ on_lmtp_dot(struct smtp *s, const struct reply *r)
 	s->rcpt_code[i] = r->code;
 	if (reply_class(r) != 2)
 		lmtp_refused(s, r, s->p.rcpt[i]);
+	else
+		s->delivered[i] = 1;
 	if (--s->accepted > 0)
 		return SMTP_A_READ;
 	if (s->envelope_err.kind != ERR_NONE) {
-		if (s->caps & SMTP_CAP_PIPELINING)
+		if ((s->caps & SMTP_CAP_PIPELINING) && !s->p.more)
 			s->drop = 1;
 		return report_envelope(s);
 	}
-	if (!(s->caps & SMTP_CAP_PIPELINING))
-		send_line(s, NULL, "QUIT");
 	error_set_reply(&s->err, r->code, r->text.data, r->text.len);
-	smtp_enter(s, SMTP_S_DONE);
-	return SMTP_A_DONE;
+	return accepted(s);
 }
 
 static enum smtp_action
@@ -779,20 +839,17 @@ on_dot(struct smtp *s, const struct reply *r)
 		return on_lmtp_dot(s, r);
 	/* A chunk sent with a refused envelope: report the refusal. */
 	if (s->bdat && s->envelope_err.kind != ERR_NONE) {
-		if (s->caps & SMTP_CAP_PIPELINING)
+		if ((s->caps & SMTP_CAP_PIPELINING) && !s->p.more)
 			s->drop = 1;
 		return report_envelope(s);
 	}
 	if (reply_class(r) == 2) {
 		/* Kept for the log record: the server's word on success. */
 		error_set_reply(&s->err, r->code, r->text.data, r->text.len);
-		if (!(s->caps & SMTP_CAP_PIPELINING))
-			send_line(s, NULL, "QUIT");
-		smtp_enter(s, SMTP_S_DONE);
-		return SMTP_A_DONE;
+		return accepted(s);
 	}
 	/* With pipelining QUIT went out with the dot. */
-	if (s->caps & SMTP_CAP_PIPELINING)
+	if ((s->caps & SMTP_CAP_PIPELINING) && !s->p.more)
 		s->drop = 1;
 	return fail(s, kind_for(r, ERR_UNAVAILABLE), r,
 	    "the server did not accept the mail");
@@ -843,6 +900,8 @@ dispatch(struct smtp *s, const struct reply *r)
 	 * connection; nothing queued behind it will be answered.  QUIT
 	 * still goes out, in case it is listening.
 	 */
+	if (r->code == 421)
+		s->session_ok = 0;
 	if (r->code == 421 && s->state != SMTP_S_GREETING)
 		return fail(s, ERR_TEMP, r,
 		    "the server closed the session "
@@ -869,6 +928,8 @@ dispatch(struct smtp *s, const struct reply *r)
 		return on_dot(s, r);
 	case SMTP_S_ETRN:
 		return on_etrn(s, r);
+	case SMTP_S_RSET:
+		return on_rset(s, r);
 	default:
 		s->drop = 1;
 		return fail(s, ERR_PROTOCOL, r,
@@ -923,7 +984,7 @@ smtp_body_done(struct smtp *s, unsigned long long size)
 	s->body_sent = 1;
 	/* Sent with the envelope: its replies come first. */
 	if (s->state == SMTP_S_MAIL || s->state == SMTP_S_RCPT) {
-		if (s->caps & SMTP_CAP_PIPELINING)
+		if ((s->caps & SMTP_CAP_PIPELINING) && !s->p.more)
 			send_line(s, NULL, "QUIT");
 		return checked(s, SMTP_A_READ);
 	}
@@ -931,7 +992,7 @@ smtp_body_done(struct smtp *s, unsigned long long size)
 	s->rcpt_i = 0;
 	error_clear(&s->envelope_err);
 	/* RFC 2920 3.1: QUIT may end the group that the content began. */
-	if (s->caps & SMTP_CAP_PIPELINING)
+	if ((s->caps & SMTP_CAP_PIPELINING) && !s->p.more)
 		send_line(s, NULL, "QUIT");
 	return checked(s, SMTP_A_READ);
 }
@@ -944,4 +1005,45 @@ smtp_abort(struct smtp *s, const struct error *e)
 	if (s->state == SMTP_S_BODY)
 		s->drop = 1;
 	return give_up(s);
+}
+
+enum smtp_action
+smtp_next(struct smtp *s, const struct smtp_params *p)
+{
+	int *codes;
+	char *got;
+
+	if (s->state != SMTP_S_READY) {
+		s->drop = 1;
+		return fail(s, ERR_SOFTWARE, NULL,
+		    "a transaction was started in state %s",
+		    smtp_state_name(s->state));
+	}
+	codes = calloc(p->nrcpt + 1, sizeof(int));
+	got = calloc(p->nrcpt + 1, 1);
+	if (codes == NULL || got == NULL) {
+		free(codes);
+		free(got);
+		s->p.more = 0;
+		return fail(s, ERR_OSERR, NULL, "out of memory");
+	}
+	free(s->rcpt_code);
+	free(s->delivered);
+	s->rcpt_code = codes;
+	s->delivered = got;
+	s->p = *p;
+	s->rcpt_i = 0;
+	s->accepted = 0;
+	s->bdat = 0;
+	s->body_sent = 0;
+	error_clear(&s->err);
+	return checked(s, enter_mail(s));
+}
+
+enum smtp_action
+smtp_quit(struct smtp *s)
+{
+	send_line(s, NULL, "QUIT");
+	smtp_enter(s, SMTP_S_DONE);
+	return checked(s, SMTP_A_DONE);
 }

@@ -18,6 +18,12 @@ enum smtp_action {
 	SMTP_A_BODY, /* flush, send the content, then smtp_body_done */
 	SMTP_A_DONE, /* flush what is left, close: the mail was accepted */
 	SMTP_A_FAIL, /* flush unless smtp_must_drop, close: smtp_error */
+	/*
+	 * With params.more: one transaction is over (smtp_error says how,
+	 * ERR_NONE when the mail was accepted) and the session is still
+	 * open: smtp_next starts the next one, smtp_quit ends it.
+	 */
+	SMTP_A_NEXT,
 };
 
 enum smtp_state {
@@ -34,6 +40,8 @@ enum smtp_state {
 	SMTP_S_BODY,
 	SMTP_S_DOT,
 	SMTP_S_ETRN,
+	SMTP_S_RSET,  /* a refused transaction is being cleared */
+	SMTP_S_READY, /* between transactions, waiting for smtp_next */
 	SMTP_S_DONE,
 	SMTP_S_FAILED,
 };
@@ -70,6 +78,7 @@ struct smtp_params {
 	int info_only;	  /* stop after EHLO (and TLS): -S */
 	const char *etrn; /* RFC 1985: ask the server to run a queue */
 	int timeout;	  /* seconds for every wait; 0: RFC 5321 values */
+	int more;	  /* another transaction follows on this connection */
 };
 
 enum smtp_trace {
@@ -93,6 +102,14 @@ enum smtp_action smtp_body_done(struct smtp *, unsigned long long size);
 /* The engine cannot go on: the content could not be read, say. */
 enum smtp_action smtp_abort(struct smtp *, const struct error *);
 
+/*
+ * After SMTP_A_NEXT: the next transaction on the same connection.  Only
+ * the envelope and content fields of p are new; the session's stay.
+ */
+enum smtp_action smtp_next(struct smtp *, const struct smtp_params *);
+/* After SMTP_A_NEXT: nothing more to send; QUIT, then SMTP_A_DONE. */
+enum smtp_action smtp_quit(struct smtp *);
+
 /* Bytes to send; the driver takes them and empties the buffer. */
 struct buf *smtp_output(struct smtp *);
 /* Whether the output holds a secret (wipe it once sent). */
@@ -107,6 +124,8 @@ unsigned smtp_caps(const struct smtp *);
 const char *smtp_state_name(enum smtp_state);
 /* Per recipient: the RCPT reply code, 0 if none came. */
 int smtp_rcpt_code(const struct smtp *, size_t i);
+/* Whether the server took the mail for recipient i (LMTP: its reply). */
+int smtp_rcpt_delivered(const struct smtp *, size_t i);
 /*
  * Whether the content goes as one "BDAT n LAST" (RFC 3030) rather than
  * after DATA: then it is sent neither dot-stuffed nor with a final dot.

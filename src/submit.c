@@ -170,18 +170,28 @@ send_body(struct lineio *l, struct msg *m, struct smtp *s, struct error *err,
 	}
 }
 
+/*
+ * One connection, one transaction after another: next() hands over each
+ * message (job->smtp.more says whether another may follow), done() hears
+ * each outcome as soon as the server gave it.
+ */
 int
-submit(const struct submit_conf *c, struct msg *m, struct error *err)
+submit_session(const struct submit_conf *c, submit_next_fn *next,
+    submit_done_fn *done, void *ctx, struct error *err)
 {
 	struct transport *t = NULL, *tt;
 	struct lineio *l = NULL;
 	struct smtp *s = NULL;
+	struct submit_job job;
 	struct reply r;
 	struct buf *o;
 	enum smtp_action act;
 	struct net_target nt;
-	int fd, ret = -1, io_failed;
+	int fd, ret = -1, io_failed, pending;
 
+	memset(&job, 0, sizeof(job));
+	if ((pending = next(ctx, &job)) != 1)
+		return 0;
 	reply_init(&r);
 	memset(&nt, 0, sizeof(nt));
 	nt.host = c->host;
@@ -211,7 +221,7 @@ submit(const struct submit_conf *c, struct msg *m, struct error *err)
 		t = tt;
 	}
 	if ((l = lineio_new(t, REPLY_LINE_MAX)) == NULL ||
-	    (s = smtp_new(&c->smtp, trace, NULL)) == NULL) {
+	    (s = smtp_new(&job.smtp, trace, NULL)) == NULL) {
 		error_set(err, ERR_OSERR, "out of memory");
 		goto out;
 	}
@@ -252,24 +262,32 @@ submit(const struct submit_conf *c, struct msg *m, struct error *err)
 		case SMTP_A_BODY:
 			/* BDAT joins the flight the envelope may be in. */
 			if (smtp_bdat(s)) {
-				if (send_bdat(l, m, err) == -1) {
+				if (send_bdat(l, job.msg, err) == -1) {
 					act = smtp_abort(s, err);
 					break;
 				}
-				act = smtp_body_done(s, msg_size(m));
+				act = smtp_body_done(s, msg_size(job.msg));
 				break;
 			}
 			io_failed = 0;
 			if (lineio_flush(l, deadline_in(smtp_wait_seconds(s)),
 				err) == -1)
 				goto out;
-			if (send_body(l, m, s, err, &io_failed) == -1) {
+			if (send_body(l, job.msg, s, err, &io_failed) == -1) {
 				if (io_failed)
 					goto out;
 				act = smtp_abort(s, err);
 				break;
 			}
-			act = smtp_body_done(s, msg_size(m));
+			act = smtp_body_done(s, msg_size(job.msg));
+			break;
+		case SMTP_A_NEXT:
+			done(ctx, &job, smtp_error(s), s);
+			memset(&job, 0, sizeof(job));
+			if ((pending = next(ctx, &job)) == 1)
+				act = smtp_next(s, &job.smtp);
+			else
+				act = smtp_quit(s);
 			break;
 		case SMTP_A_DONE:
 			if (c->info != NULL)
@@ -280,6 +298,9 @@ submit(const struct submit_conf *c, struct msg *m, struct error *err)
 			*err = *smtp_error(s);
 			err->kind = ERR_NONE;
 			err->msg[0] = '\0';
+			if (pending)
+				done(ctx, &job, err, s);
+			pending = 0;
 			ret = 0;
 			goto out;
 		case SMTP_A_FAIL:
@@ -294,10 +315,49 @@ submit(const struct submit_conf *c, struct msg *m, struct error *err)
 		}
 	}
 out:
+	/* A message in flight when the session broke shares its fate. */
+	if (pending == 1 && ret == -1)
+		done(ctx, &job, err, s);
 	smtp_free(s);
 	lineio_free(l);
 	if (t != NULL)
 		transport_close(t);
 	reply_free(&r);
 	return ret;
+}
+
+struct one {
+	const struct submit_conf *c;
+	struct msg *m;
+	int given;
+};
+
+static int
+one_next(void *ctx, struct submit_job *job)
+{
+	struct one *o = ctx;
+
+	if (o->given++)
+		return 0;
+	job->smtp = o->c->smtp;
+	job->msg = o->m;
+	return 1;
+}
+
+static void
+one_done(void *ctx, const struct submit_job *job, const struct error *err,
+    const struct smtp *s)
+{
+	(void)ctx;
+	(void)job;
+	(void)err;
+	(void)s;
+}
+
+int
+submit(const struct submit_conf *c, struct msg *m, struct error *err)
+{
+	struct one o = { c, m, 0 };
+
+	return submit_session(c, one_next, one_done, &o, err);
 }

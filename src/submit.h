@@ -35,4 +35,25 @@ void submit_info_free(struct submit_info *);
 /* Connect, run the engine to the end, and say what happened. */
 int submit(const struct submit_conf *, struct msg *, struct error *);
 
+/* One message of a session: its envelope (and session settings). */
+struct submit_job {
+	struct smtp_params smtp;
+	struct msg *msg;
+	void *tag; /* the caller's */
+};
+
+/* Fill the next job: 1, or 0 when there is none (-1 is taken as 0). */
+typedef int submit_next_fn(void *ctx, struct submit_job *);
+/* A job's outcome (ERR_NONE: accepted); s may be NULL. */
+typedef void submit_done_fn(void *ctx, const struct submit_job *,
+    const struct error *, const struct smtp *s);
+
+/*
+ * Several messages over one connection: 0 when the session ended well
+ * (each message's own outcome went to done), -1 with err when it broke.
+ * Nothing to send is 0 without connecting.
+ */
+int submit_session(const struct submit_conf *, submit_next_fn *,
+    submit_done_fn *, void *ctx, struct error *);
+
 #endif

@@ -223,7 +223,9 @@ test_b_mode(void **state)
 	ok(&c, &a, bm_split);
 	assert_int_equal(c.nrcpt, 1);
 	done(&c, &a);
-	refused(bp, "-bp");
+	ok(&c, &a, bp);
+	assert_int_equal(c.mode, CLI_QUEUE_LIST);
+	done(&c, &a);
 	refused(bs, "-bs");
 	refused(bd, "-bd");
 	refused(bi, "-bi");
@@ -243,8 +245,44 @@ test_queue_later_dsn_options(void **state)
 	struct cli c;
 	struct args a;
 
-	refused(q, "not supported");
-	refused(q1h, "queue");
+	static const char *const qf[] = { "-qf", NULL };
+	static const char *const qi[] = { "-qIABC", NULL };
+	static const char *const qr[] = { "-qRbob@", NULL };
+	static const char *const qs[] = { "-qSalice", NULL };
+	static const char *const qbare[] = { "-qI", NULL };
+	static const char *const qrcpt[] = { "-q", "x@example.org", NULL };
+	static const char *const flush[] = { "--flush", NULL };
+	static const char *const drop[] = { "--queue-drop=ABC", NULL };
+
+	ok(&c, &a, q);
+	assert_int_equal(c.mode, CLI_QUEUE_RUN);
+	assert_int_equal(c.queue_by, 0);
+	done(&c, &a);
+	ok(&c, &a, qf);
+	assert_int_equal(c.mode, CLI_QUEUE_RUN);
+	done(&c, &a);
+	ok(&c, &a, flush);
+	assert_int_equal(c.mode, CLI_QUEUE_RUN);
+	done(&c, &a);
+	ok(&c, &a, qi);
+	assert_int_equal(c.queue_by, 'I');
+	assert_string_equal(c.queue_match, "ABC");
+	done(&c, &a);
+	ok(&c, &a, qr);
+	assert_int_equal(c.queue_by, 'R');
+	assert_string_equal(c.queue_match, "bob@");
+	done(&c, &a);
+	ok(&c, &a, qs);
+	assert_int_equal(c.queue_by, 'S');
+	done(&c, &a);
+	ok(&c, &a, drop);
+	assert_int_equal(c.mode, CLI_QUEUE_DROP);
+	assert_string_equal(c.queue_match, "ABC");
+	done(&c, &a);
+	/* A daemon's interval is for a timer to keep. */
+	refused(q1h, "timer");
+	refused(qbare, "needs what to match");
+	refused(qrcpt, "-q takes no recipients");
 	ok(&c, &a, n);
 	assert_string_equal(override(&c, "dsn_notify"), "success,failure");
 	assert_string_equal(c.ov[0].option, "-N");
@@ -575,6 +613,8 @@ test_prog_name(void **state)
 	free(c.rcpt);
 	assert_int_equal(cli_parse(&c, 1, noslash, &err), 0);
 	assert_string_equal(c.prog, "mailq");
+	/* Installed as mailq, it lists the queue. */
+	assert_int_equal(c.mode, CLI_QUEUE_LIST);
 	free(c.rcpt);
 }
 
