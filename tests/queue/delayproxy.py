@@ -131,8 +131,6 @@ async def main_async(args):
             s.close()
     else:
         await proxy.up()
-    sys.stdout.write('PORT %d\n' % proxy.port)
-    sys.stdout.flush()
     stop = asyncio.Event()
     for s in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(s, stop.set)
@@ -146,6 +144,9 @@ async def main_async(args):
                             lambda: asyncio.ensure_future(switch(False)))
     loop.add_signal_handler(signal.SIGUSR2,
                             lambda: asyncio.ensure_future(switch(True)))
+    # Only now: a signal sent right after "PORT" must find the handlers.
+    sys.stdout.write('PORT %d\n' % proxy.port)
+    sys.stdout.flush()
     await stop.wait()
     await proxy.down()
 

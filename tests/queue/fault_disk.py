@@ -134,8 +134,11 @@ def part_full_tmpfs(outbox, base):
         after = {e.seq(): e for e in o.entries()}
         kept = sum(1 for s in claimed if s in after and
                    after[s].msg == claimed[s])
+        counted = sum(1 for s in claimed if s in after and
+                      after[s].env.get('attempts') == '1')
         print('flush answered 451 on the full disk: exit %s, claimed '
-              'entries still intact %d of %d' % (r.rc, kept, len(claimed)))
+              'entries still intact %d of %d, with the attempt recorded %d'
+              % (r.rc, kept, len(claimed), counted))
         if r.rc == 0:
             bad('a flush whose every message got 451 exited 0')
         if kept != len(claimed):

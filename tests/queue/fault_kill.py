@@ -146,11 +146,20 @@ class Trial:
         for mode, port in (('always', self.sink.port),
                            ('on-failure', free_port())):
             self.config(mode, port)
-            d = self.calibrate_enqueue(mode)
+            recent = [self.calibrate_enqueue(mode)]
             stats = self.enqueue_stats[mode]
-            for _ in range(trials // 2):
+            for i in range(trials // 2):
+                if i % 10 == 9:
+                    # A run left alone now and then keeps the range of
+                    # kill instants matched to how long a run takes now.
+                    seq, path, rcpt = self.new_message('c')
+                    rc, start, end, err = run_plain(self.o, [rcpt], path)
+                    if rc == 0:
+                        self.claimed.add(seq)
+                    recent = (recent + [end - start])[-5:]
+                d = sorted(recent)[len(recent) // 2]
                 seq, path, rcpt = self.new_message('e')
-                delay = self.rng.uniform(0, d * 1.3)
+                delay = self.rng.uniform(0, d * 1.4)
                 rc, start, tb, ta, end = run_killed(self.o, [rcpt], delay,
                                                     path)
                 if rc == 0:
@@ -186,11 +195,17 @@ class Trial:
             rc, start, end, err = run_plain(self.o, ['-q'])
             self.runs.append((start, end, False, None, None))
             durations.append(end - start)
-        f = sorted(durations)[len(durations) // 2]
+        recent = durations[-5:]
         killed = finished = 0
-        for _ in range(trials):
+        for i in range(trials):
             self.enqueue_some(self.rng.randint(1, 5))
-            delay = self.rng.uniform(0, f * 1.3)
+            if i % 10 == 9:
+                rc, start, end, err = run_plain(self.o, ['-q'])
+                self.runs.append((start, end, False, None, None))
+                recent = (recent + [end - start])[-5:]
+                self.enqueue_some(self.rng.randint(1, 5))
+            f = sorted(recent)[len(recent) // 2]
+            delay = self.rng.uniform(0, f * 1.4)
             rc, start, tb, ta, end = run_killed(self.o, ['-q'], delay)
             self.runs.append((start, end, tb is not None, tb, ta))
             if tb is not None:

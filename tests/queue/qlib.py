@@ -407,8 +407,11 @@ class Outbox:
         return path
 
     def run(self, args, stdin=b'', timeout=60, conf=True, preexec=None,
-            stderr_tty=False):
-        argv = [self.outbox] + (['-C', self.conf] if conf else []) + args
+            stderr_tty=False, wrap=()):
+        """Run outbox ARGS (after -C CONF) with STDIN; WRAP is a command
+        prefix (say, unshare ...) that ends by running its arguments."""
+        argv = list(wrap) + [self.outbox] + (['-C', self.conf] if conf
+                                             else []) + args
         t0 = time.monotonic()
         if stderr_tty:
             return self._run_tty(argv, stdin, timeout, t0)

@@ -307,6 +307,79 @@ def make_mode_cases():
 make_mode_cases()
 
 
+# --- DNS failures (root: a private resolv.conf in a mount namespace) --------
+
+def dns_wrap(c, w):
+    """Start tests/integration/dns.py on [::1]:53 (SERVFAIL for names under
+    servfail.test, NXDOMAIN for others) and return the command prefix that
+    runs outbox with a resolv.conf naming only it, bind-mounted over
+    /etc/resolv.conf in a private mount namespace."""
+    check(os.geteuid() == 0, 'this case needs root (unshare -m, port 53)')
+    ready = os.path.join(w.o.dir, 'dns.ready')
+    dns = subprocess.Popen([PY, os.path.join(TOP, 'tests', 'integration',
+                                             'dns.py'),
+                            '--address', '::1', '--ready', ready],
+                           stdout=subprocess.DEVNULL)
+    c.cleanups.append(lambda: (dns.terminate(), dns.wait(5)))
+    deadline = time.monotonic() + 5
+    while not os.path.exists(ready):
+        check(dns.poll() is None, 'dns.py exited %s', dns.returncode)
+        check(time.monotonic() < deadline, 'dns.py is not ready')
+        time.sleep(0.05)
+    resolv = os.path.join(w.o.dir, 'resolv.conf')
+    with open(resolv, 'w') as f:
+        f.write('nameserver ::1\noptions timeout:1 attempts:1\n')
+    return ['unshare', '-m', '--propagation', 'private', '--', 'sh', '-c',
+            'mount --bind "$0" /etc/resolv.conf && exec "$@"', resolv]
+
+
+@case('on-failure-temp-dns-servfail')
+def _(c):
+    """The server's name gets SERVFAIL (a temporary DNS failure): queue
+    on-failure stores the message, exit 0; once the account names a
+    reachable server, -qI delivers it."""
+    w = c.world()
+    wrap = dns_wrap(c, w)
+    w.o.config(w.sink.port, queue='on-failure')
+    text = w.o.conf_text.replace('host 127.0.0.1', 'host mx.servfail.test')
+    with open(w.o.conf, 'w') as f:
+        f.write(text)
+    w.o.conf_text = text
+    msg = message('m1')
+    r = w.o.run(['bob@example.net'], msg, wrap=wrap)
+    check(r.rc == 0, 'SERVFAIL with on-failure: exit %s, expected 0', r.rc)
+    e = one_entry(w)
+    check_stored(w, e, msg, attempts=1)
+    w.o.config(w.sink.port, queue='on-failure')
+    flush_one_now(w, e, msg, 'm1')
+
+
+@case('on-failure-perm-dns-nxdomain')
+def _(c):
+    """The server's name does not exist (NXDOMAIN): queue on-failure gives
+    the exit code queue off gives, and the message is in failed/."""
+    w = c.world()
+    wrap = dns_wrap(c, w)
+    text = None
+    for mode in ('off', 'on-failure'):
+        w.o.config(w.sink.port, queue=mode)
+        text = w.o.conf_text.replace('host 127.0.0.1',
+                                     'host mx.nxdomain.example')
+        with open(w.o.conf, 'w') as f:
+            f.write(text)
+        w.o.conf_text = text
+        r = w.o.run(['bob@example.net'], message('m1'), wrap=wrap)
+        check(r.rc not in (0, 75), 'NXDOMAIN, queue %s: exit %s', mode,
+              r.rc)
+        if mode == 'off':
+            want = r.rc
+            no_entries(w)
+            check(not w.o.failed(), 'queue off stored something')
+    check(r.rc == want, 'on-failure exit %s, queue off %s', r.rc, want)
+    no_entries(w)
+    one_entry(w, 'failed')
+
+
 # --- schedule, age, selection, listing ------------------------------------------
 
 @case('retry-schedule-doubles-up-to-max')
@@ -398,7 +471,8 @@ def _(c):
 @case('bp-and-mailq-list-entries')
 def _(c):
     """-bp and mailq: each entry's ID, size, sender, recipients with their
-    state and last error; a count line; how many are in failed/."""
+    state and last error; a line with the count (first or last); how many
+    are in failed/."""
     w = c.world()
     w.o.config(w.sink.port, queue='always')
     m1, m2 = message('m1'), message('m2', size=3000)
@@ -427,9 +501,11 @@ def _(c):
               in r.out or '%d' % ((len(e.msg) + 1023) // 1024) in r.out,
               '%s shows no size for %s (%d bytes):\n%s', how, e.id,
               len(e.msg), r.out)
+        # The count: on a line of its own, first or last.
         lines = [ln for ln in r.out.splitlines() if ln.strip()]
-        check(re.search(r'\b1\b', lines[-1] if lines else ''),
-              '%s: the final line does not count 1 entry:\n%s', how, r.out)
+        check(lines and any(re.search(r'\b1 (message|entr)', ln)
+                            for ln in (lines[0], lines[-1])),
+              '%s: no line counts 1 entry first or last:\n%s', how, r.out)
         check(re.search(r'(?i)1\b[^\n]*failed|failed[^\n]*\b1\b', r.out),
               '%s does not say 1 entry is in failed/:\n%s', how, r.out)
     w.o.run(['--queue-drop=' + live[0].id])
@@ -440,6 +516,8 @@ def _(c):
 
 @case('bp-empty-queue')
 def _(c):
+    """-bp on an empty queue still says so (a count of 0, or "empty"):
+    silence cannot be told from a queue directory it did not look at."""
     w = c.world()
     w.o.config(w.sink.port, queue='always')
     r = w.o.run(['-bp'])
@@ -790,6 +868,93 @@ def _(c):
         check(len({m['sender'] for m in ms}) == 1, 'one connection mixes '
               'senders')
     no_entries(w)
+
+
+@case('second-flush-skips-locked-entry')
+def _(c):
+    """While one flush holds an entry (the server takes 3 s to answer its
+    dot), a second -q and a -qI of that entry do not send it: it arrives
+    exactly once."""
+    w = c.world()
+    w.o.config(w.sink.port, queue='always')
+    msg = message('m1')
+    check(w.o.run(['bob@example.net'], msg).rc == 0, 'enqueue')
+    e = one_entry(w)
+    w.sink.set_rules({'dot_delay': 3})
+    first = subprocess.Popen([w.o.outbox, '-C', w.o.conf, '-q'],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=w.o.env())
+    c.cleanups.append(lambda: first.poll() is None and first.kill())
+    deadline = time.monotonic() + 5
+    while not [x for x in w.sink.events('connect')]:
+        check(time.monotonic() < deadline, 'the first flush never came')
+        time.sleep(0.02)
+    time.sleep(0.5)
+    w.sink.set_rules({})
+    r2 = w.o.run(['-q'])
+    r3 = w.o.run(['-qI' + e.id])
+    rc1 = first.wait(15)
+    time.sleep(0.2)
+    got = [m['seq'] for m in w.sink.messages()]
+    check(got == ['m1'], 'delivered %r, expected m1 once (exits: first %s, '
+          'second -q %s, -qI %s)', got, rc1, r2.rc, r3.rc)
+    check(rc1 == 0, 'the first flush exited %s', rc1)
+    check(r2.rc == 0, 'a -q that found the entry locked exited %s', r2.rc)
+    no_entries(w)
+
+
+@case('killed-flusher-lock-released')
+def _(c):
+    """A flush killed with SIGKILL while it holds an entry (waiting for the
+    reply to the dot, which never comes): its lock goes with it, and the
+    next -qI sends the entry."""
+    w = c.world()
+    w.o.config(w.sink.port, queue='always')
+    msg = message('m1')
+    check(w.o.run(['bob@example.net'], msg).rc == 0, 'enqueue')
+    e = one_entry(w)
+    w.sink.set_rules({'dot': 'sleep 20'})
+    first = subprocess.Popen([w.o.outbox, '-C', w.o.conf, '-q'],
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, env=w.o.env())
+    deadline = time.monotonic() + 5
+    while not w.sink.events('refused'):
+        check(time.monotonic() < deadline, 'the flush never sent the dot')
+        time.sleep(0.02)
+    first.kill()
+    first.wait()
+    w.sink.set_rules({})
+    r = w.o.run(['-qI' + e.id])
+    check(r.rc == 0, '-qI after the kill: exit %s', r.rc)
+    expect_delivered(w, msg, 'm1')
+    no_entries(w)
+
+
+@case('q-covers-every-account-queue-dir')
+def _(c):
+    """Two accounts with their own queue_dir: one -q (and -bp) covers both
+    directories."""
+    w = c.world()
+    q1 = os.path.join(w.o.dir, 'qa')
+    q2 = os.path.join(w.o.dir, 'qb')
+    accounts = [('a', w.sink.port, FROM, 'queue_dir %s\n' % q1),
+                ('b', w.sink.port, FROM, 'queue_dir %s\n' % q2)]
+    w.o.config(0, queue='always', accounts=accounts)
+    check(w.o.run(['-a', 'a', 'bob@example.net'], message('m1')).rc == 0,
+          'enqueue a')
+    check(w.o.run(['-a', 'b', 'bob@example.net'], message('m2')).rc == 0,
+          'enqueue b')
+    e1, e2 = w.o.entries(qdir=q1), w.o.entries(qdir=q2)
+    check(len(e1) == 1 and len(e2) == 1, 'entries %r %r', e1, e2)
+    r = w.o.run(['-bp'])
+    check(e1[0].id in r.out and e2[0].id in r.out, '-bp lists %r',
+          r.out)
+    r = w.o.run(['-q'])
+    check(r.rc == 0, '-q exit %s', r.rc)
+    check(sorted(m['seq'] for m in w.sink.messages()) == ['m1', 'm2'],
+          'delivered %r', [m['seq'] for m in w.sink.messages()])
+    check(not w.o.entries(qdir=q1) and not w.o.entries(qdir=q2),
+          'entries left')
 
 
 def scripted_flush(w, n, chunking):
