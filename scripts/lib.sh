@@ -3,7 +3,7 @@
 # The packages that building outbox needs.
 OUTBOX_BUILD_PKGS="build-essential cmake pkg-config libgnutls28-dev libgsasl-dev libidn2-dev"
 # The packages that the test suites need on top of those.
-OUTBOX_TEST_PKGS="libcmocka-dev gnutls-bin mandoc python3 postfix dovecot-core time msmtp"
+OUTBOX_TEST_PKGS="libcmocka-dev gnutls-bin mandoc python3 postfix dovecot-core time msmtp strace"
 
 # need_packages PKG...: install whatever is missing, with apt-get when we are
 # root, or say exactly what to install and fail otherwise.

@@ -769,6 +769,77 @@ def _(c):
           lines)
 
 
+def strace_durability(w, args, stdin):
+    """Run outbox under strace and check, for every rename into the queue
+    directory (or failed/), that the file renamed was fsync'd first, and
+    that the queue directory itself was fsync'd after the last such rename,
+    before outbox exited.  Returns (exit code, renames seen)."""
+    trace = os.path.join(w.o.dir, 'strace.out')
+    r = w.o.run(args, stdin, wrap=['strace', '-f', '-qq', '-o', trace, '-e',
+                                   'trace=open,openat,close,fsync,fdatasync,'
+                                   'rename,renameat,renameat2,exit_group'])
+    fds = {}            # (pid, fd) -> path
+    synced = set()      # paths fsync'd since they were opened
+    renames = []
+    problems = []
+    qdir = os.path.realpath(w.o.qdir)
+    dir_synced_after = True
+    with open(trace, errors='replace') as f:
+        for line in f:
+            m = re.match(r'(\d+)\s+(\w+)\((.*)\)\s+=\s+(-?\d+)', line)
+            if not m:
+                continue
+            pid, call, argstr, ret = m.group(1), m.group(2), m.group(3), \
+                int(m.group(4))
+            paths = re.findall(r'"((?:[^"\\]|\\.)*)"', argstr)
+            if call in ('open', 'openat') and ret >= 0 and paths:
+                path = os.path.join(w.o.dir, paths[0])
+                fds[(pid, ret)] = os.path.realpath(path)
+                synced.discard(fds[(pid, ret)])
+            elif call in ('fsync', 'fdatasync') and ret == 0:
+                fd = int(argstr.split(',')[0])
+                path = fds.get((pid, fd))
+                if path:
+                    synced.add(path)
+                    if path == qdir:
+                        dir_synced_after = True
+            elif call.startswith('rename') and ret == 0 and len(paths) == 2:
+                src = os.path.realpath(os.path.join(w.o.dir, paths[0]))
+                dst = os.path.realpath(os.path.join(w.o.dir, paths[1]))
+                if os.path.dirname(dst) in (qdir, os.path.join(qdir,
+                                                               'failed')):
+                    renames.append((src, dst))
+                    if src not in synced:
+                        problems.append('%s renamed to %s without an fsync '
+                                        'first' % (src, dst))
+                    if os.path.dirname(dst) == qdir:
+                        dir_synced_after = False
+    check(not problems, '%s', '; '.join(problems))
+    check(renames, 'no rename into the queue directory seen')
+    check(dir_synced_after, 'the queue directory was not fsync\'d after '
+          'the last rename into it')
+    return r.rc, renames
+
+
+@case('enqueue-durable-fsync-rename-dirsync')
+def _(c):
+    """queue always, and on-failure after a 451 (ID.env rewritten): every
+    file is fsync'd before its rename into the queue, and the directory is
+    fsync'd after, before outbox says it is done (strace)."""
+    w = c.world()
+    w.o.config(w.sink.port, queue='always')
+    rc, renames = strace_durability(w, ['bob@example.net'], message('m1'))
+    check(rc == 0, 'queue always: exit %s', rc)
+    check(any(d.endswith('.env') for _, d in renames) and
+          any(d.endswith('.msg') for _, d in renames),
+          'renames %r: expected ID.msg and ID.env', renames)
+    w.sink.set_rules({'rcpt': '451 4.3.0 later'})
+    rc, renames = strace_durability(w, ['-q'], b'')
+    check(rc == 75, '-q: exit %s', rc)
+    check(any(d.endswith('.env') for _, d in renames),
+          'the rescheduled ID.env was not renamed into place: %r', renames)
+
+
 # --- recipients, accounts, connections ---------------------------------------
 
 @case('lmtp-accepted-recipient-never-sent-again')
