@@ -3,7 +3,16 @@
 # The packages that building outbox needs.
 OUTBOX_BUILD_PKGS="build-essential cmake pkg-config libgnutls28-dev libgsasl-dev libidn2-dev"
 # The packages that the test suites need on top of those.
-OUTBOX_TEST_PKGS="libcmocka-dev gnutls-bin mandoc python3 postfix dovecot-core time msmtp strace"
+OUTBOX_TEST_PKGS="libcmocka-dev gnutls-bin mandoc python3 postfix dovecot-core time msmtp
+    strace"
+# The real callers and servers of tests/integration/callers.py. git
+# send-email needs Mail::Address (libmailtools-perl, only recommended).
+# cron, systemd-cron, at and fail2ban are not installed: cron and
+# systemd-cron conflict, and each installs a daemon whose mail comes a
+# minute after a job; their exact argv and input are run instead.
+OUTBOX_TEST_PKGS="$OUTBOX_TEST_PKGS mutt neomutt alpine git git-email
+    libmailtools-perl bsd-mailx s-nail php-cli python3-aiosmtpd dante-server
+    dovecot-lmtpd"
 
 # need_packages PKG...: install whatever is missing, with apt-get when we are
 # root, or say exactly what to install and fail otherwise.
@@ -26,12 +35,25 @@ need_packages()
 	# tests run their own private instance.
 	echo "postfix postfix/main_mailer_type select No configuration" |
 	    debconf-set-selections 2>/dev/null || true
+	# No package may start its daemon here (dante-server, Dovecot, ...):
+	# the tests start private instances on loopback. A policy-rc.d that
+	# exits 101 (Debian policy 9.3.3) denies every start while we install,
+	# unless the machine has one of its own already.
+	guard=
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\n# installed by outbox scripts/lib.sh\nexit 101\n' \
+		    >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d &&
+		    guard=1
+	fi
+	ok=1
 	if ! apt-get install -y -q --no-install-recommends $missing >&2; then
 		apt-get update -q >&2 || true
-		apt-get install -y -q --no-install-recommends $missing >&2 || {
-			echo "apt-get could not install:$missing" >&2
-			exit 1
-		}
+		apt-get install -y -q --no-install-recommends $missing >&2 || ok=
+	fi
+	[ -n "$guard" ] && rm -f /usr/sbin/policy-rc.d
+	if [ -z "$ok" ]; then
+		echo "apt-get could not install:$missing" >&2
+		exit 1
 	fi
 }
 

@@ -398,7 +398,18 @@ envelope_from(struct run *r, const char *given, struct error *err)
 			    error_set(err, ERR_OSERR, "out of memory");
 		r->from = addr_parse_one(given, "the envelope-from address",
 		    r->cli.from ? ERR_USAGE : ERR_DATA, err);
-		return r->from ? 0 : -1;
+		if (r->from == NULL)
+			return -1;
+		/* A bare name (-f root, as cron gives it) gets maildomain. */
+		dom = account_str(a, AF_MAILDOMAIN);
+		if (strchr(r->from, '@') == NULL && dom != NULL) {
+			if (asprintf(&f, "%s@%s", r->from, dom) == -1)
+				return error_set(err, ERR_OSERR,
+				    "out of memory");
+			free(r->from);
+			r->from = f;
+		}
+		return 0;
 	}
 	if (account_on(a, AF_AUTO_FROM, 0)) {
 		/* The old auto_from: the user at maildomain, or the user. */
@@ -444,16 +455,17 @@ envelope_rcpt(struct run *r, struct error *err)
 		if (addr_list_parse(r->cli.rcpt[i], strlen(r->cli.rcpt[i]), &l,
 			"a recipient argument", ERR_USAGE, err) == -1)
 			goto out;
-	if (r->cli.read_recipients && header_recipients(r->msg, &l, err) == -1)
+	/*
+	 * With no recipient argument the header names them, as -t would:
+	 * programs that call sendmail without arguments expect that.
+	 */
+	if ((r->cli.read_recipients || r->cli.nrcpt == 0) &&
+	    header_recipients(r->msg, &l, err) == -1)
 		goto out;
 	if (l.n == 0) {
 		error_set(err, ERR_USAGE,
-		    "no recipients found (looked at the "
-		    "command line%s)",
-		    r->cli.read_recipients ?
-			" and the To, Cc and Bcc header fields" :
-			"; use -t to "
-			"read them from the header");
+		    "no recipients found (looked at the command line and the "
+		    "To, Cc and Bcc header fields)");
 		goto out;
 	}
 	if (aliases != NULL) {

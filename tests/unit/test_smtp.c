@@ -29,6 +29,7 @@ static const char *const all_actions[] = {
 	[SMTP_A_BODY] = "BODY",
 	[SMTP_A_DONE] = "DONE",
 	[SMTP_A_FAIL] = "FAIL",
+	[SMTP_A_NEXT] = "NEXT",
 };
 
 /* Everything the trace callback was given, one line each. */
@@ -1473,10 +1474,137 @@ test_state_names(void **state)
 	assert_string_equal(smtp_state_name(SMTP_S_STARTTLS), "STARTTLS");
 }
 
+/* Several messages in one session: no QUIT until the last. */
+static void
+test_session_several_messages(void **state)
+{
+	static const char *const one[] = { "a@example.org" };
+	static const char *const other[] = { "b@example.org" };
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.rcpt = one;
+	p.nrcpt = 1;
+	p.more = 1;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx.example\n250 PIPELINING"),
+	    SMTP_A_READ);
+	assert_string_equal(take(s),
+	    "MAIL FROM:<" FROM ">\r\nRCPT TO:<a@example.org>\r\nDATA\r\n");
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	expect_action(on(s, "354 go"), SMTP_A_BODY);
+	expect_action(smtp_body_done(s, 10), SMTP_A_READ);
+	/* No QUIT behind the content: another message follows. */
+	assert_string_equal(take(s), "");
+	expect_action(on(s, "250 queued as 1"), SMTP_A_NEXT);
+	assert_int_equal(smtp_error(s)->kind, ERR_NONE);
+	assert_int_equal(smtp_error(s)->code, 250);
+	assert_true(smtp_rcpt_delivered(s, 0));
+	assert_int_equal(smtp_state(s), SMTP_S_READY);
+
+	/* The second, the last: QUIT goes with its content again. */
+	p.rcpt = other;
+	p.more = 0;
+	expect_action(smtp_next(s, &p), SMTP_A_READ);
+	assert_string_equal(take(s),
+	    "MAIL FROM:<" FROM ">\r\nRCPT TO:<b@example.org>\r\nDATA\r\n");
+	assert_false(smtp_rcpt_delivered(s, 0));
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	expect_action(on(s, "354 go"), SMTP_A_BODY);
+	expect_action(smtp_body_done(s, 10), SMTP_A_READ);
+	assert_string_equal(take(s), "QUIT\r\n");
+	expect_action(on(s, "250 queued as 2"), SMTP_A_DONE);
+	smtp_free(s);
+}
+
+/* A refused message is cleared with RSET; the session goes on. */
+static void
+test_session_refusal_then_next(void **state)
+{
+	static const char *const one[] = { "a@example.org" };
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.rcpt = one;
+	p.nrcpt = 1;
+	p.more = 1;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250 mx.example"), SMTP_A_READ);
+	assert_string_equal(take(s), "MAIL FROM:<" FROM ">\r\n");
+	expect_action(on(s, "550 5.7.1 sender refused"), SMTP_A_READ);
+	assert_string_equal(take(s), "RSET\r\n");
+	assert_int_equal(smtp_state(s), SMTP_S_RSET);
+	expect_action(on(s, "250 reset"), SMTP_A_NEXT);
+	assert_int_equal(smtp_error(s)->kind, ERR_DATA);
+	assert_int_equal(smtp_error(s)->code, 550);
+	/* Nothing more to send: QUIT, done. */
+	expect_action(smtp_quit(s), SMTP_A_DONE);
+	assert_string_equal(take(s), "QUIT\r\n");
+	smtp_free(s);
+}
+
+/* 421 ends the session even between messages. */
+static void
+test_session_421_ends_it(void **state)
+{
+	static const char *const one[] = { "a@example.org" };
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.rcpt = one;
+	p.nrcpt = 1;
+	p.more = 1;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250 mx.example"), SMTP_A_READ);
+	take(s);
+	expect_fail(s, on(s, "421 shutting down"), ERR_TEMP, 421);
+	smtp_free(s);
+}
+
+/* LMTP: who got it is known per recipient. */
+static void
+test_session_lmtp_partial(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.lmtp = 1;
+	p.more = 1;
+	s = engine(&p);
+	expect_action(smtp_start(s), SMTP_A_READ);
+	expect_action(on(s, "220 lmtp ready"), SMTP_A_READ);
+	assert_string_equal(take(s), "LHLO " HELO "\r\n");
+	expect_action(on(s, "250-lmtp\n250 PIPELINING"), SMTP_A_READ);
+	take(s);
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	expect_action(on(s, "354 go"), SMTP_A_BODY);
+	expect_action(smtp_body_done(s, 10), SMTP_A_READ);
+	expect_action(on(s, "250 a delivered"), SMTP_A_READ);
+	expect_action(on(s, "452 b over quota"), SMTP_A_READ);
+	assert_string_equal(take(s), "RSET\r\n");
+	expect_action(on(s, "250 ok"), SMTP_A_NEXT);
+	assert_int_equal(smtp_error(s)->kind, ERR_TEMP);
+	assert_true(smtp_rcpt_delivered(s, 0));
+	assert_false(smtp_rcpt_delivered(s, 1));
+	smtp_free(s);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_session_several_messages),
+		cmocka_unit_test(test_session_refusal_then_next),
+		cmocka_unit_test(test_session_421_ends_it),
+		cmocka_unit_test(test_session_lmtp_partial),
 		cmocka_unit_test(test_greeting_ehlo),
 		cmocka_unit_test(test_greeting_refused),
 		cmocka_unit_test(test_pipelining),
