@@ -283,6 +283,10 @@ def make_mode_cases():
             check(f.msg == crlf(msg), 'failed/%s.msg is not the message',
                   f.id)
             check(not w.sink.messages(), 'something was delivered')
+            if kind == 'rcpt-550':
+                check(f.rcpts('failed') == ['bob@example.net'],
+                      'the refused recipient is not marked failed: %r',
+                      f.env['rcpt'])
         case('on-failure-perm-' + kind)(onf)
 
         def always(c, rules=rules, extra=extra, code=code):
@@ -301,6 +305,10 @@ def make_mode_cases():
                   'failed/%s has no reason quoting %s', f.id, code)
             check(f.msg == crlf(msg), 'failed/%s.msg is not the message',
                   f.id)
+            if kind == 'rcpt-550':
+                check(f.rcpts('failed') == ['bob@example.net'],
+                      'the refused recipient is not marked failed: %r',
+                      f.env['rcpt'])
         case('always-perm-' + kind)(always)
 
 
