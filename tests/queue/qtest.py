@@ -266,7 +266,7 @@ def make_mode_cases():
             check(not w.o.failed(), 'queue off stored a failed/ entry')
         case('off-perm-' + kind)(off)
 
-        def onf(c, rules=rules, extra=extra, code=code):
+        def onf(c, rules=rules, extra=extra, code=code, kind=kind):
             w = c.world()
             want = perm_code(w, rules, extra)
             w.o.config(w.port_for(rules), queue='on-failure', extra=extra)
@@ -289,7 +289,7 @@ def make_mode_cases():
                       f.env['rcpt'])
         case('on-failure-perm-' + kind)(onf)
 
-        def always(c, rules=rules, extra=extra, code=code):
+        def always(c, rules=rules, extra=extra, code=code, kind=kind):
             w = c.world()
             want = perm_code(w, rules, extra)
             w.o.config(w.port_for(rules), queue='always', extra=extra)
