@@ -9,7 +9,8 @@ once until SIGTERM.  Every event is appended to the log FILE as one JSON
 object per line, written and flushed before the reply that follows it:
 
   {"ev": "connect", "conn": N, "t": T}
-  {"ev": "msg", "conn": N, "from": ADDR, "rcpt": [ADDR...], "seq": X-Seq,
+  {"ev": "msg", "conn": N, "sender": ADDR, "mail": MAIL-LINE,
+   "rcpt": [ADDR...], "seq": X-Seq,
    "msgid": Message-ID, "size": BYTES, "sha256": HEX, "data": BASE64,
    "t_dot": T, "t_reply": T}
   {"ev": "refused", "conn": N, "stage": STAGE, "reply": LINE, "t": T}
@@ -165,7 +166,7 @@ class Sink:
                 pass
             return False
         lmtp = bool(rules.get('lmtp'))
-        mail_from = None
+        mail_from = mail_line = None
         rcpts = []
         while True:
             line = await self.readline(reader)
@@ -198,6 +199,7 @@ class Sink:
                 if reply.startswith('2'):
                     m = re.match(r'(?i)MAIL FROM:<([^>]*)>', text)
                     mail_from = m.group(1) if m else text
+                    mail_line = text
             elif verb == 'RCPT':
                 m = re.match(r'(?i)RCPT TO:<([^>]*)>', text)
                 addr = m.group(1) if m else text
@@ -224,7 +226,7 @@ class Sink:
                         break
                     raw += ln[1:] if ln.startswith(b'.') else ln
                 await self.finish(conn, rules, writer, mail_from, rcpts,
-                                  bytes(raw), lmtp)
+                                  bytes(raw), lmtp, mail_line)
                 mail_from, rcpts = None, []
             elif verb == 'BDAT':
                 m = re.match(r'(?i)BDAT (\d+)( LAST)?$', text)
@@ -240,7 +242,7 @@ class Sink:
                     await self.say(writer, '554 5.5.1 No valid recipients')
                     continue
                 await self.finish(conn, rules, writer, mail_from, rcpts,
-                                  raw, lmtp)
+                                  raw, lmtp, mail_line)
                 mail_from, rcpts = None, []
             elif verb in ('RSET', 'NOOP'):
                 mail_from, rcpts = None, []
@@ -251,7 +253,8 @@ class Sink:
             else:
                 await self.say(writer, '502 5.5.2 Command not recognised')
 
-    async def finish(self, conn, rules, writer, mail_from, rcpts, raw, lmtp):
+    async def finish(self, conn, rules, writer, mail_from, rcpts, raw, lmtp,
+                     mail_line):
         t_dot = time.monotonic()
         delay = rules.get('dot_delay')
         if delay:
@@ -277,6 +280,7 @@ class Sink:
         seq = re.search(rb'(?im)^X-Seq:[ \t]*(\S+)', raw)
         msgid = re.search(rb'(?im)^Message-ID:[ \t]*(\S+)', raw)
         rec = dict(ev='msg', conn=conn, sender=mail_from, rcpt=accepted,
+                   mail=mail_line,
                    seq=seq.group(1).decode('ascii', 'replace') if seq
                    else None,
                    msgid=msgid.group(1).decode('ascii', 'replace') if msgid

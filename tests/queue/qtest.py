@@ -754,6 +754,54 @@ def _(c):
           want)
 
 
+@case('eightbit-large-message-flushed-intact')
+def _(c):
+    """A 5 MB message with 8-bit text, queued and flushed: MAIL says
+    BODY=8BITMIME as a direct send would, and the bytes arrive intact."""
+    w = c.world()
+    w.o.config(w.sink.port, queue='always')
+    msg = message('m1', body='caf\u00e9 \u00fcber\n'.encode(), size=5000000)
+    check(w.o.run(['bob@example.net'], msg).rc == 0, 'enqueue')
+    r = w.o.run(['-q'])
+    check(r.rc == 0, '-q exit %s', r.rc)
+    m = expect_delivered(w, msg, 'm1')
+    check('BODY=8BITMIME' in (m['mail'] or '').upper(),
+          'MAIL line %r lacks BODY=8BITMIME', m['mail'])
+
+
+@case('nul-byte-refused-not-queued')
+def _(c):
+    """A message with a NUL byte is refused (65) with queue always as
+    without the queue, and nothing is stored."""
+    w = c.world()
+    w.o.config(w.sink.port, queue='always')
+    r = w.o.run(['bob@example.net'], message('m1', body=b'a\0b\n'))
+    check(r.rc == 65, 'exit %s, expected 65', r.rc)
+    no_entries(w)
+    check(not w.o.failed(), 'stored in failed/')
+
+
+@case('config-file-gone-entry-kept')
+def _(c):
+    """The configuration file an entry came from is gone at the flush:
+    outbox says so, exits non-zero, and the entry stays intact."""
+    w = c.world()
+    conf2 = os.path.join(w.o.dir, 'other-rc')
+    w.o.config(w.sink.port, queue='always', path=conf2)
+    w.o.config(w.sink.port, queue='always')
+    msg = message('m1')
+    check(w.o.run(['bob@example.net'], msg).rc == 0, 'enqueue')
+    os.unlink(w.o.conf)
+    w.o.conf = conf2
+    r = w.o.run(['-q'])
+    check(r.rc not in (0,), '-q with the entry\'s configuration gone '
+          'exited 0')
+    check(r.err.strip(), 'no message')
+    e = one_entry(w)
+    check(e.msg == crlf(msg), 'the entry was damaged')
+    check(not w.sink.messages(), 'delivered without its configuration')
+
+
 @case('logfile-says-queued-with-id')
 def _(c):
     w = c.world()
