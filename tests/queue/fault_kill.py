@@ -111,8 +111,9 @@ class Trial:
         self.rng = rng
         self.sent = {}          # seq -> bytes as they must arrive
         self.claimed = set()    # seqs whose enqueue exited 0
-        self.runs = []          # flush runs: (start, end, killed, t_before,
-        #                         t_after)
+        # flush runs: (start, end, killed, t_before_kill, t_after_kill, rc,
+        # delay)
+        self.runs = []
         self.n = 0
         self.enqueue_stats = {'always': [0, 0, 0], 'on-failure': [0, 0, 0]}
 
@@ -195,7 +196,7 @@ class Trial:
         for _ in range(6):
             self.enqueue_some(3)
             rc, start, end, err = run_plain(self.o, ['-q'])
-            self.runs.append((start, end, False, None, None))
+            self.runs.append((start, end, False, None, None, rc, None))
             durations.append(end - start)
         recent = durations[-5:]
         killed = finished = 0
@@ -203,13 +204,14 @@ class Trial:
             self.enqueue_some(self.rng.randint(1, 5))
             if i % 10 == 9:
                 rc, start, end, err = run_plain(self.o, ['-q'])
-                self.runs.append((start, end, False, None, None))
+                self.runs.append((start, end, False, None, None, rc, None))
                 recent = (recent + [end - start])[-5:]
                 self.enqueue_some(self.rng.randint(1, 5))
             f = sorted(recent)[len(recent) // 2]
             delay = self.rng.uniform(0, f * 1.4)
             rc, start, tb, ta, end = run_killed(self.o, ['-q'], delay)
-            self.runs.append((start, end, tb is not None, tb, ta))
+            self.runs.append((start, end, tb is not None, tb, ta, rc,
+                              delay))
             if tb is not None:
                 killed += 1
             else:
@@ -220,19 +222,19 @@ class Trial:
     def clean_flush(self):
         self.sink.set_rules({})
         rc, start, end, err = run_plain(self.o, ['-q'])
-        self.runs.append((start, end, False, None, None))
+        self.runs.append((start, end, False, None, None, rc, None))
         print('clean flush: -q exit %s%s' % (rc, (': ' + err.strip()[:300])
                                              if rc else ''))
         # Entries refused earlier wait an hour: -qS (every message is from
         # alice) sends them now.
         rc, start, end, err = run_plain(self.o, ['-qSalice@example.org'])
-        self.runs.append((start, end, False, None, None))
+        self.runs.append((start, end, False, None, None, rc, None))
         print('clean flush: -qS exit %s%s' % (rc, (': ' + err.strip()[:300])
                                               if rc else ''))
         left = self.o.entries()
         for e in left:
             rc, start, end, err = run_plain(self.o, ['-qI' + e.id])
-            self.runs.append((start, end, False, None, None))
+            self.runs.append((start, end, False, None, None, rc, None))
         if left:
             print('entries still queued after -q and -qS, sent with -qI: '
                   '%d' % len(left))
@@ -253,23 +255,32 @@ class Trial:
             print('LOST: %s was claimed (exit 0) but never delivered' % s)
         after_reply = in_flight = unexplained = 0
         dup_msgs = 0
+        # A copy belongs to the run that opened its connection: the sink
+        # logs the connection before its greeting, and a client that got
+        # as far as sending a message was alive and waiting for that
+        # greeting, so the time lies inside the run (the time of the dot
+        # does not: a loaded sink may read a killed client's dot late).
+        opened = {e['conn']: e['t'] for e in self.sink.events('connect')}
         for seq, copies in sorted(by_seq.items()):
             if len(copies) < 2:
                 continue
             dup_msgs += 1
             copies.sort(key=lambda m: m['t_dot'])
             for m in copies[:-1]:
+                t = opened.get(m['conn'], m['t_dot'])
                 run = None
                 for r in self.runs:
-                    start, end, killed, tb, ta = r
-                    if start <= m['t_dot'] <= end + 0.05:
+                    if r[0] <= t <= r[1]:
                         run = r
                         break
                 if run is None or not run[2]:
                     unexplained += 1
                     print('UNEXPLAINED DUPLICATE: %s delivered %d times; a '
-                          'copy came from a flush that was not killed'
-                          % (seq, len(copies)))
+                          'copy (connection %d opened at %.4f, dot at %.4f, '
+                          'reply at %.4f) came from %s'
+                          % (seq, len(copies), m['conn'], t, m['t_dot'],
+                             m['t_reply'], 'no run' if run is None else
+                             'a run that was not killed: %r' % (run,)))
                 elif m['t_reply'] <= run[3]:
                     after_reply += 1
                 else:

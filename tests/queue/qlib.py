@@ -71,9 +71,13 @@ def message(seq, rcpt='bob@example.net', body=None, sender=FROM, size=0,
     bytes."""
     if body is None:
         body = b'Queue test message %s.\n' % seq.encode()
-    while len(body) < size:
-        body += (b'%s padding line %06d ' % (seq.encode(), len(body))) \
+    parts, n = [body], len(body)
+    while n < size:
+        line = (b'%s padding line %08d ' % (seq.encode(), n)) \
             .ljust(76, b'x') + b'\n'
+        parts.append(line)
+        n += len(line)
+    body = b''.join(parts)
     return (b'From: Alice <%s>\n'
             b'To: <%s>\n'
             b'Subject: queue test %s\n'
