@@ -13,6 +13,7 @@ enum act {
 	A_READ_RCPT,  /* -t */
 	A_PRETEND,    /* -P */
 	A_SERVERINFO, /* -S */
+	A_ENVID,      /* -V ID */
 	A_SETTING,    /* sets the account setting named in `what' */
 	A_IGNORE,     /* accepted, does nothing: `what' says why */
 	A_LATER,      /* known, not handled by this version: `what' names it */
@@ -41,7 +42,7 @@ static const struct shortopt {
 	{ 'P', 0, A_PRETEND, NULL },
 	{ 'R', 1, A_SETTING, "dsn_return" },
 	{ 'S', 0, A_SERVERINFO, NULL },
-	{ 'V', 1, A_IGNORE, "an envelope identifier is not sent" },
+	{ 'V', 1, A_ENVID, NULL },
 	{ 'X', 1, A_IGNORE,
 	    "would log traffic to a file named on the command line; never "
 	    "written, for safety" },
@@ -154,6 +155,26 @@ add_override(struct cli *c, const char *option, const char *setting,
 }
 
 /*
+ * RFC 3461 4.4: the envelope identifier goes in xtext (a byte outside
+ * printable ASCII, "+" or "=" takes three characters), 100 at most.
+ */
+static int
+set_envid(struct cli *c, const char *arg, struct error *err)
+{
+	const unsigned char *p;
+	size_t n = 0;
+
+	for (p = (const unsigned char *)arg; *p != '\0'; p++)
+		n += *p > ' ' && *p < 0x7f && *p != '+' && *p != '=' ? 1 : 3;
+	if (n == 0 || n > 100)
+		return error_set(err, ERR_USAGE,
+		    "-V: the envelope identifier must be 1 to 100 characters "
+		    "once encoded (RFC 3461)");
+	c->envid = arg;
+	return 0;
+}
+
+/*
  * -q runs the queue once; -qf the same (in the foreground, as always);
  * -qIabc, -qRabc, -qSabc pick messages by ID, recipient or sender and
  * send them now.  A daemon's interval (-q30m) is for a timer to keep.
@@ -210,18 +231,24 @@ apply_short(struct cli *c, const struct shortopt *o, const char *arg,
 	case A_SERVERINFO:
 		c->mode = CLI_SERVERINFO;
 		break;
+	case A_ENVID:
+		return set_envid(c, arg, err);
 	case A_MODE:
 		/* -bm is the default mode: deliver the message. */
 		if (strcmp(arg, "m") == 0)
 			break;
+		if (strcmp(arg, "s") == 0) {
+			c->mode = CLI_BSMTP;
+			break;
+		}
 		if (strcmp(arg, "p") == 0) {
 			c->mode = CLI_QUEUE_LIST;
 			break;
 		}
-		if (strcmp(arg, "s") == 0)
-			return error_set(err, ERR_USAGE,
-			    "-b%s is not supported by this version of outbox",
-			    arg);
+		if (strcmp(arg, "i") == 0) {
+			c->mode = CLI_NEWALIASES;
+			break;
+		}
 		return error_set(err, ERR_USAGE,
 		    "unsupported operation mode -b%s", arg);
 	case A_SETTING:
@@ -357,6 +384,8 @@ cli_parse(struct cli *c, int argc, char **argv, struct error *err)
 	/* Installed under sendmail's other names. */
 	if (strcmp(c->prog, "mailq") == 0)
 		c->mode = CLI_QUEUE_LIST;
+	if (strcmp(c->prog, "newaliases") == 0)
+		c->mode = CLI_NEWALIASES;
 	if ((c->rcpt = calloc((size_t)argc + 1, sizeof(char *))) == NULL)
 		return error_set(err, ERR_OSERR, "out of memory");
 	for (i = 1; i < argc; i++) {
@@ -391,6 +420,8 @@ cli_parse(struct cli *c, int argc, char **argv, struct error *err)
 			c->mode == CLI_QUEUE_LIST ? "-bp" :
 			c->mode == CLI_QUEUE_DROP ? "--queue-drop" :
 			c->mode == CLI_CONFIGURE  ? "--configure" :
+			c->mode == CLI_BSMTP ? "-bs (they come with RCPT)" :
+			c->mode == CLI_NEWALIASES ? "newaliases" :
 						    "--rmqs");
 	return 0;
 }
@@ -409,6 +440,8 @@ cli_usage(FILE *fp, const char *prog)
 	    "holds (--flush)\n"
 	    "       %s -bp               list the queue (also as mailq)\n"
 	    "       %s --queue-drop=ID   delete a queued message\n"
+	    "       %s -bs [options]     speak SMTP on standard input and "
+	    "output\n"
 	    "Send the message on standard input to the recipients, through "
 	    "the SMTP server\nof the chosen account.\n"
 	    "\n"
@@ -423,6 +456,8 @@ cli_usage(FILE *fp, const char *prog)
 	    "From field\n"
 	    "  -N LIST, -R RET       delivery status notifications "
 	    "(--dsn-notify, --dsn-return)\n"
+	    "  -V ENVID              envelope identifier for those "
+	    "notifications\n"
 	    "  -v, -d, --debug       print the SMTP dialogue (secrets "
 	    "hidden)\n"
 	    "  -S, --serverinfo      print what the server offers, and its "
@@ -443,12 +478,12 @@ cli_usage(FILE *fp, const char *prog)
 	    "\n"
 	    "Accepted and ignored, as sendmail callers pass them: -i, -oXXX, "
 	    "-B TYPE, -G,\n"
-	    "-h N, -L TAG, -m, -n, -O OPT, -A X, -V ID, -X FILE, -bm.\n"
+	    "-h N, -L TAG, -m, -n, -O OPT, -A X, -X FILE, -bm.\n"
 	    "With \"queue on-failure\" or \"queue always\" in the account, "
 	    "a message that cannot\nbe sent now is kept in the queue "
 	    "(queue_dir) and sent by -q; see outbox(1).\n"
 	    "Exit status: 0 sent (or queued); 75 temporary failure (try "
 	    "again later); "
 	    "others: see outbox(1).\n",
-	    prog, prog, prog, prog, prog, prog, prog, prog);
+	    prog, prog, prog, prog, prog, prog, prog, prog, prog);
 }

@@ -19,6 +19,8 @@ enum cli_mode {
 	CLI_QUEUE_RUN,	/* -q, --flush: send what the queue holds */
 	CLI_QUEUE_LIST, /* -bp, mailq: show the queue */
 	CLI_QUEUE_DROP, /* --queue-drop=ID */
+	CLI_BSMTP,	/* -bs: SMTP on standard input and output */
+	CLI_NEWALIASES, /* newaliases, -bi: there is nothing to rebuild */
 };
 
 /* A setting given on the command line, by its configuration name. */
@@ -34,6 +36,7 @@ struct cli {
 	const char *conffile;	 /* -C */
 	const char *account;	 /* -a */
 	const char *from;	 /* -f, -r */
+	const char *envid;	 /* -V: the DSN envelope identifier */
 	int verbose;		 /* -v, -d */
 	int read_recipients;	 /* -t */
 	int read_envelope_from;	 /* --read-envelope-from */

@@ -6,23 +6,29 @@
 #include <string.h>
 #include <sysexits.h>
 
+/*
+ * Each kind's exit code, and the reply class that -bs gives a caller for
+ * it: 4 (try again) for conditions that may pass by themselves, 5 for the
+ * rest, as the exit codes tell EX_TEMPFAIL from the others.
+ */
 static const struct {
 	int code;
 	const char *name;
+	int reply_class;
 } exits[] = {
-	[ERR_NONE] = { EX_OK, "EX_OK" },
-	[ERR_USAGE] = { EX_USAGE, "EX_USAGE" },
-	[ERR_DATA] = { EX_DATAERR, "EX_DATAERR" },
-	[ERR_NOINPUT] = { EX_NOINPUT, "EX_NOINPUT" },
-	[ERR_NOHOST] = { EX_NOHOST, "EX_NOHOST" },
-	[ERR_UNAVAILABLE] = { EX_UNAVAILABLE, "EX_UNAVAILABLE" },
-	[ERR_SOFTWARE] = { EX_SOFTWARE, "EX_SOFTWARE" },
-	[ERR_OSERR] = { EX_OSERR, "EX_OSERR" },
-	[ERR_IO] = { EX_IOERR, "EX_IOERR" },
-	[ERR_TEMP] = { EX_TEMPFAIL, "EX_TEMPFAIL" },
-	[ERR_PROTOCOL] = { EX_PROTOCOL, "EX_PROTOCOL" },
-	[ERR_AUTH] = { EX_NOPERM, "EX_NOPERM" },
-	[ERR_CONFIG] = { EX_CONFIG, "EX_CONFIG" },
+	[ERR_NONE] = { EX_OK, "EX_OK", 2 },
+	[ERR_USAGE] = { EX_USAGE, "EX_USAGE", 5 },
+	[ERR_DATA] = { EX_DATAERR, "EX_DATAERR", 5 },
+	[ERR_NOINPUT] = { EX_NOINPUT, "EX_NOINPUT", 5 },
+	[ERR_NOHOST] = { EX_NOHOST, "EX_NOHOST", 5 },
+	[ERR_UNAVAILABLE] = { EX_UNAVAILABLE, "EX_UNAVAILABLE", 5 },
+	[ERR_SOFTWARE] = { EX_SOFTWARE, "EX_SOFTWARE", 5 },
+	[ERR_OSERR] = { EX_OSERR, "EX_OSERR", 4 },
+	[ERR_IO] = { EX_IOERR, "EX_IOERR", 4 },
+	[ERR_TEMP] = { EX_TEMPFAIL, "EX_TEMPFAIL", 4 },
+	[ERR_PROTOCOL] = { EX_PROTOCOL, "EX_PROTOCOL", 5 },
+	[ERR_AUTH] = { EX_NOPERM, "EX_NOPERM", 5 },
+	[ERR_CONFIG] = { EX_CONFIG, "EX_CONFIG", 5 },
 };
 
 int
@@ -72,4 +78,12 @@ error_exit_name(enum error_kind kind)
 	if ((size_t)kind >= sizeof(exits) / sizeof(exits[0]))
 		return "EX_SOFTWARE";
 	return exits[kind].name;
+}
+
+int
+error_reply_class(enum error_kind kind)
+{
+	if ((size_t)kind >= sizeof(exits) / sizeof(exits[0]))
+		return 5;
+	return exits[kind].reply_class;
 }

@@ -42,5 +42,7 @@ void error_clear(struct error *);
 void error_set_reply(struct error *, int code, const char *text, size_t len);
 int error_exit_code(enum error_kind);
 const char *error_exit_name(enum error_kind);
+/* The SMTP reply class for a kind: 2 (none), 4 (temporary) or 5. */
+int error_reply_class(enum error_kind);
 
 #endif

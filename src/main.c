@@ -20,6 +20,7 @@
 #include "account.h"
 #include "addr.h"
 #include "aliases.h"
+#include "bsmtp.h"
 #include "buf.h"
 #include "cli.h"
 #include "conf.h"
@@ -50,10 +51,13 @@ struct run {
 	char *from;			 /* the envelope sender */
 	struct addrlist rcpt;		 /* the envelope recipients */
 	char *password;
-	char *host;
-	char *helo; /* domain, substituted */
+	char *host;	/* in A-labels */
+	char *tls_host; /* tls_host_override in A-labels */
+	char *helo;	/* domain, substituted, in A-labels */
+	int msg_fd;	/* where the message is read: stdin, or -bs's spool */
 	struct msg *msg;
 	char *ov_text[CLI_OVERRIDES_MAX]; /* a queued entry's settings */
+	char queued[QUEUE_ID_LEN + 1];	  /* the message stays queued as */
 };
 
 static void
@@ -350,6 +354,10 @@ choose_account(struct run *r, const char *sender, struct error *err)
 	char *f;
 
 	if (r->cli.host_given) {
+		/* -bs: made for the first message, kept for the next. */
+		if ((r->acc = account_find(r->accounts, "(command line)")) !=
+		    NULL)
+			return 0;
 		if ((r->acc = account_new("(command line)", "", 0)) == NULL)
 			return error_set(err, ERR_OSERR, "out of memory");
 		r->acc->next = r->accounts;
@@ -586,8 +594,11 @@ prepare(struct run *r, struct submit_conf *sc, struct error *err)
 	sc->timeout = (int)account_num(a, AF_TIMEOUT, 0);
 	sc->tls = account_on(a, AF_TLS, 0);
 	sc->starttls = account_on(a, AF_TLS_STARTTLS, 1);
-	tlshost = account_str(a, AF_TLS_HOST_OVERRIDE);
-	sc->tls_conf.host = tlshost ? tlshost : sc->host;
+	/* The certificate names the server in A-labels (RFC 6125 6.4.2). */
+	if ((tlshost = account_str(a, AF_TLS_HOST_OVERRIDE)) != NULL &&
+	    (r->tls_host = idn_host_ascii(tlshost, err)) == NULL)
+		return -1;
+	sc->tls_conf.host = r->tls_host ? r->tls_host : sc->host;
 	sc->tls_conf.trust_file = a->v[AF_TLS_TRUST_FILE];
 	sc->tls_conf.crl_file = account_str(a, AF_TLS_CRL_FILE);
 	sc->tls_conf.cert_file = account_str(a, AF_TLS_CERT_FILE);
@@ -610,6 +621,7 @@ prepare(struct run *r, struct submit_conf *sc, struct error *err)
 	sc->smtp.lmtp = account_lmtp(a);
 	sc->smtp.dsn_notify = off_is_null(account_str(a, AF_DSN_NOTIFY));
 	sc->smtp.dsn_return = off_is_null(account_str(a, AF_DSN_RETURN));
+	sc->smtp.envid = r->cli.envid;
 	/* -S looks, it does not log in; --rmqs does, to ask for ETRN. */
 	sc->smtp.info_only = r->cli.mode == CLI_SERVERINFO;
 	sc->smtp.etrn = r->cli.mode == CLI_RMQS ? r->cli.rmqs : NULL;
@@ -778,17 +790,29 @@ serverinfo(struct run *r, struct submit_conf *sc, struct error *err)
 	submit_info_free(&info);
 }
 
+/* What one message needed; the configuration stays. */
 static void
-run_free(struct run *r)
+run_message_free(struct run *r)
 {
 	addrlist_free(&r->rcpt);
 	free(r->from);
 	free(r->header_from);
 	free(r->host);
+	free(r->tls_host);
 	free(r->helo);
-	free(r->conf_files);
 	secret_free(r->password);
 	msg_free(r->msg);
+	r->from = r->header_from = r->host = r->tls_host = r->helo = NULL;
+	r->password = NULL;
+	r->msg = NULL;
+	r->acc = NULL;
+}
+
+static void
+run_free(struct run *r)
+{
+	run_message_free(r);
+	free(r->conf_files);
 	account_free_list(r->accounts);
 	free(r->cli.rcpt);
 	for (int i = 0; i < CLI_OVERRIDES_MAX; i++)
@@ -990,9 +1014,20 @@ flush_next(void *ctx, struct submit_job *job)
 				f->rcpt[np++] = e->rcpt[k];
 			}
 		if (np == 0) {
-			/* Every recipient has it already. */
-			queue_remove(e, &err);
+			/* Nobody left to try: done, or failed for some. */
+			for (k = 0; k < e->nrcpt; k++)
+				if (e->state[k] == QUEUE_FAILED)
+					break;
+			if (k < e->nrcpt)
+				queue_fail(e, e->error ? e->error : "refused",
+				    &err);
+			else
+				queue_remove(e, &err);
 			flush_release(f, job);
+			if (!f->locked) {
+				close(e->fd);
+				e->fd = -1;
+			}
 			continue;
 		}
 		if ((f->content_fd = queue_content(e, &err)) == -1 ||
@@ -1010,6 +1045,8 @@ flush_next(void *ctx, struct submit_job *job)
 		job->smtp.nrcpt = np;
 		job->smtp.eightbit = e->eightbit;
 		job->smtp.whole = msg_whole(job->msg);
+		/* Stored with CRLF and not dot-stuffed: the exact size. */
+		job->smtp.size = e->size;
 		job->smtp.more = f->i < f->n;
 		job->tag = e;
 		log_info("sending queued message %s", e->id);
@@ -1089,10 +1126,15 @@ flush_done(void *ctx, const struct submit_job *job, const struct error *err,
 	if (e == NULL)
 		return;
 	error_clear(&e2);
-	/* Whoever got it is never sent it again. */
+	/*
+	 * Whoever got it is never sent it again; whoever was refused for
+	 * good (5xx) is marked so, and never tried again either.
+	 */
 	for (k = 0; s != NULL && k < job->smtp.nrcpt; k++)
 		if (smtp_rcpt_delivered(s, k))
 			e->state[f->rcpt_of[k]] = QUEUE_SENT;
+		else if (smtp_rcpt_code(s, k) / 100 == 5)
+			e->state[f->rcpt_of[k]] = QUEUE_FAILED;
 	if (fate == FATE_SENT) {
 		if (queue_remove(e, &e2) == -1)
 			log_error(&e2);
@@ -1241,7 +1283,6 @@ send_queued(struct run *r, struct submit_conf *sc, struct error *err)
 {
 	struct queue_entry *e;
 	struct flush f;
-	struct attempt at;
 	char note[64];
 	int ret = -1;
 
@@ -1251,13 +1292,9 @@ send_queued(struct run *r, struct submit_conf *sc, struct error *err)
 	}
 	if (queue_mode(r->acc) == QM_ALWAYS) {
 		snprintf(note, sizeof(note), "queued %s", e->id);
+		memcpy(r->queued, e->id, sizeof(r->queued));
 		log_info("queued as %s in %s", e->id, e->dir);
-		at.from = r->from;
-		at.rcpt = (const char *const *)r->rcpt.v;
-		at.nrcpt = r->rcpt.n;
-		at.size = (long long)msg_size_lf(r->msg);
-		at.queue = note;
-		log_attempt(r, sc, &at, err);
+		log_run(r, sc, note, err);
 		queue_entry_free(e); /* unlocked: the flush may take it */
 		spawn_flush(r);
 		return 0;
@@ -1278,9 +1315,13 @@ send_queued(struct run *r, struct submit_conf *sc, struct error *err)
 	case FATE_RETRY:
 		*err = f.worst;
 		if (f.worst.kind == ERR_TEMP) {
-			/* Only a terminal hears of it: callers may take any
-			 * output on stderr for a failure. */
-			if (isatty(2))
+			memcpy(r->queued, e->id, sizeof(r->queued));
+			/*
+			 * Only a terminal hears of it: callers may take any
+			 * output on stderr for a failure (with -bs, the
+			 * reply says it).
+			 */
+			if (isatty(2) && r->cli.mode != CLI_BSMTP)
 				fprintf(stderr,
 				    "%s: %s; the message is queued as %s and "
 				    "will be sent later\n",
@@ -1628,18 +1669,18 @@ queue_delete(struct run *r, struct error *err)
 }
 
 /*
- * Everything between the command line and the connection: configuration,
- * the message's header, the account, the envelope, the header edits.
+ * Everything between the configuration and the connection: the message's
+ * header, the account, the envelope, the header edits.
  */
 static int
-get_ready(struct run *r, struct submit_conf *sc, struct error *err)
+get_message_ready(struct run *r, struct submit_conf *sc, struct error *err)
 {
 	const char *sender;
+	char *helo;
+	int sending = r->cli.mode == CLI_SEND || r->cli.mode == CLI_BSMTP;
 
-	if (!r->cli.host_given && load_config(r, err) == -1)
-		return -1;
-	if (r->cli.mode == CLI_SEND) {
-		if ((r->msg = msg_new(0)) == NULL)
+	if (sending) {
+		if ((r->msg = msg_new(r->msg_fd)) == NULL)
 			return error_set(err, ERR_OSERR, "out of memory");
 		if (msg_prefetch(r->msg, err) == -1)
 			return -1;
@@ -1657,17 +1698,91 @@ get_ready(struct run *r, struct submit_conf *sc, struct error *err)
 		return 0;
 	if (account_check(r->acc, err) == -1)
 		return -1;
-	/* domain takes %H, %C and %M like from. */
-	if ((r->helo = expand_from(account_str(r->acc, AF_DOMAIN) ?
+	/* domain takes %H, %C and %M like from; EHLO takes it in A-labels. */
+	if ((helo = expand_from(account_str(r->acc, AF_DOMAIN) ?
 		     account_str(r->acc, AF_DOMAIN) :
 		     "localhost",
 		 r->header_from, err)) == NULL)
 		return -1;
-	if (r->cli.mode == CLI_SEND &&
+	r->helo = idn_host_ascii(helo, err);
+	free(helo);
+	if (r->helo == NULL)
+		return -1;
+	if (sending &&
 	    (envelope_from(r, sender, err) == -1 ||
 		envelope_rcpt(r, err) == -1 || edit_header(r, err) == -1))
 		return -1;
 	return prepare(r, sc, err);
+}
+
+/* The configuration, then get_message_ready. */
+static int
+get_ready(struct run *r, struct submit_conf *sc, struct error *err)
+{
+	if (!r->cli.host_given && load_config(r, err) == -1)
+		return -1;
+	return get_message_ready(r, sc, err);
+}
+
+/*
+ * -bs: one message of the dialogue, sent as if given with -f and the
+ * recipients as arguments (account, aliases, header edits and log line
+ * as usual).  Failures go into the SMTP reply, not to stderr: the caller
+ * holds our standard output, and stderr may be its screen.
+ */
+static int
+bs_deliver(void *ctx, const struct bsmtp_envelope *env, int fd,
+    struct error *err)
+{
+	struct run *r = ctx;
+	struct submit_conf sc;
+	char **args = r->cli.rcpt;
+	int nargs = r->cli.nrcpt, ret;
+
+	run_message_free(r);
+	r->msg_fd = fd;
+	r->cli.from = *env->from != '\0' ? env->from : "<>";
+	r->cli.rcpt = (char **)env->rcpt;
+	r->cli.nrcpt = (int)env->nrcpt;
+	ret = get_message_ready(r, &sc, err);
+	r->cli.rcpt = args;
+	r->cli.nrcpt = nargs;
+	if (ret == -1)
+		return -1;
+	/* Submitted, or queued, as without -bs. */
+	if (queue_mode(r->acc) != QM_OFF) {
+		r->queued[0] = '\0';
+		if ((ret = send_queued(r, &sc, err)) == 0 &&
+		    r->queued[0] != '\0')
+			snprintf(err->msg, sizeof(err->msg), "queued as %s",
+			    r->queued);
+		return ret;
+	}
+	sc.smtp.eightbit = msg_eightbit(r->msg);
+	sc.smtp.whole = msg_whole(r->msg);
+	sc.smtp.size = msg_content_size(r->msg);
+	ret = submit(&sc, r->msg, err);
+	log_run(r, &sc, NULL, err);
+	return ret;
+}
+
+/* -bs: the configuration once, then the dialogue; see bsmtp.h. */
+static void
+serve_bs(struct run *r, struct error *err)
+{
+	char name[256];
+
+	if (!r->cli.host_given && load_config(r, err) == -1) {
+		log_error(err);
+		return;
+	}
+	if (gethostname(name, sizeof(name)) == -1)
+		strcpy(name, "localhost");
+	name[sizeof(name) - 1] = '\0';
+	/* The recipients come with RCPT, never from the header. */
+	r->cli.read_recipients = 0;
+	if (bsmtp_serve(0, stdout, name, bs_deliver, r, err) == -1)
+		log_error(err);
 }
 
 static void
@@ -1721,9 +1836,19 @@ main(int argc, char **argv)
 		version();
 		goto done;
 	}
+	if (r.cli.mode == CLI_NEWALIASES) {
+		/* Installed as newaliases: package scripts run it. */
+		puts("outbox has no alias database: aliases are read from the "
+		     "file named by the aliases setting");
+		goto done;
+	}
 	if (r.cli.mode == CLI_CONFIGURE) {
 		if (configure_print(r.cli.configure, stdout, &err) == -1)
 			log_error(&err);
+		goto done;
+	}
+	if (r.cli.mode == CLI_BSMTP) {
+		serve_bs(&r, &err);
 		goto done;
 	}
 	if (r.cli.mode == CLI_QUEUE_RUN || r.cli.mode == CLI_QUEUE_LIST ||
@@ -1764,6 +1889,7 @@ main(int argc, char **argv)
 	}
 	sc.smtp.eightbit = msg_eightbit(r.msg);
 	sc.smtp.whole = msg_whole(r.msg);
+	sc.smtp.size = msg_content_size(r.msg);
 	if (submit(&sc, r.msg, &err) == -1) {
 		log_error(&err);
 		log_warn("could not send mail (account %s from %s)",

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define READ_SIZE (128 * 1024)
@@ -380,27 +381,112 @@ msg_add_field(struct msg *m, const char *name, const char *value,
 
 /* Feed the rebuilt header block: added fields, kept fields, separator. */
 static int
-emit_headers(struct msg *m, struct buf *out, struct error *err)
+feed_headers(struct msg *m, struct bodyfilter *bf, struct buf *out,
+    struct error *err)
 {
 	size_t i;
 	int had_block = m->nf > 0 || m->hdr.len > m->fields_end;
 
-	m->headers_out = 1;
 	if (m->pre.len > 0 &&
-	    bodyfilter_feed(&m->bf, m->pre.data, m->pre.len, out, err) == -1)
+	    bodyfilter_feed(bf, m->pre.data, m->pre.len, out, err) == -1)
 		return -1;
 	for (i = 0; i < m->nf; i++)
 		if (!m->f[i].drop &&
-		    bodyfilter_feed(&m->bf, m->hdr.data + m->f[i].start,
+		    bodyfilter_feed(bf, m->hdr.data + m->f[i].start,
 			m->f[i].len, out, err) == -1)
 			return -1;
 	/* Added fields before a message with no header need a separator. */
 	if (!had_block && m->pre.len > 0 && (m->off < m->len || !m->eof))
-		return bodyfilter_feed(&m->bf, "\r\n", 2, out, err);
+		return bodyfilter_feed(bf, "\r\n", 2, out, err);
 	if (m->hdr.len == m->fields_end)
 		return 0;
-	return bodyfilter_feed(&m->bf, m->hdr.data + m->fields_end,
+	return bodyfilter_feed(bf, m->hdr.data + m->fields_end,
 	    m->hdr.len - m->fields_end, out, err);
+}
+
+static int
+emit_headers(struct msg *m, struct buf *out, struct error *err)
+{
+	m->headers_out = 1;
+	return feed_headers(m, &m->bf, out, err);
+}
+
+/* Count what the body filter would make of n bytes, writing nothing. */
+static void
+count_content(struct bodyfilter *bf, const char *p, size_t n)
+{
+	for (; n > 0; p++, n--) {
+		if (bf->cr) {
+			bf->cr = 0;
+			if (*p == '\n') /* the LF of a CRLF */
+				continue;
+		}
+		if (*p == '\r' || *p == '\n') {
+			bf->cr = *p == '\r';
+			bf->size += 2;
+			bf->bol = 1;
+			continue;
+		}
+		bf->size++;
+		bf->bol = 0;
+	}
+}
+
+/*
+ * The rest of a regular file, from the current offset, through
+ * count_content; pread leaves the offset where the message goes on.
+ */
+static int
+count_file(struct msg *m, struct bodyfilter *bf)
+{
+	struct stat st;
+	off_t pos;
+	ssize_t n;
+	char *chunk;
+
+	if (fstat(m->fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (pos = lseek(m->fd, 0, SEEK_CUR)) == -1 ||
+	    (chunk = malloc(READ_SIZE)) == NULL)
+		return -1;
+	while ((n = pread(m->fd, chunk, READ_SIZE, pos)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			break;
+		count_content(bf, chunk, (size_t)n);
+		pos += n;
+	}
+	free(chunk);
+	return n == 0 ? 0 : -1;
+}
+
+unsigned long long
+msg_content_size(struct msg *m)
+{
+	struct bodyfilter bf;
+	struct buf scratch;
+	struct error e;
+	int r;
+
+	if (m->headers_out)
+		return 0;
+	/*
+	 * Exact, not estimated: the header as it will go (fields added and
+	 * dropped) through a scratch filter, then the body read so far and
+	 * the rest of the file counted the way the filter converts them.
+	 */
+	bodyfilter_init(&bf);
+	buf_init(&scratch, 8 * HEADER_MAX);
+	r = feed_headers(m, &bf, &scratch, &e);
+	buf_free(&scratch);
+	if (r == -1)
+		return 0;
+	count_content(&bf, m->rbuf + m->off, m->len - m->off);
+	if (!m->eof && count_file(m, &bf) == -1)
+		return 0;
+	if (!bf.bol)
+		bf.size += 2; /* the line ending bodyfilter_finish adds */
+	return bf.size;
 }
 
 int

@@ -68,6 +68,13 @@ int msg_eightbit(const struct msg *);
  * Returns 1 while more is to come, 0 once the final dot was written.
  */
 int msg_pump(struct msg *, struct buf *out, size_t upto, struct error *);
+/*
+ * The size msg_size will reach, known before sending (RFC 1870 SIZE):
+ * when msg_prefetch read all of the message, or the rest of it is in a
+ * regular file (which is then read once more, to count).  0 if unknown.
+ * Call it after the header edits, before msg_pump.
+ */
+unsigned long long msg_content_size(struct msg *);
 /* Content bytes written so far (CRLF line endings, dots unstuffed). */
 unsigned long long msg_size(const struct msg *);
 /* The same with each line ending counted as one byte (the log's size). */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "transport.h"
 
 /* An ID.env is small; a larger one is not ours. */
 #define ENV_MAX (4 * 1024 * 1024)
@@ -187,24 +188,6 @@ prepare_dir(const char *dir, struct error *err)
 	free(tmp);
 	free(failed);
 	return r;
-}
-
-static int
-write_all(int fd, const void *data, size_t n)
-{
-	const char *p = data;
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /* --- the ID.env text: "key value" lines, values %XX-escaped --- */
@@ -432,7 +415,7 @@ write_env(const struct queue_entry *e, const char *sub, struct error *err)
 		sys_error(err, "create", tmp);
 		goto out;
 	}
-	if (write_all(fd, b.data, b.len) == -1 || fsync(fd) == -1) {
+	if (fd_write_all(fd, b.data, b.len) == -1 || fsync(fd) == -1) {
 		sys_error(err, "write", tmp);
 		unlink(tmp);
 		goto out;
@@ -540,7 +523,7 @@ int
 queue_write(struct queue_entry *e, const void *data, size_t n,
     struct error *err)
 {
-	if (write_all(e->fd, data, n) == -1)
+	if (fd_write_all(e->fd, data, n) == -1)
 		return sys_error(err, "write the message to", e->dir);
 	e->size += n;
 	return 0;

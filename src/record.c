@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "transport.h"
 
 /* How a value is cleaned on its way into the line. */
 #define CLEAN_QUOTED 0x1  /* inside '...': a quote becomes '?' */
@@ -276,23 +277,6 @@ record_format(const struct record *r, const char *timefmt, time_t now,
 	return l.b.data;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static long
 elapsed_ms(const struct timespec *start)
 {
@@ -342,7 +326,7 @@ record_append_wait(const char *path, const char *line, long wait_ms,
 	if (strcmp(path, "-") == 0) {
 		/* Whatever stdio holds for standard output goes first. */
 		fflush(stdout);
-		r = write_all(STDOUT_FILENO, out, n + 1);
+		r = fd_write_all(STDOUT_FILENO, out, n + 1);
 		saved = errno;
 		free(out);
 		if (r == -1)
@@ -366,7 +350,7 @@ record_append_wait(const char *path, const char *line, long wait_ms,
 		    "cannot log to %s: cannot lock (tried for %g seconds): %s",
 		    path, (double)wait_ms / 1000, strerror(saved));
 	}
-	r = write_all(fd, out, n + 1);
+	r = fd_write_all(fd, out, n + 1);
 	saved = errno;
 	free(out);
 	/* Closing the file releases the lock. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "idn.h"
 #include "sasl.h"
 #include "secret.h"
 
@@ -47,6 +48,13 @@ struct smtp {
 	char ehlo[4096];
 	unsigned long long size_limit;
 	int *rcpt_code;
+	/*
+	 * The envelope as sent: [0] the sender, [1 + i] recipient i, in
+	 * A-labels where the original needs converting, NULL where it goes as
+	 * given.  utf8: the addresses go in UTF-8, with SMTPUTF8.
+	 */
+	char **ascii;
+	int utf8;
 	char *delivered; /* per recipient: the server took the mail */
 	/* The first refusal in a pipelined envelope, reported at DATA. */
 	struct error envelope_err;
@@ -204,8 +212,10 @@ smtp_new(const struct smtp_params *p, smtp_trace_fn *trace, void *ctx)
 	/* Commands have no length limit here: the server judges them. */
 	buf_init(&s->out, OUT_MAX);
 	if ((s->rcpt_code = calloc(p->nrcpt + 1, sizeof(int))) == NULL ||
+	    (s->ascii = calloc(p->nrcpt + 1, sizeof(char *))) == NULL ||
 	    (s->delivered = calloc(p->nrcpt + 1, 1)) == NULL) {
 		free(s->rcpt_code);
+		free(s->ascii);
 		free(s);
 		return NULL;
 	}
@@ -223,6 +233,9 @@ smtp_free(struct smtp *s)
 	free(s->cb_type);
 	free(s->cb);
 	free(s->rcpt_code);
+	for (size_t i = 0; i <= s->p.nrcpt; i++)
+		free(s->ascii[i]);
+	free(s->ascii);
 	free(s->delivered);
 	free(s);
 }
@@ -433,24 +446,159 @@ after_ehlo(struct smtp *s)
 	return enter_mail(s);
 }
 
+/* Envelope address i as sent: 0 is the sender, 1 + n recipient n. */
+static const char *
+envelope_addr(const struct smtp *s, size_t i)
+{
+	if (s->ascii[i] != NULL)
+		return s->ascii[i];
+	return i == 0 ? s->p.from : s->p.rcpt[i - 1];
+}
+
+/*
+ * RFC 6531 3.2: addresses in UTF-8 go as they are when the server offers
+ * SMTPUTF8.  Otherwise each domain goes in A-labels (RFC 5890), and a
+ * local part in UTF-8, which has no ASCII form, stops the session before
+ * MAIL: better no mail than mail to some of the recipients.
+ */
+static int
+envelope_forms(struct smtp *s, struct error *e)
+{
+	size_t i;
+	int need = 0;
+
+	for (i = 0; i <= s->p.nrcpt && !need; i++)
+		need = !idn_is_ascii(envelope_addr(s, i));
+	s->utf8 = need && (s->caps & SMTP_CAP_SMTPUTF8);
+	if (!need || s->utf8)
+		return 0;
+	for (i = 0; i <= s->p.nrcpt; i++) {
+		if (idn_is_ascii(envelope_addr(s, i)))
+			continue;
+		if ((s->ascii[i] = idn_addr_ascii(envelope_addr(s, i), e)) ==
+		    NULL)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * RFC 3461 4: xtext, for ORCPT and ENVID: printable ASCII but "+" and "="
+ * as it is, every other byte as "+" and two upper-case hex digits.
+ */
+static int
+add_xtext(struct buf *b, const char *v)
+{
+	const unsigned char *p = (const unsigned char *)v;
+	int r = 0;
+
+	for (; *p != '\0' && r == 0; p++)
+		r = *p > ' ' && *p < 0x7f && *p != '+' && *p != '=' ?
+		    buf_add(b, p, 1) :
+		    buf_printf(b, "+%02X", *p);
+	return r;
+}
+
+/*
+ * RFC 6533 3: utf-8-addr-unitext, for an ORCPT address in UTF-8 once
+ * SMTPUTF8 is in use: UTF-8 as it is, "+", "=", "\\", space and controls
+ * as "\x{HEX}".
+ */
+static int
+add_unitext(struct buf *b, const char *v)
+{
+	const unsigned char *p = (const unsigned char *)v;
+	int r = 0;
+
+	for (; *p != '\0' && r == 0; p++)
+		r = *p > ' ' && *p != 0x7f && *p != '+' && *p != '=' &&
+			*p != '\\' ?
+		    buf_add(b, p, 1) :
+		    buf_printf(b, "\\x{%02X}", *p);
+	return r;
+}
+
+/* Whether DSN parameters go out: asked for, and offered (RFC 3461 4). */
+static int
+dsn_used(const struct smtp *s)
+{
+	return (s->caps & SMTP_CAP_DSN) &&
+	    (s->p.dsn_notify != NULL || s->p.dsn_return != NULL ||
+		s->p.envid != NULL);
+}
+
+/* Queue "VERB:<addr>" and the parameters in b; b is freed. */
+static void
+send_with_params(struct smtp *s, const char *verb, const char *addr,
+    struct buf *b)
+{
+	if (buf_add(b, "", 1) == -1)
+		s->broken = 1;
+	else
+		send_line(s, NULL, "%s:<%s>%s", verb, addr, b->data);
+	buf_free(b);
+}
+
 static void
 send_rcpt(struct smtp *s, size_t i)
 {
-	char notify[64] = "";
+	const char *addr = envelope_addr(s, 1 + i);
+	struct buf b;
 	size_t k;
+	int r = 0;
 
+	buf_init(&b, OUT_MAX);
 	/* RFC 3461 4.1: NOTIFY=NEVER or a list of SUCCESS, FAILURE, DELAY. */
 	if (s->p.dsn_notify != NULL) {
-		snprintf(notify, sizeof(notify), " NOTIFY=%s", s->p.dsn_notify);
-		for (k = 0; notify[k] != '\0'; k++)
-			notify[k] = (char)toupper((unsigned char)notify[k]);
+		r = buf_printf(&b, " NOTIFY=%s", s->p.dsn_notify);
+		for (k = 0; r == 0 && k < b.len; k++)
+			b.data[k] = (char)toupper((unsigned char)b.data[k]);
 	}
-	send_line(s, NULL, "RCPT TO:<%s>%s", s->p.rcpt[i], notify);
+	/*
+	 * RFC 3461 4.2: the recipient as given, for the reports; RFC 6533 3
+	 * its utf-8 form when the address is in UTF-8.
+	 */
+	if (r == 0 && dsn_used(s))
+		r = idn_is_ascii(addr) ?
+		    buf_addstr(&b, " ORCPT=rfc822;") | add_xtext(&b, addr) :
+		    buf_addstr(&b, " ORCPT=utf-8;") | add_unitext(&b, addr);
+	if (r != 0)
+		s->broken = 1;
+	send_with_params(s, "RCPT TO", addr, &b);
+}
+
+/* MAIL FROM's parameters, in the order the extensions came. */
+static int
+mail_params(struct smtp *s, struct buf *b)
+{
+	int r = 0;
+
+	/* RFC 1870 6: the size, where known, so a server can refuse early. */
+	if (s->p.size > 0 && (s->caps & SMTP_CAP_SIZE))
+		r |= buf_printf(b, " SIZE=%llu", s->p.size);
+	/*
+	 * RFC 6152: declare 8-bit content where the server takes it; RFC 6531
+	 * 3.4 asks for it with SMTPUTF8 whatever the content.
+	 */
+	if ((s->p.eightbit || s->utf8) && (s->caps & SMTP_CAP_8BITMIME))
+		r |= buf_addstr(b, " BODY=8BITMIME");
+	if (s->utf8)
+		r |= buf_addstr(b, " SMTPUTF8");
+	if (s->p.dsn_return != NULL)
+		r |= buf_addstr(b,
+		    strcmp(s->p.dsn_return, "full") == 0 ? " RET=FULL" :
+							   " RET=HDRS");
+	/* RFC 3461 4.4: the envelope identifier, returned in reports. */
+	if (s->p.envid != NULL && dsn_used(s))
+		r |= buf_addstr(b, " ENVID=") | add_xtext(b, s->p.envid);
+	return r;
 }
 
 static enum smtp_action
 enter_mail(struct smtp *s)
 {
+	struct error e;
+	struct buf b;
 	size_t i;
 
 	error_clear(&s->envelope_err);
@@ -465,15 +613,26 @@ enter_mail(struct smtp *s)
 		return fail(s, ERR_UNAVAILABLE, NULL,
 		    "the server does not "
 		    "support delivery status notifications (DSN)");
-	smtp_enter(s, SMTP_S_MAIL);
+	/*
+	 * From here a refusal concerns this message alone: with more to
+	 * send, RSET and go on with the next.
+	 */
 	s->session_ok = 1;
-	/* RFC 6152: declare 8-bit content where the server takes it. */
-	send_line(s, NULL, "MAIL FROM:<%s>%s%s", s->p.from,
-	    s->p.eightbit && (s->caps & SMTP_CAP_8BITMIME) ? " BODY=8BITMIME" :
-							     "",
-	    s->p.dsn_return == NULL		     ? "" :
-		strcmp(s->p.dsn_return, "full") == 0 ? " RET=FULL" :
-						       " RET=HDRS");
+	/* RFC 1870 4: what the server would refuse is not sent at all. */
+	if (s->p.size > 0 && (s->caps & SMTP_CAP_SIZE) && s->size_limit > 0 &&
+	    s->p.size > s->size_limit)
+		return fail(s, ERR_DATA, NULL,
+		    "the message is %llu bytes, larger than the %llu bytes "
+		    "the server takes (SIZE)",
+		    s->p.size, s->size_limit);
+	error_clear(&e);
+	if (envelope_forms(s, &e) == -1)
+		return fail(s, e.kind, NULL, "%s", e.msg);
+	smtp_enter(s, SMTP_S_MAIL);
+	buf_init(&b, OUT_MAX);
+	if (mail_params(s, &b) != 0)
+		s->broken = 1;
+	send_with_params(s, "MAIL FROM", envelope_addr(s, 0), &b);
 	/*
 	 * RFC 3030: content known in full goes as one BDAT chunk; LMTP keeps
 	 * DATA, whose per-recipient replies it knows.
@@ -1011,7 +1170,8 @@ enum smtp_action
 smtp_next(struct smtp *s, const struct smtp_params *p)
 {
 	int *codes;
-	char *got;
+	char *got, **ascii;
+	size_t i;
 
 	if (s->state != SMTP_S_READY) {
 		s->drop = 1;
@@ -1021,16 +1181,22 @@ smtp_next(struct smtp *s, const struct smtp_params *p)
 	}
 	codes = calloc(p->nrcpt + 1, sizeof(int));
 	got = calloc(p->nrcpt + 1, 1);
-	if (codes == NULL || got == NULL) {
+	ascii = calloc(p->nrcpt + 1, sizeof(char *));
+	if (codes == NULL || got == NULL || ascii == NULL) {
 		free(codes);
 		free(got);
+		free(ascii);
 		s->p.more = 0;
 		return fail(s, ERR_OSERR, NULL, "out of memory");
 	}
 	free(s->rcpt_code);
 	free(s->delivered);
+	for (i = 0; i <= s->p.nrcpt; i++)
+		free(s->ascii[i]);
+	free(s->ascii);
 	s->rcpt_code = codes;
 	s->delivered = got;
+	s->ascii = ascii;
 	s->p = *p;
 	s->rcpt_i = 0;
 	s->accepted = 0;

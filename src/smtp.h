@@ -74,7 +74,10 @@ struct smtp_params {
 	int lmtp;		/* RFC 2033: LHLO, and a reply per recipient */
 	const char *dsn_notify; /* RFC 3461: "failure,delay", "never"... */
 	const char *dsn_return; /* "headers" or "full" */
+	const char *envid;	/* RFC 3461 4.4: sendmail's -V, or NULL */
 	int whole; /* all the content is known: BDAT may carry it (RFC 3030) */
+	/* RFC 1870: the content's size (CRLF, dots unstuffed); 0 unknown */
+	unsigned long long size;
 	int info_only;	  /* stop after EHLO (and TLS): -S */
 	const char *etrn; /* RFC 1985: ask the server to run a queue */
 	int timeout;	  /* seconds for every wait; 0: RFC 5321 values */

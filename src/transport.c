@@ -144,3 +144,21 @@ transport_release(struct transport *t)
 	t->fd = -1;
 	transport_close(t);
 }
+
+int
+fd_write_all(int fd, const void *data, size_t n)
+{
+	const char *p = data;
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}

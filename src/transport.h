@@ -51,6 +51,8 @@ int64_t deadline_in(int seconds);
  */
 int fd_send_all(int fd, const void *p, size_t n, int64_t deadline,
     const char *peer, struct error *);
+/* Write all of p to a blocking file: 0, or -1 with errno set. */
+int fd_write_all(int fd, const void *p, size_t n);
 /*
  * Wait until fd is ready for `events' (POLLIN/POLLOUT) or the deadline
  * passes.  0 when ready, -1 with err set on time-out.

@@ -572,15 +572,25 @@ CASES = [
          "on MAIL.",
          acct(), ["-N", "failure,delay", "-R", "hdrs", "rcpt@example.org"],
          MSG, server={"ext": ["PIPELINING", "DSN"]},
-         expect={"mail": "<sender@example.org> RET=HDRS",
-                 "rcpt": ["<rcpt@example.org> NOTIFY=FAILURE,DELAY"]}),
+         expect={"mail": "<sender@example.org> RET=HDRS"},
+         expect_diff={"rcpt": {
+             "msmtp": ["<rcpt@example.org> NOTIFY=FAILURE,DELAY"],
+             "outbox": ["<rcpt@example.org> NOTIFY=FAILURE,DELAY "
+                        "ORCPT=rfc822;rcpt@example.org"],
+             "why": "outbox(1) -N: ORCPT (RFC 3461 4.2) with every "
+                    "recipient once DSN is used; msmtp sends none"}}),
     Case("dsn-config",
          "dsn_notify and dsn_return in the file.",
          acct("dsn_notify success\ndsn_return full\n"),
          ["rcpt@example.org"], MSG,
          server={"ext": ["PIPELINING", "DSN"]},
-         expect={"mail": "<sender@example.org> RET=FULL",
-                 "rcpt": ["<rcpt@example.org> NOTIFY=SUCCESS"]}),
+         expect={"mail": "<sender@example.org> RET=FULL"},
+         expect_diff={"rcpt": {
+             "msmtp": ["<rcpt@example.org> NOTIFY=SUCCESS"],
+             "outbox": ["<rcpt@example.org> NOTIFY=SUCCESS "
+                        "ORCPT=rfc822;rcpt@example.org"],
+             "why": "outbox(1) -N: ORCPT (RFC 3461 4.2) with every "
+                    "recipient once DSN is used; msmtp sends none"}}),
     Case("dsn-not-offered",
          "dsn_notify set, server without DSN: both fail, nothing sent.",
          acct("dsn_notify failure\n"), ["rcpt@example.org"], MSG,

@@ -965,18 +965,21 @@ def sink_case(c, rcpt, extra="", peer="127.0.0.1", body=None):
         raise Failure("aiosmtpd did not receive CRLF line endings")
     check_content(normalise(got), msg, (), (), rcpt)
     c.notes.append("aiosmtpd: %r" % env)
+    env["received_bytes"] = len(got)
     return env
 
 
 @case("aiosmtpd-starttls-auth")
 def _(c):
     """aiosmtpd (another SMTP, TLS and AUTH implementation): STARTTLS,
-    AUTH PLAIN, an 8-bit message with dot lines; BODY=8BITMIME declared."""
+    AUTH PLAIN, an 8-bit message with dot lines; BODY=8BITMIME declared,
+    and SIZE: the exact size of the content as received."""
     env = sink_case(c, c.rcpt(), body=(
         "Grüße — 8-bit body\n.\n..\n.dot\nlast").encode())
-    if env["mail_options"] != ["BODY=8BITMIME"]:
-        raise Failure("MAIL FROM options %r, expected BODY=8BITMIME"
-                      % env["mail_options"])
+    want = ["SIZE=%d" % env["received_bytes"], "BODY=8BITMIME"]
+    if env["mail_options"] != want:
+        raise Failure("MAIL FROM options %r, expected %r"
+                      % (env["mail_options"], want))
     return []
 
 
@@ -1235,24 +1238,7 @@ def run_case(name, outbox, d):
 
 
 def main(argv):
-    if len(argv) == 2 and argv[1] == "--list":
-        print("\n".join(CASES))
-        return 0
-    if len(argv) != 4 or (argv[1] != "all" and argv[1] not in CASES):
-        print(__doc__.strip(), file=sys.stderr)
-        print("\ncases: " + " ".join(CASES), file=sys.stderr)
-        return 64
-    if os.geteuid() != 0:
-        print("callers.py must run as root (mount namespaces)",
-              file=sys.stderr)
-        return 1
-    names = list(CASES) if argv[1] == "all" else [argv[1]]
-    failed = [n for n in names if not run_case(n, argv[2], argv[3])]
-    if len(names) > 1:
-        print("%d of %d cases passed%s" % (
-            len(names) - len(failed), len(names),
-            "; failed: " + " ".join(failed) if failed else ""))
-    return 1 if failed else 0
+    return itest.run_cli(argv, __doc__, CASES, run_case, needs_root=True)
 
 
 if __name__ == "__main__":

@@ -487,9 +487,9 @@ def _(c):
         return m.replace(b"\n", b"\r\n")
     rcpts = deliver_ok(c, c.ports["SUBMISSION_PORT"], "plain", "PLAIN",
                        message=message)
-    if not re.search(r"^--> MAIL FROM:<%s> BODY=8BITMIME$" % re.escape(FROM),
-                     c.stderr, re.M):
-        raise Failure("the -v trace has no '--> MAIL FROM:<%s> "
+    if not re.search(r"^--> MAIL FROM:<%s> SIZE=\d+ BODY=8BITMIME$"
+                     % re.escape(FROM), c.stderr, re.M):
+        raise Failure("the -v trace has no '--> MAIL FROM:<%s> SIZE=n "
                       "BODY=8BITMIME' line" % FROM)
     return rcpts
 
@@ -612,21 +612,30 @@ def run_case(name, outbox, d):
     return True
 
 
-def main(argv):
+def run_cli(argv, doc, cases, run_one, needs_root=False):
+    """The command line shared by the case files: --list, a case or all."""
     if len(argv) == 2 and argv[1] == "--list":
-        print("\n".join(CASES))
+        print("\n".join(cases))
         return 0
-    if len(argv) != 4 or (argv[1] != "all" and argv[1] not in CASES):
-        print(__doc__.strip(), file=sys.stderr)
-        print("\ncases: " + " ".join(CASES), file=sys.stderr)
+    if len(argv) != 4 or (argv[1] != "all" and argv[1] not in cases):
+        print(doc.strip(), file=sys.stderr)
+        print("\ncases: " + " ".join(cases), file=sys.stderr)
         return 64
-    names = list(CASES) if argv[1] == "all" else [argv[1]]
-    failed = [n for n in names if not run_case(n, argv[2], argv[3])]
+    if needs_root and os.geteuid() != 0:
+        print("%s must run as root (mount namespaces)"
+              % os.path.basename(argv[0]), file=sys.stderr)
+        return 1
+    names = list(cases) if argv[1] == "all" else [argv[1]]
+    failed = [n for n in names if not run_one(n, argv[2], argv[3])]
     if len(names) > 1:
         print("%d of %d cases passed%s" % (
             len(names) - len(failed), len(names),
             "; failed: " + " ".join(failed) if failed else ""))
     return 1 if failed else 0
+
+
+def main(argv):
+    return run_cli(argv, __doc__, CASES, run_case)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,9 @@ Case file format (UTF-8):
   config-mode: 0644                    (default 0600)
   stdin-repeat: N                      the stdin section N times over
                                        (big messages; default 1)
+  stdin-file: yes                      give outbox the stdin section as a
+                                       regular file ($TMP/stdin), not
+                                       through a pipe (the default)
   headers: added                       let outbox add From, Date and
                                        Message-ID as it does by default;
                                        otherwise the runner turns that off
@@ -53,6 +56,10 @@ Case file format (UTF-8):
                          whole line must match, any other line is literal.
                          The number of lines must agree, and each received
                          line must end with CRLF
+  --- stdout~            outbox's standard output line by line, as data~
+                         (each line must end with CRLF): the replies of an
+                         SMTP dialogue with -bs, whose input is the stdin
+                         section (give it with stdin-escaped and \\r\\n)
   --- file NAME          a file written as $TMP/NAME before outbox runs
                          (an aliases file, say), taken literally, with the
                          $ variables replaced
@@ -85,7 +92,8 @@ Expectations:
                              arrived in the same flight
   data: none                 no complete message (no final dot) arrived
   data~ REGEX                the DATA received (as UTF-8, CRLF turned into
-                             LF) matches REGEX somewhere (multi-line mode:
+                             LF; several messages one after another)
+                             matches REGEX somewhere (multi-line mode:
                              ^ and $ match at each line)
   data-not~ REGEX            ... matches REGEX nowhere
   stdout: TEXT               outbox's standard output contains TEXT
@@ -112,6 +120,8 @@ Expectations:
   file-absent: PATH          no file PATH exists once outbox has finished
                              (it is removed first if it exists, so a stale
                              one cannot pass or fail the case)
+  file-exists: GLOB          some file matches the shell pattern GLOB once
+                             outbox has finished (a queued message, say)
   sni: NAME | none           the server name the client sent in its TLS
                              ClientHello(s), or that it sent none
   client-cert: CN | none     the common name of the client certificate the
@@ -121,6 +131,7 @@ Expectations:
 import argparse
 import base64
 import difflib
+import glob
 import hashlib
 import json
 import os
@@ -142,11 +153,11 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 from smtpserver import parse_script, show, unescape  # noqa: E402
 
 SECTIONS = ('config', 'config-escaped', 'stdin', 'stdin-escaped', 'server',
-            'expect', 'data', 'data-escaped', 'data~')
+            'expect', 'data', 'data-escaped', 'data~', 'stdout~')
 SECTION_RE = re.compile(r'^--- (%s|file(?:-escaped)? [A-Za-z0-9._-]+)\s*$'
                         % '|'.join(map(re.escape, SECTIONS)))
 HEADER_KEYS = ('args', 'connect', 'timeout', 'server-timeout', 'config-mode',
-               'stdin-repeat', 'headers', 'listen', 'proxy')
+               'stdin-repeat', 'stdin-file', 'headers', 'listen', 'proxy')
 # What the runner puts before a case's own arguments unless "headers: added".
 NO_ADDED_HEADERS = ['--set-from-header=off', '--set-date-header=off',
                     '--set-msgid-header=off']
@@ -156,7 +167,8 @@ EXPECT_KEYS = ('exit', 'stderr', 'stderr-not', 'stderr~', 'stderr-not~',
                'never-in-clear', 'auth', 'max-seconds', 'sni',
                'client-cert', 'data~', 'data-not~', 'stdout', 'stdout-not',
                'stdout~', 'stdout-not~', 'stdout-empty', 'proxy-log~',
-               'command-never~', 'max-rss-mib', 'file-absent')
+               'command-never~', 'max-rss-mib', 'file-absent',
+               'file-exists')
 
 
 class CaseError(Exception):
@@ -412,11 +424,19 @@ class Runner:
         self.argv = argv
         limit = float(header.get('timeout', '10'))
         start = time.monotonic()
+        feed = {'input': stdin}
+        if header.get('stdin-file', 'no') == 'yes':
+            path = os.path.join(self.tmp, 'stdin')
+            with open(path, 'wb') as f:
+                f.write(stdin)
+            feed = {'stdin': open(path, 'rb')}
+        elif header.get('stdin-file', 'no') != 'no':
+            raise CaseError('stdin-file: takes yes or no')
         try:
             # A new session has no terminal: outbox must never prompt.
-            proc = subprocess.run(argv, input=stdin, capture_output=True,
+            proc = subprocess.run(argv, capture_output=True,
                                   timeout=limit, env=env, cwd=self.tmp,
-                                  start_new_session=True)
+                                  start_new_session=True, **feed)
             self.code = proc.returncode
             self.stdout, self.stderr = proc.stdout, proc.stderr
         except OSError as e:
@@ -425,6 +445,9 @@ class Runner:
             self.code = None
             self.stdout, self.stderr = e.stdout or b'', e.stderr or b''
             self.fail('outbox did not finish within %gs (killed)' % limit)
+        finally:
+            if 'stdin' in feed:
+                feed['stdin'].close()
         self.elapsed = time.monotonic() - start
         # Only outbox has been reaped since the runner started (the
         # server and the proxy are still running), so the children's peak
@@ -467,7 +490,12 @@ class Runner:
                 self.fail('the server received no complete message')
             else:
                 self.check_data_lines(sec['data~'], data[0])
-        text = (data[0].decode('utf-8', 'replace').replace('\r\n', '\n')
+        if 'stdout~' in sec:
+            self.check_data_lines(sec['stdout~'], self.stdout,
+                                  'standard output')
+        # Every message received, one after another (-bs sends several).
+        text = (b''.join(data).decode('utf-8', 'replace').replace('\r\n',
+                                                                   '\n')
                 if data else None)
         out = self.stdout.decode('utf-8', 'replace')
         wire = base64.b64decode(res.get('wire_in', ''))
@@ -583,6 +611,9 @@ class Runner:
             elif key == 'file-absent':
                 if os.path.lexists(value):
                     self.fail('%s exists after the run' % value)
+            elif key == 'file-exists':
+                if not glob.glob(value):
+                    self.fail('no file matches %s after the run' % value)
             elif key == 'max-seconds':
                 if self.elapsed > float(value):
                     self.fail('outbox took %.1fs, more than %ss'
@@ -590,17 +621,18 @@ class Runner:
         if auths and auths != res['auth']:
             self.fail('AUTH exchanges %r, expected %r' % (res['auth'], auths))
 
-    def check_data_lines(self, want, got):
+    def check_data_lines(self, want, got, what='message'):
         """The --- data~ section: literal lines and "~ REGEX" lines."""
         if got and not got.endswith(b'\r\n'):
-            self.fail('the message does not end with CRLF: %r'
-                      % show(got[-40:]))
+            self.fail('the %s does not end with CRLF: %r'
+                      % (what, show(got[-40:])))
             return
         lines = got.split(b'\r\n')[:-1] if got else []
         for i, pattern in enumerate(want):
             if i >= len(lines):
-                self.fail('the message has %d lines, expected %d (the '
-                          'next one: %r)' % (len(lines), len(want), pattern))
+                self.fail('the %s has %d lines, expected %d (the next '
+                          'one: %r)' % (what, len(lines), len(want),
+                                        pattern))
                 return
             line = lines[i].decode('utf-8', 'replace')
             if pattern.startswith('~ '):
@@ -608,13 +640,13 @@ class Runner:
             else:
                 ok = line == self.subst(pattern)
             if not ok:
-                self.fail('line %d of the message is %r, expected %r'
-                          % (i + 1, show(lines[i]), pattern))
+                self.fail('line %d of the %s is %r, expected %r'
+                          % (i + 1, what, show(lines[i]), pattern))
                 return
         if len(lines) > len(want):
-            self.fail('the message has %d lines, expected %d (the next '
-                      'one: %r)' % (len(lines), len(want),
-                                     show(lines[len(want)])))
+            self.fail('the %s has %d lines, expected %d (the next '
+                      'one: %r)' % (what, len(lines), len(want),
+                                    show(lines[len(want)])))
 
     def check_proxy_log(self, pattern):
         try:

@@ -7,7 +7,8 @@ Two modes:
                [--unix PATH]
       Listen on 127.0.0.1 (an ephemeral port, printed as "PORT n" on
       stdout), or on the Unix-domain socket PATH ("PORT 0" once it is
-      ready), accept ONE connection and play the server script in FILE.
+      ready), accept ONE connection and play the server script in FILE
+      (one more for each NEXT step in it).
       Everything the client sent is recorded and written to the result
       file as JSON when the script is over and the client has gone, or
       when SIGTERM arrives (the test runner sends it once the client has
@@ -39,6 +40,9 @@ Server script, one step per line (blank lines and "#" lines are skipped):
   BDAT             read "BDAT n LAST" and then exactly n bytes of content
                    (RFC 3030: not dot-stuffed, no final dot); keep them
   EOF              the client must close without sending anything more
+  NEXT             this connection is over (the client must close it);
+                   the steps after NEXT play on the next connection, which
+                   the client must open (several messages from -bs)
   TLS [fail] [min=V] [max=V] [cert=FILE key=FILE] [require-client-cert]
                    TLS handshake as the server (right after the 220 to
                    STARTTLS, or first thing for implicit TLS); with "fail"
@@ -440,7 +444,7 @@ STEP_RE = re.compile(
     r'|TRICKLE (?P<secs>\d+(?:\.\d+)?)):(?: (?P<arg>.*))?'
     r'|C~ (?P<re>.*)'
     r'|C\? (?P<opt>.*)'
-    r'|(?P<word>DATA|BDAT|NODOT|EOF|CLOSE|RESET|TLS|AUTH|SLEEP)'
+    r'|(?P<word>DATA|BDAT|NODOT|EOF|CLOSE|RESET|TLS|AUTH|SLEEP|NEXT)'
     r'(?: (?P<rest>.*))?)$')
 
 
@@ -923,47 +927,57 @@ def accept(srv, stopper, timeout=None):
 def play(args):
     with open(args.script, encoding='utf-8') as f:
         steps = parse_script(f.read())
+    # NEXT splits the script: one part per connection, in order.
+    parts = [[]]
+    for step in steps:
+        if step['op'] == 'NEXT':
+            parts.append([])
+        else:
+            parts[-1].append(step)
     stopper = Stopper()
     srv = listen(args.host, args.unix)
     result = {'connected': False, 'script_ok': False, 'error': None,
               'step': None, 'steps_done': 0, 'steps_total': len(steps),
               'rtt': 0, 'turns': 0, 'transcript': [], 'data': [],
-              'data_partial': [], 'tls': [], 'auth': [], 'after_script': None}
-    peer = None
+              'data_partial': [], 'tls': [], 'auth': [], 'after_script': None,
+              'connections': 0}
+    wire_in = b''
+    received = b''
     try:
-        conn = accept(srv, stopper)
-        if conn is not None:
+        for n, part in enumerate(parts):
+            conn = accept(srv, stopper, None if n == 0 else args.timeout)
+            if conn is None:
+                if n > 0:
+                    result['error'] = ('connection %d of %d never came'
+                                       % (n + 1, len(parts)))
+                break
             result['connected'] = True
-            # A second connection would be a client retrying: note it.
+            result['connections'] += 1
+            if n > 0:
+                result['transcript'].append(
+                    {'dir': '*', 'text': '(connection %d)' % (n + 1),
+                     'flight': 0})
             peer = Peer(conn, stopper, args.timeout, result['transcript'])
-            player = Player(peer, args.certs, result)
             try:
-                player.run(steps)
-                result['step'] = None
-                if not peer.closed:
-                    rest = peer.read_until_eof()
-                    if rest:
-                        result['after_script'] = show(rest)
-                        raise StepFailed('the client sent more after the '
-                                         'end of the script: %r'
-                                         % show(rest)[:400])
-                result['script_ok'] = True
-            except (StepFailed, Timeout) as e:
-                result['error'] = str(e)
-                if not peer.closed:
-                    rest = peer.drain_now()
-                    if rest:
-                        result['after_error'] = show(rest)[:4000]
+                ok = play_part(peer, Player(peer, args.certs, result), part,
+                               result)
+            finally:
+                result['turns'] += peer.turns
+                result['rtt'] += 1 + peer.turns
+                wire_in += peer.wire_in
+                received += peer.received
+                peer.close()
+            if not ok:
+                break
+        else:
+            result['script_ok'] = True
     except Exception as e:  # a bug in the test server itself
         result['error'] = 'test server error: %r' % e
         result['script_ok'] = False
     finally:
-        if peer is not None:
-            result['turns'] = peer.turns
-            result['rtt'] = 1 + peer.turns
-            result['wire_in'] = base64.b64encode(peer.wire_in).decode()
-            result['received'] = base64.b64encode(peer.received).decode()
-            peer.close()
+        result['wire_in'] = base64.b64encode(wire_in).decode()
+        result['received'] = base64.b64encode(received).decode()
+        # A connection beyond the script would be a client retrying.
         second = accept(srv, stopper, timeout=0)
         if second is not None:
             result['second_connection'] = True
@@ -972,6 +986,28 @@ def play(args):
         with open(args.result, 'w') as f:
             json.dump(result, f, indent=1)
     return 0
+
+
+def play_part(peer, player, steps, result):
+    """Play the steps on one connection; False when they failed."""
+    try:
+        player.run(steps)
+        result['step'] = None
+        if not peer.closed:
+            rest = peer.read_until_eof()
+            if rest:
+                result['after_script'] = show(rest)
+                raise StepFailed('the client sent more after the '
+                                 'end of the script: %r'
+                                 % show(rest)[:400])
+        return True
+    except (StepFailed, Timeout) as e:
+        result['error'] = str(e)
+        if not peer.closed:
+            rest = peer.drain_now()
+            if rest:
+                result['after_error'] = show(rest)[:4000]
+        return False
 
 
 # -- sink mode --------------------------------------------------------------

@@ -211,7 +211,8 @@ test_b_mode(void **state)
 	static const char *const bm_split[] = { "-b", "m", "x@example.org",
 		NULL };
 	static const char *const bp[] = { "-bp", NULL };
-	static const char *const bs[] = { "-bs", NULL };
+	static const char *const bs[] = { "-bs", "-odb", "-oem", NULL };
+	static const char *const bs_rcpt[] = { "-bs", "x@example.org", NULL };
 	static const char *const bd[] = { "-bd", NULL };
 	static const char *const bi[] = { "-bi", NULL };
 	struct cli c;
@@ -226,9 +227,15 @@ test_b_mode(void **state)
 	ok(&c, &a, bp);
 	assert_int_equal(c.mode, CLI_QUEUE_LIST);
 	done(&c, &a);
-	refused(bs, "-bs");
+	ok(&c, &a, bs);
+	assert_int_equal(c.mode, CLI_BSMTP);
+	assert_int_equal(c.nrcpt, 0);
+	done(&c, &a);
+	refused(bs_rcpt, "-bs");
 	refused(bd, "-bd");
-	refused(bi, "-bi");
+	ok(&c, &a, bi);
+	assert_int_equal(c.mode, CLI_NEWALIASES);
+	done(&c, &a);
 }
 
 static void
@@ -242,6 +249,12 @@ test_queue_later_dsn_options(void **state)
 	static const char *const r[] = { "-R", "hdrs", "x@example.org", NULL };
 	static const char *const rf[] = { "-Rfull", "x@example.org", NULL };
 	static const char *const v[] = { "-V", "envid", "x@example.org", NULL };
+	static const char *const vglued[] = { "-Va+b", NULL };
+	static const char *const v100[] = { "-V",
+		"++++++++++++++++++++++++++++++++=x", NULL };
+	static const char *const v101[] = { "-V",
+		"++++++++++++++++++++++++++++++++=xy", NULL };
+	static const char *const vempty[] = { "-V", "", NULL };
 	struct cli c;
 	struct args a;
 
@@ -297,11 +310,20 @@ test_queue_later_dsn_options(void **state)
 	ok(&c, &a, rf);
 	assert_string_equal(override(&c, "dsn_return"), "full");
 	done(&c, &a);
-	/* -V is accepted and ignored. */
+	/* -V gives the envelope identifier (RFC 3461 4.4). */
 	ok(&c, &a, v);
 	assert_int_equal(c.nov, 0);
 	assert_int_equal(c.nrcpt, 1);
+	assert_string_equal(c.envid, "envid");
 	done(&c, &a);
+	ok(&c, &a, vglued);
+	assert_string_equal(c.envid, "a+b");
+	done(&c, &a);
+	/* 100 characters once encoded, at most: "+" takes three. */
+	ok(&c, &a, v100);
+	done(&c, &a);
+	refused(v101, "envelope identifier");
+	refused(vempty, "envelope identifier");
 }
 
 static void
@@ -604,6 +626,7 @@ test_prog_name(void **state)
 {
 	char *argv[] = { "outbox", "x@example.org", NULL };
 	char *noslash[] = { "/a/b/mailq", NULL };
+	char *newaliases[] = { "/usr/sbin/newaliases", NULL };
 	struct cli c;
 	struct error err;
 
@@ -615,6 +638,9 @@ test_prog_name(void **state)
 	assert_string_equal(c.prog, "mailq");
 	/* Installed as mailq, it lists the queue. */
 	assert_int_equal(c.mode, CLI_QUEUE_LIST);
+	free(c.rcpt);
+	assert_int_equal(cli_parse(&c, 1, newaliases, &err), 0);
+	assert_int_equal(c.mode, CLI_NEWALIASES);
 	free(c.rcpt);
 }
 

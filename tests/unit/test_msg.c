@@ -745,6 +745,89 @@ close_message(struct source *s)
 		reap(s->pid);
 }
 
+/*
+ * msg_content_size before sending equals msg_size after: for a message
+ * read whole, and for the rest of a regular file; unknown (0) for a long
+ * message on a pipe.
+ */
+static void
+content_size_case(const char *in, size_t n, int via_pipe, int edit)
+{
+	struct source src;
+	struct buf out;
+	struct error err;
+	struct msg *m = open_message(&src, in, n, via_pipe);
+	unsigned long long before;
+	int r, f;
+
+	if (edit) {
+		/* Header edits count: a field added, one dropped. */
+		assert_int_equal(msg_add_field(m, "X-Added", "yes", &err), 0);
+		if ((f = msg_find_field(m, "Subject")) != -1)
+			msg_drop_field(m, (size_t)f);
+	}
+	before = msg_content_size(m);
+	buf_init(&out, OUT_MAX);
+	error_clear(&err);
+	while ((r = msg_pump(m, &out, 64 * 1024, &err)) == 1)
+		out.len = 0;
+	assert_int_equal(r, 0);
+	if (via_pipe && n > 128 * 1024)
+		assert_int_equal(before, 0);
+	else if (before != msg_size(m))
+		fail_msg("content size %llu before, %llu sent (%zu bytes in, "
+			 "%s)",
+		    before, msg_size(m), n, via_pipe ? "pipe" : "file");
+	/* Once sending has begun the answer is msg_size's. */
+	assert_int_equal(msg_content_size(m), 0);
+	buf_free(&out);
+	close_message(&src);
+}
+
+static void
+test_content_size(void **state)
+{
+	static const char *const small[] = {
+		"",
+		"Subject: hi\n\nbody\n",
+		"Subject: hi\r\n\r\nno final newline",
+		"Subject: hi\n\n.dot\n..\n.\n",
+		"Subject: hi\n",
+		"no header at all\rbare CR\r\n",
+		"Subject: hi\r",
+	};
+	size_t sizes[] = { 128 * 1024 - 1, 128 * 1024 + 1, 1024 * 1024 + 7 };
+	size_t i;
+	int pipe_or_file, edit;
+	char *big;
+
+	for (i = 0; i < sizeof(small) / sizeof(small[0]); i++)
+		for (pipe_or_file = 0; pipe_or_file < 2; pipe_or_file++)
+			for (edit = 0; edit < 2; edit++)
+				content_size_case(small[i], strlen(small[i]),
+				    pipe_or_file, edit);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		big = make_message(sizes[i], 1);
+		for (pipe_or_file = 0; pipe_or_file < 2; pipe_or_file++)
+			for (edit = 0; edit < 2; edit++)
+				content_size_case(big, sizes[i], pipe_or_file,
+				    edit);
+		free(big);
+	}
+	/* Random bytes, so CR and LF fall on every boundary somewhere. */
+	for (i = 0; i < 4; i++) {
+		size_t n = 300 * 1024 + i * 4099, k;
+
+		rng_seed(77 + i);
+		big = malloc(n);
+		assert_non_null(big);
+		for (k = 0; k < n; k++)
+			big[k] = rng_byte();
+		content_size_case(big, n, 0, (int)(i & 1));
+		free(big);
+	}
+}
+
 /* Bytes shown escaped, for messages. */
 static void
 show(char *out, size_t outlen, const char *p, size_t n)
@@ -1474,6 +1557,7 @@ main(void)
 		cmocka_unit_test(test_pump_large_pipe),
 		cmocka_unit_test(test_pump_without_prefetch),
 		cmocka_unit_test(test_eightbit),
+		cmocka_unit_test(test_content_size),
 		cmocka_unit_test(test_message_nul),
 		cmocka_unit_test(test_read_error),
 		cmocka_unit_test(test_header_fields),

@@ -406,6 +406,278 @@ test_8bitmime(void **state)
 	smtp_free(s);
 }
 
+static const char *const rcpt_utf8[] = { "jos\xc3\xa9@b\xc3\xbc"
+					 "cher.example",
+	"bob@example.org" };
+
+/* RFC 6531: UTF-8 addresses go as they are when SMTPUTF8 is offered. */
+static void
+test_smtputf8_offered(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.from = "alice@b\xc3\xbc"
+		 "cher.example";
+	p.rcpt = rcpt_utf8;
+	s = engine(&p);
+	expect_action(to_ehlo(s,
+			  "250-mx\n250-PIPELINING\n250-8BITMIME\n"
+			  "250 SMTPUTF8"),
+	    SMTP_A_READ);
+	assert_string_equal(take(s),
+	    "MAIL FROM:<alice@b\xc3\xbc"
+	    "cher.example> BODY=8BITMIME "
+	    "SMTPUTF8\r\n"
+	    "RCPT TO:<jos\xc3\xa9@b\xc3\xbc"
+	    "cher.example>\r\n"
+	    "RCPT TO:<bob@example.org>\r\n"
+	    "DATA\r\n");
+	smtp_free(s);
+
+	/* All ASCII: no SMTPUTF8 even where it is offered. */
+	params_init(&p);
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250-8BITMIME\n250 SMTPUTF8"),
+	    SMTP_A_READ);
+	assert_string_equal(take(s), "MAIL FROM:<" FROM ">\r\n");
+	smtp_free(s);
+}
+
+/* Without SMTPUTF8 domains go in A-labels, the local part unchanged. */
+static void
+test_smtputf8_not_offered_alabels(void **state)
+{
+	static const char *const rcpt[] = { "bob@B\xc3\x9c"
+					    "CHER.example",
+		"carol@example.org" };
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.from = "alice@\xe4\xbe\x8b\xe5\xad\x90.example";
+	p.rcpt = rcpt;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250-8BITMIME\n250 PIPELINING"),
+	    SMTP_A_READ);
+	assert_string_equal(take(s),
+	    "MAIL FROM:<alice@xn--fsqu00a.example>\r\n"
+	    "RCPT TO:<bob@xn--bcher-kva.example>\r\n"
+	    "RCPT TO:<carol@example.org>\r\n"
+	    "DATA\r\n");
+	smtp_free(s);
+}
+
+/* A UTF-8 local part has no ASCII form: nothing is sent but QUIT. */
+static void
+test_smtputf8_local_part_refused(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.rcpt = rcpt_utf8;
+	s = engine(&p);
+	expect_fail(s,
+	    to_ehlo(s, "250-mx\n250-8BITMIME\n250-DSN\n250 PIPELINING"),
+	    ERR_UNAVAILABLE, 0);
+	assert_string_equal(take(s), "QUIT\r\n");
+	assert_non_null(strstr(smtp_error(s)->msg,
+	    "jos\xc3\xa9@b\xc3\xbc"
+	    "cher.example"));
+	assert_non_null(strstr(smtp_error(s)->msg, "SMTPUTF8"));
+	smtp_free(s);
+
+	/* The sender too. */
+	params_init(&p);
+	p.from = "jos\xc3\xa9@example.org";
+	s = engine(&p);
+	expect_fail(s, to_ehlo(s, "250-mx\n250 PIPELINING"), ERR_UNAVAILABLE,
+	    0);
+	assert_string_equal(take(s), "QUIT\r\n");
+	smtp_free(s);
+}
+
+/* RFC 3461: NOTIFY, ORCPT in xtext, RET and ENVID in xtext. */
+static void
+test_dsn_parameters(void **state)
+{
+	static const char *const rcpt[] = { "a+b=c@example.org",
+		"\"d e\"@example.org" };
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.rcpt = rcpt;
+	p.dsn_notify = "failure,delay";
+	p.dsn_return = "headers";
+	p.envid = "id+1=x \xc3\xa9";
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250-DSN\n250 PIPELINING"),
+	    SMTP_A_READ);
+	assert_string_equal(take(s),
+	    "MAIL FROM:<" FROM "> RET=HDRS ENVID=id+2B1+3Dx+20+C3+A9\r\n"
+	    "RCPT TO:<a+b=c@example.org> NOTIFY=FAILURE,DELAY "
+	    "ORCPT=rfc822;a+2Bb+3Dc@example.org\r\n"
+	    "RCPT TO:<\"d e\"@example.org> NOTIFY=FAILURE,DELAY "
+	    "ORCPT=rfc822;\"d+20e\"@example.org\r\n"
+	    "DATA\r\n");
+	smtp_free(s);
+
+	/* -V alone: ENVID and ORCPT, no NOTIFY or RET. */
+	params_init(&p);
+	p.nrcpt = 1;
+	p.envid = "q1";
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250 DSN"), SMTP_A_READ);
+	assert_string_equal(take(s), "MAIL FROM:<" FROM "> ENVID=q1\r\n");
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	assert_string_equal(take(s),
+	    "RCPT TO:<a@example.org> ORCPT=rfc822;a@example.org\r\n");
+	smtp_free(s);
+
+	/* -V alone where DSN is not offered: it only labels reports. */
+	params_init(&p);
+	p.envid = "q1";
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250 mx"), SMTP_A_READ);
+	assert_string_equal(take(s), "MAIL FROM:<" FROM ">\r\n");
+	smtp_free(s);
+}
+
+/* RFC 6533: with SMTPUTF8 a UTF-8 recipient's ORCPT is utf-8, unitext. */
+static void
+test_dsn_orcpt_utf8(void **state)
+{
+	static const char *const rcpt[] = { "j+\xc3\xbc=\\@b\xc3\xbc"
+					    "cher.example" };
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.rcpt = rcpt;
+	p.nrcpt = 1;
+	p.dsn_notify = "success";
+	s = engine(&p);
+	expect_action(to_ehlo(s,
+			  "250-mx\n250-DSN\n250-8BITMIME\n250-SMTPUTF8\n"
+			  "250 PIPELINING"),
+	    SMTP_A_READ);
+	assert_string_equal(take(s),
+	    "MAIL FROM:<" FROM "> BODY=8BITMIME SMTPUTF8\r\n"
+	    "RCPT TO:<j+\xc3\xbc=\\@b\xc3\xbc"
+	    "cher.example> NOTIFY=SUCCESS "
+	    "ORCPT=utf-8;j\\x{2B}\xc3\xbc\\x{3D}\\x{5C}@b\xc3\xbc"
+	    "cher.example\r\n"
+	    "DATA\r\n");
+	smtp_free(s);
+
+	/* Without SMTPUTF8 the domain is in A-labels, ORCPT with it. */
+	params_init(&p);
+	p.rcpt = (const char *const[]){ "j@b\xc3\xbc"
+					"cher.example" };
+	p.nrcpt = 1;
+	p.dsn_notify = "never";
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250-DSN\n250 PIPELINING"),
+	    SMTP_A_READ);
+	assert_string_equal(take(s),
+	    "MAIL FROM:<" FROM ">\r\n"
+	    "RCPT TO:<j@xn--bcher-kva.example> NOTIFY=NEVER "
+	    "ORCPT=rfc822;j@xn--bcher-kva.example\r\n"
+	    "DATA\r\n");
+	smtp_free(s);
+}
+
+/* NOTIFY or RET asked for and DSN not offered: no MAIL at all. */
+static void
+test_dsn_not_offered(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.dsn_return = "full";
+	s = engine(&p);
+	expect_fail(s, to_ehlo(s, "250-mx\n250 PIPELINING"), ERR_UNAVAILABLE,
+	    0);
+	assert_string_equal(take(s), "QUIT\r\n");
+	assert_non_null(strstr(smtp_error(s)->msg, "(DSN)"));
+	smtp_free(s);
+}
+
+/* RFC 1870: SIZE=n declared where known and offered. */
+static void
+test_size_declared(void **state)
+{
+	static const struct {
+		unsigned long long size;
+		const char *ehlo;
+		const char *mail;
+	} cases[] = {
+		{ 500, "250-mx\n250 SIZE 1000",
+		    "MAIL FROM:<" FROM "> SIZE=500\r\n" },
+		{ 1000, "250-mx\n250 SIZE 1000",
+		    "MAIL FROM:<" FROM "> SIZE=1000\r\n" },
+		/* No limit given: declared all the same. */
+		{ 99999999999ULL, "250-mx\n250 SIZE",
+		    "MAIL FROM:<" FROM "> SIZE=99999999999\r\n" },
+		{ 5000, "250-mx\n250 SIZE 0",
+		    "MAIL FROM:<" FROM "> SIZE=5000\r\n" },
+		/* Unknown, or not offered: nothing. */
+		{ 0, "250-mx\n250 SIZE 1000", "MAIL FROM:<" FROM ">\r\n" },
+		{ 5000, "250 mx", "MAIL FROM:<" FROM ">\r\n" },
+	};
+	struct smtp_params p;
+	struct smtp *s;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		params_init(&p);
+		p.size = cases[i].size;
+		s = engine(&p);
+		expect_action(to_ehlo(s, cases[i].ehlo), SMTP_A_READ);
+		assert_string_equal(take(s), cases[i].mail);
+		smtp_free(s);
+	}
+
+	/* With the other parameters, in one line. */
+	params_init(&p);
+	p.size = 42;
+	p.eightbit = 1;
+	p.dsn_return = "full";
+	p.nrcpt = 1;
+	s = engine(&p);
+	expect_action(to_ehlo(s,
+			  "250-mx\n250-SIZE 100\n250-8BITMIME\n250-DSN\n"
+			  "250 PIPELINING"),
+	    SMTP_A_READ);
+	assert_string_equal(take(s),
+	    "MAIL FROM:<" FROM "> SIZE=42 BODY=8BITMIME RET=FULL\r\n"
+	    "RCPT TO:<a@example.org> ORCPT=rfc822;a@example.org\r\n"
+	    "DATA\r\n");
+	smtp_free(s);
+}
+
+/* RFC 1870 4: larger than the server's limit: stop before MAIL. */
+static void
+test_size_over_limit(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.size = 1001;
+	s = engine(&p);
+	expect_fail(s, to_ehlo(s, "250-mx\n250-PIPELINING\n250 SIZE 1000"),
+	    ERR_DATA, 0);
+	assert_string_equal(take(s), "QUIT\r\n");
+	assert_non_null(strstr(smtp_error(s)->msg, "1001"));
+	assert_non_null(strstr(smtp_error(s)->msg, "1000"));
+	smtp_free(s);
+}
+
 static void
 test_starttls_flow(void **state)
 {
@@ -1642,6 +1914,14 @@ main(void)
 		cmocka_unit_test(test_long_commands_not_dropped),
 		cmocka_unit_test(test_command_over_limit),
 		cmocka_unit_test(test_state_names),
+		cmocka_unit_test(test_smtputf8_offered),
+		cmocka_unit_test(test_smtputf8_not_offered_alabels),
+		cmocka_unit_test(test_smtputf8_local_part_refused),
+		cmocka_unit_test(test_dsn_parameters),
+		cmocka_unit_test(test_dsn_orcpt_utf8),
+		cmocka_unit_test(test_dsn_not_offered),
+		cmocka_unit_test(test_size_declared),
+		cmocka_unit_test(test_size_over_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
