@@ -1533,8 +1533,12 @@ queue_run(struct run *base, struct error *err)
 		f.v = all + i;
 		f.n = j - i;
 		if (group_ready(&g, base, all[i], &sc, &gerr) == -1) {
-			/* Nothing can go until the configuration is mended. */
-			log_error(&gerr);
+			/*
+			 * Nothing can go until the configuration is mended.
+			 * The last such error is the run's, said at its end.
+			 */
+			if (worst.kind != ERR_NONE)
+				log_error(&worst);
 			if (g.acc == NULL) {
 				worst = gerr;
 				retried += (int)(j - i);
@@ -1600,7 +1604,7 @@ queue_show(struct run *r, struct error *err)
 {
 	struct queue_entry **v;
 	char **dirs;
-	size_t ndirs, n, nf, i, j, k;
+	size_t ndirs, n, nf, i, j, k, shown = 0;
 	time_t now = time(NULL);
 
 	if (queue_dirs(r, &dirs, &ndirs, err) == -1)
@@ -1611,8 +1615,13 @@ queue_show(struct run *r, struct error *err)
 		queue_list_free(v, nf);
 		if (queue_list(dirs[i], 0, &v, &n, err) == -1)
 			break;
-		if (n == 0 && nf == 0 && ndirs > 1)
+		if (n == 0 && nf == 0) {
+			/* The default directory speaks for an empty queue. */
+			if (i + 1 == ndirs && shown == 0)
+				printf("%s: 0 messages queued\n", dirs[i]);
 			continue;
+		}
+		shown++;
 		printf("%s: %zu message%s queued", dirs[i], n,
 		    n == 1 ? "" : "s");
 		if (nf > 0)

@@ -144,6 +144,25 @@ sync_dir(const char *dir, const char *sub, struct error *err)
 	return r;
 }
 
+/* A new directory lasts once its parent's entry for it is on disk. */
+static int
+sync_parent(const char *path, struct error *err)
+{
+	char *parent = strdup(path), *slash;
+	int r;
+
+	if (parent == NULL)
+		return error_set(err, ERR_OSERR, "out of memory");
+	slash = strrchr(parent, '/');
+	if (slash == parent)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	r = slash == NULL ? 0 : sync_dir(parent, NULL, err);
+	free(parent);
+	return r;
+}
+
 /* mkdir -p, each new directory 0700. */
 static int
 make_dirs(const char *dir, struct error *err)
@@ -158,8 +177,13 @@ make_dirs(const char *dir, struct error *err)
 			continue;
 		char c = *s;
 		*s = '\0';
-		if (mkdir(p, 0700) == -1 && errno != EEXIST) {
-			sys_error(err, "create", p);
+		if (mkdir(p, 0700) == -1) {
+			if (errno != EEXIST) {
+				sys_error(err, "create", p);
+				free(p);
+				return -1;
+			}
+		} else if (sync_parent(p, err) == -1) {
 			free(p);
 			return -1;
 		}
