@@ -525,6 +525,55 @@ def _(c):
     return [rcpt]
 
 
+IDN_DOMAIN = "bücher.example"
+IDN_DOMAIN_ACE = "xn--bcher-kva.example"
+
+
+@case("587-smtputf8")
+def _(c):
+    """An international address delivered by Postfix, which offers
+    SMTPUTF8 (RFC 6531): the UTF-8 local part and domain go as they are,
+    with SMTPUTF8 on MAIL, and DSN's ORCPT and ENVID are taken too."""
+    rcpt = "jürgen-%s@%s" % (c.token, IDN_DOMAIN)
+    msg = simple_message(c.name, rcpt)
+    cfg = c.config(c.ports["SUBMISSION_PORT"], "plain")
+    c.run(cfg, ["-N", "failure", "-V", "env+id=1", "--", rcpt], msg)
+    c.expect_exit(0)
+    if not re.search(r"^--> MAIL FROM:<%s> .*SMTPUTF8.* ENVID=env\+2Bid\+3D1"
+                     % re.escape(FROM), c.stderr, re.M):
+        raise Failure("no MAIL FROM with SMTPUTF8 and the xtext ENVID")
+    if not re.search(r"^--> RCPT TO:<%s> NOTIFY=FAILURE ORCPT=utf-8;"
+                     % re.escape(rcpt), c.stderr, re.M):
+        raise Failure("no RCPT TO with NOTIFY and a utf-8 ORCPT")
+    # The capture transport names its folder with each 8-bit byte as "_";
+    # the envelope it records, and Postfix's log, have the address as it
+    # was delivered.
+    piped = "".join(ch if ord(ch) < 128 else "_" * len(ch.encode())
+                    for ch in rcpt)
+    c.check_message(c.wait_delivery(piped), msg, rcpt,
+                    received_with="UTF8SMTPSA")
+    if "to=<%s>" % rcpt not in c.postfix_log():
+        raise Failure("Postfix logged no delivery to <%s>" % rcpt)
+    return [piped]
+
+
+@case("25-idn-a-labels")
+def _(c):
+    """The plain port does not offer SMTPUTF8 here: the domain goes in
+    A-labels (UTS #46) and Postfix delivers to that address."""
+    local = "idn-%s" % c.token
+    rcpt = "%s@%s" % (local, IDN_DOMAIN)
+    ace = "%s@%s" % (local, IDN_DOMAIN_ACE)
+    msg = simple_message(c.name, ace)
+    cfg = c.config(c.ports["SMTP_PORT"], "off", tls="off")
+    c.run(cfg, ["--", rcpt], msg)
+    c.expect_exit(0)
+    if "SMTPUTF8" in c.stderr.split("--> MAIL", 1)[-1].split("\n", 1)[0]:
+        raise Failure("SMTPUTF8 sent to a server that does not offer it")
+    c.check_message(c.wait_delivery(ace), msg, ace, received_with="ESMTP")
+    return [ace]
+
+
 @case("587-wrong-password")
 def _(c):
     rcpt = c.rcpt()
