@@ -463,22 +463,30 @@ emit_headers(struct msg *m, struct buf *out, struct error *err)
 
 /* Count what the body filter would make of n bytes, writing nothing. */
 static void
-count_content(struct bodyfilter *bf, const char *p, size_t n)
+count_content(struct bodyfilter *bf, const char *in, size_t n)
 {
-	for (; n > 0; p++, n--) {
+	const unsigned char *p = (const unsigned char *)in, *end = p + n, *q;
+
+	while (p < end) {
 		if (bf->cr) {
 			bf->cr = 0;
-			if (*p == '\n') /* the LF of a CRLF */
+			if (*p == '\n') { /* the LF of a CRLF */
+				p++;
 				continue;
+			}
 		}
 		if (*p == '\r' || *p == '\n') {
 			bf->cr = *p == '\r';
 			bf->size += 2;
 			bf->bol = 1;
+			p++;
 			continue;
 		}
-		bf->size++;
+		/* Up to the next line ending, each byte counts once. */
+		q = plain_run(p + 1, end);
+		bf->size += (unsigned long long)(q - p);
 		bf->bol = 0;
+		p = q;
 	}
 }
 
