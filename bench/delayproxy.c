@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "listen.h"
+
 #define MAX_PAIRS 64
 #define READ_MAX (256 * 1024)
 /* Stop reading a direction that holds this much (a bandwidth-delay cap). */
@@ -213,31 +215,6 @@ free_pair(int i)
 	drop_queue(&p->down);
 	free(p);
 	pairs[i] = NULL;
-}
-
-static int
-listen_on(int port)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int fd, one = 1;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == -1 ||
-	    listen(fd, 64) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) == -1) {
-		close(fd);
-		return -1;
-	}
-	printf("PORT %d\n", ntohs(a.sin_port));
-	fflush(stdout);
-	return fd;
 }
 
 static void

@@ -38,6 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "listen.h"
+
 /* Socket reads: one flight at a time, as much as is queued, up to this. */
 #define RAW_CAP (1024 * 1024)
 /* Plain text: the largest TLS record fits several times. */
@@ -798,31 +800,6 @@ load_tls(const struct options *o)
 		fprintf(stderr, "sink: bad priority string at %s\n", errpos);
 		exit(64);
 	}
-}
-
-static int
-listen_on(int port)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int fd, one = 1;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == -1 ||
-	    listen(fd, 64) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) == -1) {
-		close(fd);
-		return -1;
-	}
-	printf("PORT %d\n", ntohs(a.sin_port));
-	fflush(stdout);
-	return fd;
 }
 
 int

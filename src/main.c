@@ -1024,10 +1024,8 @@ flush_next(void *ctx, struct submit_job *job)
 			else
 				queue_remove(e, &err);
 			flush_release(f, job);
-			if (!f->locked) {
-				close(e->fd);
-				e->fd = -1;
-			}
+			if (!f->locked)
+				queue_unlock(e);
 			continue;
 		}
 		if ((f->content_fd = queue_content(e, &err)) == -1 ||
@@ -1171,10 +1169,8 @@ flush_done(void *ctx, const struct submit_job *job, const struct error *err,
 	at.size = (long long)msg_size_lf(job->msg);
 	at.queue = note;
 	log_attempt(f->r, f->sc, &at, err);
-	if (!f->locked && e->fd != -1) {
-		close(e->fd); /* the lock goes with it */
-		e->fd = -1;
-	}
+	if (!f->locked)
+		queue_unlock(e);
 	flush_release(f, (struct submit_job *)job);
 }
 
@@ -1213,10 +1209,8 @@ flush_entries(struct flush *f)
 		settle(f, e, &err, FATE_RETRY);
 		f->retried++;
 		note_worst(f, &err, FATE_RETRY);
-		if (!f->locked) {
-			close(e->fd);
-			e->fd = -1;
-		}
+		if (!f->locked)
+			queue_unlock(e);
 	}
 }
 
@@ -1403,21 +1397,27 @@ selected(const struct cli *c, const struct queue_entry *e, time_t now)
 	}
 }
 
-/* Entries sent together: same configuration, account and settings. */
+/*
+ * Entries sent together have the same configuration, account and
+ * settings: ordered by those, a group is a run of equal ones.
+ */
 static int
-same_group(const struct queue_entry *a, const struct queue_entry *b)
+group_cmp(const struct queue_entry *a, const struct queue_entry *b)
 {
+	int c;
 	size_t k;
 
-	if ((a->conffile == NULL) != (b->conffile == NULL) ||
-	    (a->conffile && strcmp(a->conffile, b->conffile) != 0) ||
-	    a->host_given != b->host_given ||
-	    strcmp(a->account, b->account) != 0 || a->nset != b->nset)
-		return 0;
+	if ((c = strcmp(a->conffile ? a->conffile : "",
+		 b->conffile ? b->conffile : "")) != 0 ||
+	    (c = (a->conffile != NULL) - (b->conffile != NULL)) != 0 ||
+	    (c = a->host_given - b->host_given) != 0 ||
+	    (c = strcmp(a->account, b->account)) != 0 ||
+	    (c = (a->nset > b->nset) - (a->nset < b->nset)) != 0)
+		return c;
 	for (k = 0; k < a->nset; k++)
-		if (strcmp(a->set[k], b->set[k]) != 0)
-			return 0;
-	return 1;
+		if ((c = strcmp(a->set[k], b->set[k])) != 0)
+			return c;
+	return 0;
 }
 
 /* The account an entry names, as it is configured now. */
@@ -1465,19 +1465,9 @@ by_group(const void *pa, const void *pb)
 {
 	const struct queue_entry *a = *(struct queue_entry *const *)pa,
 				 *b = *(struct queue_entry *const *)pb;
-	int c;
-	size_t k;
+	int c = group_cmp(a, b);
 
-	if ((c = strcmp(a->conffile ? a->conffile : "",
-		 b->conffile ? b->conffile : "")) != 0 ||
-	    (c = a->host_given - b->host_given) != 0 ||
-	    (c = strcmp(a->account, b->account)) != 0 ||
-	    (c = (int)a->nset - (int)b->nset) != 0)
-		return c;
-	for (k = 0; k < a->nset; k++)
-		if ((c = strcmp(a->set[k], b->set[k])) != 0)
-			return c;
-	return strcmp(a->id, b->id);
+	return c != 0 ? c : strcmp(a->id, b->id);
 }
 
 /* -q: everything due (or selected), one connection per account. */
@@ -1523,7 +1513,7 @@ queue_run(struct run *base, struct error *err)
 		struct flush f;
 		struct error gerr;
 
-		for (j = i + 1; j < nall && same_group(all[i], all[j]); j++)
+		for (j = i + 1; j < nall && group_cmp(all[i], all[j]) == 0; j++)
 			;
 		memset(&g, 0, sizeof(g));
 		memset(&f, 0, sizeof(f));
@@ -1554,8 +1544,7 @@ queue_run(struct run *base, struct error *err)
 					continue;
 				settle(&f, all[k], &gerr, FATE_RETRY);
 				retried++;
-				close(all[k]->fd);
-				all[k]->fd = -1;
+				queue_unlock(all[k]);
 			}
 			worst = gerr;
 			run_free(&g);

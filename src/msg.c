@@ -55,6 +55,33 @@ plain_run(const unsigned char *p, const unsigned char *end)
 	return p;
 }
 
+/*
+ * The line ending at *pp, if one is there: LF, CRLF and a bare CR each
+ * end a line (an LF right after a CR that ended one is that CR's).
+ * Returns 2 for an ending taken (it becomes CRLF), 1 for the LF of a CRLF
+ * already counted, 0 when *pp is not a line ending.
+ */
+static int
+line_ending(struct bodyfilter *bf, const unsigned char **pp)
+{
+	const unsigned char *p = *pp;
+
+	if (bf->cr) {
+		bf->cr = 0;
+		if (*p == '\n') {
+			*pp = p + 1;
+			return 1;
+		}
+	}
+	if (*p != '\r' && *p != '\n')
+		return 0;
+	bf->cr = *p == '\r';
+	bf->lines++;
+	bf->bol = 1;
+	*pp = p + 1;
+	return 2;
+}
+
 void
 bodyfilter_init(struct bodyfilter *bf)
 {
@@ -77,20 +104,12 @@ bodyfilter_feed(struct bodyfilter *bf, const char *in, size_t n,
 		return error_set(err, ERR_OSERR, "out of memory");
 	o = o0 = out->data + out->len;
 	while (p < end) {
-		if (bf->cr) {
-			bf->cr = 0;
-			if (*p == '\n') { /* the LF of a CRLF */
-				p++;
-				continue;
-			}
-		}
-		if (*p == '\r' || *p == '\n') {
-			bf->cr = *p == '\r';
+		switch (line_ending(bf, &p)) {
+		case 2:
 			*o++ = '\r';
 			*o++ = '\n';
-			bf->lines++;
-			bf->bol = 1;
-			p++;
+			continue;
+		case 1:
 			continue;
 		}
 		if (*p == '\0') {
@@ -468,18 +487,11 @@ count_content(struct bodyfilter *bf, const char *in, size_t n)
 	const unsigned char *p = (const unsigned char *)in, *end = p + n, *q;
 
 	while (p < end) {
-		if (bf->cr) {
-			bf->cr = 0;
-			if (*p == '\n') { /* the LF of a CRLF */
-				p++;
-				continue;
-			}
-		}
-		if (*p == '\r' || *p == '\n') {
-			bf->cr = *p == '\r';
+		switch (line_ending(bf, &p)) {
+		case 2:
 			bf->size += 2;
-			bf->bol = 1;
-			p++;
+			continue;
+		case 1:
 			continue;
 		}
 		/* Up to the next line ending, each byte counts once. */

@@ -648,8 +648,7 @@ queue_entry_free(struct queue_entry *e)
 
 	if (e == NULL)
 		return;
-	if (e->fd != -1)
-		close(e->fd);
+	queue_unlock(e);
 	for (i = 0; i < e->nset; i++)
 		free(e->set[i]);
 	for (i = 0; i < e->nrcpt; i++)
@@ -888,8 +887,7 @@ queue_lock(struct queue_entry *e, struct error *err)
 		}
 		return -1;
 	}
-	if (e->fd != -1)
-		close(e->fd);
+	queue_unlock(e);
 	now->fd = fd;
 	/* Swap the contents: the caller's pointer now holds the new state. */
 	{
@@ -899,6 +897,14 @@ queue_lock(struct queue_entry *e, struct error *err)
 	}
 	queue_entry_free(now);
 	return 1;
+}
+
+void
+queue_unlock(struct queue_entry *e)
+{
+	if (e->fd != -1)
+		close(e->fd);
+	e->fd = -1;
 }
 
 int

@@ -83,6 +83,8 @@ void queue_list_free(struct queue_entry **, size_t);
  * state read again, 0 when another process has it or it is gone.
  */
 int queue_lock(struct queue_entry *, struct error *);
+/* Let the entry go: the lock ends with the file's descriptor. */
+void queue_unlock(struct queue_entry *);
 /* A file descriptor reading the content from its start. */
 int queue_content(struct queue_entry *, struct error *);
 /* Delete one entry by ID: 0, or -1 (ERR_NOINPUT when there is none). */

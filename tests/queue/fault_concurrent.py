@@ -130,12 +130,8 @@ def main():
                             (0, 0.003, 0.01)[r % 3], 'r%d-' % r)
         print('fault_concurrent: %s' % ('PASS' if ok else 'FAIL'))
     finally:
-        sink.stop()
-        if ok:
-            o.cleanup()
-        else:
-            print('kept %s' % o.dir)
-    return 0 if ok else 1
+        status = o.finish(ok, sink)
+    return status
 
 
 if __name__ == '__main__':

@@ -335,12 +335,8 @@ def main():
                   % (left, failed))
         print('fault_kill: %s' % ('PASS' if ok else 'FAIL'))
     finally:
-        sink.stop()
-        if ok:
-            o.cleanup()
-        else:
-            print('kept %s' % o.dir)
-    return 0 if ok else 1
+        status = o.finish(ok, sink)
+    return status
 
 
 if __name__ == '__main__':

@@ -485,6 +485,17 @@ class Outbox:
         if not self.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
 
+    def finish(self, ok, *servers):
+        """Stop the servers; remove the directory after a pass, keep it
+        (and say where) after a failure.  The exit status for main()."""
+        for s in servers:
+            s.stop()
+        if ok:
+            self.cleanup()
+        else:
+            print('kept %s' % self.dir)
+        return 0 if ok else 1
+
     def transcript(self):
         out = []
         for argv, r in self.runs[-6:]:
