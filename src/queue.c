@@ -14,6 +14,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "transport.h"
 
@@ -102,18 +103,7 @@ queue_backoff(time_t now, int attempts, long min, long max)
 	return now + d;
 }
 
-/* --- paths and durable writes --- */
-
-static char *
-path_of(const char *dir, const char *sub, const char *id, const char *ext)
-{
-	char *p = NULL;
-
-	if (asprintf(&p, "%s/%s%s%s%s", dir, sub ? sub : "", sub ? "/" : "", id,
-		ext) < 0)
-		return NULL;
-	return p;
-}
+/* --- the directories: checked before use, then used by descriptor --- */
 
 static int
 sys_error(struct error *err, const char *what, const char *path)
@@ -127,21 +117,70 @@ sys_error(struct error *err, const char *what, const char *path)
 	    "queue: cannot %s %s: %s", what, path, strerror(e));
 }
 
+/*
+ * A directory the queue trusts: a real directory, the effective user's,
+ * and nobody else may add or rename files in it.  Whatever is wrong is
+ * said, never mended: a loose mode may be someone's plan.
+ */
 static int
-sync_dir(const char *dir, const char *sub, struct error *err)
+check_dir(int fd, const char *path, struct error *err)
 {
-	char *p = sub ? path_of(dir, NULL, sub, "") : strdup(dir);
-	int fd, r = 0;
+	struct stat st;
 
-	if (p == NULL)
-		return error_set(err, ERR_OSERR, "out of memory");
-	if ((fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    fsync(fd) == -1)
-		r = sys_error(err, "sync the directory", p);
-	if (fd != -1)
+	if (fstat(fd, &st) == -1)
+		return sys_error(err, "examine", path);
+	if (!S_ISDIR(st.st_mode))
+		return error_set(err, ERR_CONFIG,
+		    "queue: %s is not a directory", path);
+	if (st.st_uid != geteuid())
+		return error_set(err, ERR_CONFIG,
+		    "queue: %s belongs to uid %ld, not to the user running "
+		    "outbox (uid %ld); the queue must be the user's own",
+		    path, (long)st.st_uid, (long)geteuid());
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return error_set(err, ERR_CONFIG,
+		    "queue: %s is writable by %s (mode %04o); the queue "
+		    "must not be (chmod go-w)",
+		    path, (st.st_mode & S_IWOTH) ? "other users" : "its group",
+		    (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+/* Open PATH (relative to AT) as a trusted directory; -1 and err. */
+static int
+open_dir_at(int at, const char *name, const char *path, struct error *err)
+{
+	struct stat st;
+	int fd = openat(at, name,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd == -1) {
+		if ((errno == ELOOP || errno == ENOTDIR) &&
+		    fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			return error_set(err, ERR_CONFIG,
+			    "queue: %s is %s, not a directory", path,
+			    S_ISLNK(st.st_mode) ? "a symbolic link" : "a file");
+		int e = errno;
+		sys_error(err, "open", path);
+		errno = e; /* ENOENT: the caller may take it for empty */
+		return -1;
+	}
+	if (check_dir(fd, path, err) == -1) {
 		close(fd);
-	free(p);
-	return r;
+		return -1;
+	}
+	return fd;
+}
+
+static char *
+path_of(const char *dir, const char *sub, const char *id, const char *ext)
+{
+	char *p = NULL;
+
+	if (asprintf(&p, "%s/%s%s%s%s", dir, sub ? sub : "", sub ? "/" : "", id,
+		ext) < 0)
+		return NULL;
+	return p;
 }
 
 /* A new directory lasts once its parent's entry for it is on disk. */
@@ -149,7 +188,7 @@ static int
 sync_parent(const char *path, struct error *err)
 {
 	char *parent = strdup(path), *slash;
-	int r;
+	int fd, r = 0;
 
 	if (parent == NULL)
 		return error_set(err, ERR_OSERR, "out of memory");
@@ -158,17 +197,23 @@ sync_parent(const char *path, struct error *err)
 		slash[1] = '\0';
 	else if (slash != NULL)
 		*slash = '\0';
-	r = slash == NULL ? 0 : sync_dir(parent, NULL, err);
+	if (slash != NULL) {
+		if ((fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+			-1 ||
+		    fsync(fd) == -1)
+			r = sys_error(err, "sync the directory", parent);
+		if (fd != -1)
+			close(fd);
+	}
 	free(parent);
 	return r;
 }
 
-/* mkdir -p, each new directory 0700. */
+/* mkdir -p, each new directory 0700; what was there already stays. */
 static int
 make_dirs(const char *dir, struct error *err)
 {
 	char *p = strdup(dir), *s;
-	struct stat st;
 
 	if (p == NULL)
 		return error_set(err, ERR_OSERR, "out of memory");
@@ -192,29 +237,162 @@ make_dirs(const char *dir, struct error *err)
 			break;
 	}
 	free(p);
-	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode))
-		return sys_error(err, "use the directory", dir);
+	return 0;
+}
+
+/* The three directories of a queue, each open and checked. */
+struct qdirs {
+	int top, tmp, failed;
+};
+
+static void
+qdirs_close(struct qdirs *q)
+{
+	if (q->top != -1)
+		close(q->top);
+	if (q->tmp != -1)
+		close(q->tmp);
+	if (q->failed != -1)
+		close(q->failed);
+	q->top = q->tmp = q->failed = -1;
+}
+
+static int
+open_sub(struct qdirs *q, const char *dir, const char *sub, int create,
+    int *out, struct error *err)
+{
+	char *p = path_of(dir, NULL, sub, "");
+	int r = -1;
+
+	if (p == NULL)
+		return error_set(err, ERR_OSERR, "out of memory");
+	if (create && mkdirat(q->top, sub, 0700) == 0) {
+		if (fsync(q->top) == -1) {
+			sys_error(err, "sync the directory", dir);
+			goto out;
+		}
+	} else if (create && errno != EEXIST) {
+		sys_error(err, "create", p);
+		goto out;
+	}
+	if ((*out = open_dir_at(q->top, sub, p, err)) != -1)
+		r = 0;
+out:
+	free(p);
+	return r;
+}
+
+/*
+ * Open the queue DIR and its tmp/ and failed/, creating what is missing
+ * when CREATE.  Without CREATE a missing queue is 1 (nothing in it).
+ */
+static int
+qdirs_open(struct qdirs *q, const char *dir, int create, struct error *err)
+{
+	q->top = q->tmp = q->failed = -1;
+	if (create && make_dirs(dir, err) == -1)
+		return -1;
+	if ((q->top = open_dir_at(AT_FDCWD, dir, dir, err)) == -1) {
+		if (!create && err->kind == ERR_OSERR && errno == ENOENT) {
+			error_clear(err);
+			return 1;
+		}
+		return -1;
+	}
+	if (open_sub(q, dir, "tmp", 1, &q->tmp, err) == -1 ||
+	    open_sub(q, dir, "failed", 1, &q->failed, err) == -1) {
+		qdirs_close(q);
+		return -1;
+	}
 	return 0;
 }
 
 static int
-prepare_dir(const char *dir, struct error *err)
+sub_fd(const struct qdirs *q, const char *sub)
 {
-	char *tmp = path_of(dir, NULL, "tmp", ""),
-	     *failed = path_of(dir, NULL, "failed", "");
-	int r = -1;
+	if (sub == NULL)
+		return q->top;
+	return strcmp(sub, "failed") == 0 ? q->failed : q->tmp;
+}
 
-	if (tmp == NULL || failed == NULL)
-		error_set(err, ERR_OSERR, "out of memory");
-	else if (make_dirs(dir, err) == 0 && make_dirs(tmp, err) == 0 &&
-	    make_dirs(failed, err) == 0)
-		r = 0;
-	free(tmp);
-	free(failed);
-	return r;
+static int
+sync_fd(int fd, const char *dir, const char *sub, struct error *err)
+{
+	char *p;
+
+	if (fsync(fd) == 0)
+		return 0;
+	p = sub != NULL ? path_of(dir, NULL, sub, "") : NULL;
+	sys_error(err, "sync the directory", p != NULL ? p : dir);
+	free(p);
+	return -1;
+}
+
+/*
+ * Why an entry's file cannot be trusted (NULL: it can): only a regular
+ * file of the effective user's with one name is the queue's own work.
+ */
+static const char *
+file_distrust(const struct stat *st, char *why, size_t len)
+{
+	if (!S_ISREG(st->st_mode))
+		return S_ISLNK(st->st_mode) ? "a symbolic link" :
+					      "not a regular file";
+	if (st->st_uid != geteuid()) {
+		snprintf(why, len, "owned by uid %ld, not %ld",
+		    (long)st->st_uid, (long)geteuid());
+		return why;
+	}
+	if (st->st_nlink != 1) {
+		snprintf(why, len, "%ld names (hard links) for one file",
+		    (long)st->st_nlink);
+		return why;
+	}
+	return NULL;
+}
+
+/*
+ * Open an entry's file: never through a symbolic link, never a FIFO
+ * that blocks, and only when file_distrust finds nothing.  -1 with
+ * errno ENOENT when it is gone; -1 with err (ERR_CONFIG) when it is not
+ * to be trusted.
+ */
+static int
+open_entry_file(int at, const char *name, int flags, const char *path,
+    struct error *err)
+{
+	struct stat st;
+	const char *why;
+	char reason[96];
+	int fd = openat(at, name,
+	    flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return -1;
+		if (errno == ELOOP)
+			return error_set(err, ERR_CONFIG,
+			    "queue: %s is damaged: a symbolic link", path);
+		return sys_error(err, "open", path);
+	}
+	if (fstat(fd, &st) == -1) {
+		sys_error(err, "examine", path);
+		close(fd);
+		return -1;
+	}
+	if ((why = file_distrust(&st, reason, sizeof(reason))) != NULL) {
+		close(fd);
+		return error_set(err, ERR_CONFIG, "queue: %s is damaged: %s",
+		    path, why);
+	}
+	/* Back to blocking reads for the content. */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
 }
 
 /* --- the ID.env text: "key value" lines, values %XX-escaped --- */
+
+static int is_id(const char *, const char *);
 
 static int
 put(struct buf *b, const char *key, const char *value)
@@ -249,6 +427,10 @@ format_env(const struct queue_entry *e, struct buf *b)
 	r |= put(b, "next", num);
 	snprintf(num, sizeof(num), "%d", e->attempts);
 	r |= put(b, "attempts", num);
+	if (e->attempting != 0) {
+		snprintf(num, sizeof(num), "%lld", (long long)e->attempting);
+		r |= put(b, "attempting", num);
+	}
 	r |= put(b, "account", e->account ? e->account : "default");
 	if (e->conffile != NULL)
 		r |= put(b, "conffile", e->conffile);
@@ -286,7 +468,7 @@ hexval(char c)
 }
 
 static char *
-unescape(const char *s, size_t n)
+unescape(const char *s, size_t n, size_t *outlen)
 {
 	char *out = malloc(n + 1), *o = out;
 	size_t i;
@@ -302,6 +484,7 @@ unescape(const char *s, size_t n)
 			*o++ = s[i];
 	}
 	*o = '\0';
+	*outlen = (size_t)(o - out);
 	return out;
 }
 
@@ -344,7 +527,7 @@ take(struct queue_entry *e, const char *key, char *v)
 	char **slot = NULL;
 
 	if (strcmp(key, "id") == 0) {
-		if (strlen(v) != QUEUE_ID_LEN)
+		if (strlen(v) != QUEUE_ID_LEN || !is_id(v, ""))
 			return -1;
 		memcpy(e->id, v, QUEUE_ID_LEN + 1);
 	} else if (strcmp(key, "created") == 0)
@@ -353,6 +536,8 @@ take(struct queue_entry *e, const char *key, char *v)
 		e->next = (time_t)strtoll(v, NULL, 10);
 	else if (strcmp(key, "attempts") == 0)
 		e->attempts = atoi(v);
+	else if (strcmp(key, "attempting") == 0)
+		e->attempting = (time_t)strtoll(v, NULL, 10);
 	else if (strcmp(key, "host_given") == 0)
 		e->host_given = atoi(v);
 	else if (strcmp(key, "eightbit") == 0)
@@ -384,78 +569,130 @@ take(struct queue_entry *e, const char *key, char *v)
 	return 0; /* keys of later versions are skipped */
 }
 
+/*
+ * An address read back is checked as if it came from the command line:
+ * whatever else is wrong with the entry, CR, LF and the like never reach
+ * the server (RFC 5321 2.3.8), and an address must be one addr-spec.
+ */
 static int
-parse_env(struct queue_entry *e, const char *text, size_t len)
+check_addr(const char *a, const char *what, struct error *err)
+{
+	char *got;
+	int same;
+
+	if (*a == '\0')
+		return 0; /* the null sender, <> */
+	if ((got = addr_parse_one(a, what, ERR_DATA, err)) == NULL)
+		return -1;
+	same = strcmp(got, a) == 0;
+	free(got);
+	if (!same)
+		return error_set(err, ERR_DATA, "%s is not one address", what);
+	return 0;
+}
+
+static int
+parse_env(struct queue_entry *e, const char *text, size_t len,
+    struct error *err)
 {
 	const char *p = text, *end = text + len, *nl, *sp;
 	char key[32], *v;
+	size_t k, vlen;
 	int first = 1;
 
 	while (p < end) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			return -1; /* cut short */
+			return error_set(err, ERR_DATA, "cut short");
 		if ((sp = memchr(p, ' ', (size_t)(nl - p))) == NULL ||
-		    (size_t)(sp - p) >= sizeof(key))
-			return -1;
+		    (size_t)(sp - p) >= sizeof(key) ||
+		    memchr(p, '\0', (size_t)(nl - p)) != NULL)
+			return error_set(err, ERR_DATA, "a malformed line");
 		memcpy(key, p, (size_t)(sp - p));
 		key[sp - p] = '\0';
 		if (first) {
 			if (strcmp(key, "outbox-queue") != 0)
-				return -1;
+				return error_set(err, ERR_DATA,
+				    "not a queue entry");
 			first = 0;
 		} else {
-			if ((v = unescape(sp + 1, (size_t)(nl - sp - 1))) ==
-			    NULL)
-				return -1;
-			if (take(e, key, v) == -1) {
+			if ((v = unescape(sp + 1, (size_t)(nl - sp - 1),
+				 &vlen)) == NULL)
+				return error_set(err, ERR_OSERR,
+				    "out of memory");
+			/* A NUL would cut the value short unseen. */
+			if (strlen(v) != vlen || take(e, key, v) == -1) {
 				free(v);
-				return -1;
+				return error_set(err, ERR_DATA,
+				    "a malformed \"%s\" line", key);
 			}
 			free(v);
 		}
 		p = nl + 1;
 	}
-	return first || e->id[0] == '\0' || e->from == NULL || e->nrcpt == 0 ?
-	    -1 :
-	    0;
+	if (first || e->id[0] == '\0' || e->from == NULL || e->nrcpt == 0)
+		return error_set(err, ERR_DATA, "incomplete");
+	if (check_addr(e->from, "the stored sender", err) == -1)
+		return -1;
+	for (k = 0; k < e->nrcpt; k++)
+		if (check_addr(e->rcpt[k], "a stored recipient", err) == -1)
+			return -1;
+	return 0;
 }
 
 /* Write ID.env through tmp/ and rename it into sub/ (or the top). */
 static int
 write_env(const struct queue_entry *e, const char *sub, struct error *err)
 {
+	struct qdirs q;
 	struct buf b;
-	char *tmp = path_of(e->dir, "tmp", e->id, ".env"),
-	     *dst = path_of(e->dir, sub, e->id, ".env");
-	int fd = -1, r = -1;
+	char name[QUEUE_ID_LEN + 8];
+	char *tmp = path_of(e->dir, "tmp", e->id, ".env");
+	int fd = -1, r = -1, tries;
 
 	buf_init(&b, ENV_MAX);
-	if (tmp == NULL || dst == NULL || format_env(e, &b) == -1) {
+	snprintf(name, sizeof(name), "%s.env", e->id);
+	if (qdirs_open(&q, e->dir, 0, err) != 0) {
+		if (err->kind == ERR_NONE)
+			error_set(err, ERR_IO, "queue: %s is gone", e->dir);
+		free(tmp);
+		return -1;
+	}
+	if (tmp == NULL || format_env(e, &b) == -1) {
 		error_set(err, ERR_OSERR, "out of memory");
 		goto out;
 	}
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
-	    -1) {
+	/*
+	 * Never through a name someone else made: a leftover of our own
+	 * interrupted write goes first, anything else is an error.
+	 */
+	for (tries = 0; tries < 2; tries++) {
+		fd = openat(q.tmp, name,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd != -1 || errno != EEXIST || tries > 0 ||
+		    unlinkat(q.tmp, name, 0) == -1)
+			break;
+	}
+	if (fd == -1) {
 		sys_error(err, "create", tmp);
 		goto out;
 	}
 	if (fd_write_all(fd, b.data, b.len) == -1 || fsync(fd) == -1) {
 		sys_error(err, "write", tmp);
-		unlink(tmp);
+		unlinkat(q.tmp, name, 0);
 		goto out;
 	}
-	if (rename(tmp, dst) == -1) {
+	if (renameat(q.tmp, name, sub_fd(&q, sub), name) == -1) {
 		sys_error(err, "rename", tmp);
-		unlink(tmp);
+		unlinkat(q.tmp, name, 0);
 		goto out;
 	}
-	r = sync_dir(e->dir, sub, err);
+	r = sync_fd(sub_fd(&q, sub), e->dir, sub, err);
 out:
 	if (fd != -1)
 		close(fd);
+	qdirs_close(&q);
 	buf_free(&b);
 	free(tmp);
-	free(dst);
 	return r;
 }
 
@@ -478,42 +715,61 @@ new_id(char *id)
 	    rnd);
 }
 
+static struct queue_entry *
+entry_new(const char *dir)
+{
+	struct queue_entry *e = calloc(1, sizeof(*e));
+
+	if (e == NULL)
+		return NULL;
+	e->fd = -1;
+	if (dir != NULL && (e->dir = strdup(dir)) == NULL) {
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
 struct queue_entry *
 queue_create(const char *dir, struct error *err)
 {
 	struct queue_entry *e;
-	char *p = NULL;
+	struct qdirs q;
+	char name[QUEUE_ID_LEN + 8], *p;
 	int tries;
 
-	if (prepare_dir(dir, err) == -1)
+	if (qdirs_open(&q, dir, 1, err) == -1)
 		return NULL;
-	if ((e = calloc(1, sizeof(*e))) == NULL ||
-	    (e->dir = strdup(dir)) == NULL) {
-		free(e);
+	if ((e = entry_new(dir)) == NULL) {
+		qdirs_close(&q);
 		error_set(err, ERR_OSERR, "out of memory");
 		return NULL;
 	}
-	e->fd = -1;
 	e->created = e->next = time(NULL);
 	for (tries = 0; tries < 100 && e->fd == -1; tries++) {
 		new_id(e->id);
-		free(p);
-		if ((p = path_of(dir, "tmp", e->id, ".msg")) == NULL)
-			break;
-		e->fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		snprintf(name, sizeof(name), "%s.msg", e->id);
+		e->fd = openat(q.tmp, name,
+		    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (e->fd == -1 && errno != EEXIST)
 			break;
 	}
 	if (e->fd == -1) {
-		if (p == NULL)
+		if ((p = path_of(dir, "tmp", e->id, ".msg")) == NULL)
 			error_set(err, ERR_OSERR, "out of memory");
 		else
 			sys_error(err, "create", p);
 		free(p);
+		qdirs_close(&q);
 		queue_entry_free(e);
 		return NULL;
 	}
-	free(p);
+	qdirs_close(&q);
+	/*
+	 * The mode is part of the state (see queue_sent): exactly 0600,
+	 * whatever the umask.
+	 */
+	fchmod(e->fd, 0600);
 	/* Nobody else can know the name yet; the lock goes with the file. */
 	flock(e->fd, LOCK_EX | LOCK_NB);
 	return e;
@@ -556,52 +812,80 @@ queue_write(struct queue_entry *e, const void *data, size_t n,
 int
 queue_commit(struct queue_entry *e, struct error *err)
 {
-	char *tmp = path_of(e->dir, "tmp", e->id, ".msg"),
-	     *dst = path_of(e->dir, NULL, e->id, ".msg");
+	char name[QUEUE_ID_LEN + 8];
+	char *tmp = path_of(e->dir, "tmp", e->id, ".msg");
+	struct qdirs q;
 	int r = -1;
 
-	if (tmp == NULL || dst == NULL)
+	snprintf(name, sizeof(name), "%s.msg", e->id);
+	if (tmp == NULL) {
 		error_set(err, ERR_OSERR, "out of memory");
-	else if (fsync(e->fd) == -1)
+		return -1;
+	}
+	if (qdirs_open(&q, e->dir, 0, err) != 0) {
+		if (err->kind == ERR_NONE)
+			error_set(err, ERR_IO, "queue: %s is gone", e->dir);
+		free(tmp);
+		return -1;
+	}
+	if (fsync(e->fd) == -1)
 		sys_error(err, "write", tmp);
-	else if (rename(tmp, dst) == -1)
+	else if (renameat(q.tmp, name, q.top, name) == -1)
 		sys_error(err, "rename", tmp);
 	else if (write_env(e, NULL, err) == -1)
-		unlink(dst);
+		unlinkat(q.top, name, 0);
 	else
 		r = 0;
-	if (r == -1 && tmp != NULL)
-		unlink(tmp);
+	if (r == -1)
+		unlinkat(q.tmp, name, 0);
+	qdirs_close(&q);
 	free(tmp);
-	free(dst);
 	return r;
 }
 
 int
 queue_save(struct queue_entry *e, struct error *err)
 {
+	/* An outcome is recorded: the attempt is over. */
+	e->attempting = 0;
 	return write_env(e, NULL, err);
+}
+
+int
+queue_attempt(struct queue_entry *e, struct error *err)
+{
+	time_t was = e->attempting;
+
+	e->attempting = time(NULL);
+	if (write_env(e, NULL, err) == -1) {
+		e->attempting = was;
+		return -1;
+	}
+	return 0;
 }
 
 static int
 unlink_entry(const char *dir, const char *sub, const char *id,
     struct error *err)
 {
-	char *env = path_of(dir, sub, id, ".env"),
-	     *msg = path_of(dir, sub, id, ".msg");
-	int r = -1;
+	char env[QUEUE_ID_LEN + 8], msg[QUEUE_ID_LEN + 8], *p = NULL;
+	struct qdirs q;
+	int r = -1, at;
 
-	if (env == NULL || msg == NULL)
-		error_set(err, ERR_OSERR, "out of memory");
+	snprintf(env, sizeof(env), "%s.env", id);
+	snprintf(msg, sizeof(msg), "%s.msg", id);
+	if (qdirs_open(&q, dir, 0, err) != 0)
+		return err->kind == ERR_NONE ? 0 : -1;
+	at = sub_fd(&q, sub);
 	/* The entry ends with its ID.env; the content follows it. */
-	else if (unlink(env) == -1 && errno != ENOENT)
-		sys_error(err, "remove", env);
-	else if (unlink(msg) == -1 && errno != ENOENT)
-		sys_error(err, "remove", msg);
+	if (unlinkat(at, env, 0) == -1 && errno != ENOENT)
+		sys_error(err, "remove", p = path_of(dir, sub, id, ".env"));
+	else if (unlinkat(at, msg, 0) == -1 && errno != ENOENT)
+		sys_error(err, "remove", p = path_of(dir, sub, id, ".msg"));
 	else
-		r = sync_dir(dir, sub, err);
-	free(env);
-	free(msg);
+		r = sync_fd(at, dir, sub, err);
+	free(p);
+	qdirs_close(&q);
 	return r;
 }
 
@@ -611,32 +895,80 @@ queue_remove(struct queue_entry *e, struct error *err)
 	return unlink_entry(e->dir, NULL, e->id, err);
 }
 
+/*
+ * Delivered to everyone.  Before the files go, the content file loses its
+ * write bit (through the descriptor held, which works even when the
+ * directory can no longer be changed): a content file without it means
+ * "sent", and no later run sends it again even if the removal fails.
+ * Only a crash between the server's 250 and this mark, or a filesystem
+ * that refuses every change, leaves the entry to be sent again.
+ */
+int
+queue_sent(struct queue_entry *e, struct error *err)
+{
+	struct error e2;
+	size_t k;
+	int marked;
+
+	for (k = 0; k < e->nrcpt; k++)
+		if (e->state[k] == QUEUE_PENDING)
+			e->state[k] = QUEUE_SENT;
+	marked = e->fd != -1 && fchmod(e->fd, 0400) == 0 && fsync(e->fd) == 0;
+	if (queue_remove(e, err) == 0)
+		return 0;
+	/* The state in ID.env too, where the directory still allows it. */
+	error_clear(&e2);
+	if (!marked && queue_save(e, &e2) == 0)
+		marked = 1;
+	if (marked)
+		return error_set(err, ERR_IO,
+		    "%s; message %s was delivered and is marked as sent, so "
+		    "it will not be sent again",
+		    err->msg, e->id);
+	return error_set(err, ERR_IO,
+	    "%s; message %s was delivered but could not be marked as sent: "
+	    "a later run may send it again",
+	    err->msg, e->id);
+}
+
 int
 queue_fail(struct queue_entry *e, const char *reason, struct error *err)
 {
-	char *msg = path_of(e->dir, NULL, e->id, ".msg"),
-	     *fmsg = path_of(e->dir, "failed", e->id, ".msg"),
-	     *env = path_of(e->dir, NULL, e->id, ".env");
-	int r = -1;
+	char name[QUEUE_ID_LEN + 8],
+	    *msg = path_of(e->dir, NULL, e->id, ".msg"), *env = NULL;
+	struct qdirs q;
+	int r = -1, open_r;
 
 	free(e->failed);
 	e->failed = strdup(reason);
-	if (msg == NULL || fmsg == NULL || env == NULL || e->failed == NULL)
-		error_set(err, ERR_OSERR, "out of memory");
+	e->attempting = 0;
+	snprintf(name, sizeof(name), "%s.msg", e->id);
+	if (msg == NULL || e->failed == NULL) {
+		free(msg);
+		return error_set(err, ERR_OSERR, "out of memory");
+	}
+	if ((open_r = qdirs_open(&q, e->dir, 0, err)) != 0) {
+		if (open_r == 1)
+			error_set(err, ERR_IO, "queue: %s is gone", e->dir);
+		free(msg);
+		return -1;
+	}
 	/*
 	 * failed/ID.env first: until the top ID.env goes, the entry is
 	 * still in the queue, whole.
 	 */
-	else if (write_env(e, "failed", err) == -1)
+	if (write_env(e, "failed", err) == -1)
 		;
-	else if (rename(msg, fmsg) == -1)
+	else if (renameat(q.top, name, q.failed, name) == -1)
 		sys_error(err, "move", msg);
-	else if (unlink(env) == -1)
-		sys_error(err, "remove", env);
-	else if (sync_dir(e->dir, "failed", err) == 0)
-		r = sync_dir(e->dir, NULL, err);
+	else if (memcpy(name + QUEUE_ID_LEN, ".env", 4),
+	    unlinkat(q.top, name, 0) == -1)
+		sys_error(err, "remove",
+		    env = path_of(e->dir, NULL, e->id, ".env"));
+	else if (sync_fd(q.failed, e->dir, "failed", err) == 0)
+		r = sync_fd(q.top, e->dir, NULL, err);
+	qdirs_close(&q);
 	free(msg);
-	free(fmsg);
 	free(env);
 	return r;
 }
@@ -668,65 +1000,6 @@ queue_entry_free(struct queue_entry *e)
 /* --- reading --- */
 
 static int
-read_file(const char *path, struct buf *b)
-{
-	char chunk[8192];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd == -1)
-		return -1;
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (buf_add(b, chunk, (size_t)n) == -1) {
-			n = -1;
-			errno = EFBIG;
-			break;
-		}
-	}
-	close(fd);
-	return n == 0 ? 0 : -1;
-}
-
-/* Load dir/sub/ID.env into a fresh entry: NULL (errno ENOENT if gone). */
-static struct queue_entry *
-load(const char *dir, const char *sub, const char *id, struct error *err)
-{
-	struct queue_entry *e = calloc(1, sizeof(*e));
-	char *p = path_of(dir, sub, id, ".env");
-	struct buf b;
-
-	buf_init(&b, ENV_MAX);
-	if (e == NULL || p == NULL || (e->dir = strdup(dir)) == NULL) {
-		error_set(err, ERR_OSERR, "out of memory");
-		goto bad;
-	}
-	e->fd = -1;
-	if (read_file(p, &b) == -1) {
-		if (errno != ENOENT)
-			sys_error(err, "read", p);
-		goto bad;
-	}
-	if (parse_env(e, b.data, b.len) == -1 || strcmp(e->id, id) != 0) {
-		errno = EINVAL;
-		error_set(err, ERR_IO, "queue: %s is damaged", p);
-		goto bad;
-	}
-	buf_free(&b);
-	free(p);
-	return e;
-bad:
-	buf_free(&b);
-	free(p);
-	queue_entry_free(e);
-	return NULL;
-}
-
-static int
 is_id(const char *name, const char *ext)
 {
 	size_t i;
@@ -738,54 +1011,197 @@ is_id(const char *name, const char *ext)
 	return strcmp(name + QUEUE_ID_LEN, ext) == 0;
 }
 
+int
+queue_parse(const char *text, size_t len, struct queue_entry **out,
+    struct error *err)
+{
+	struct queue_entry *e = entry_new(NULL);
+
+	*out = NULL;
+	if (e == NULL)
+		return error_set(err, ERR_OSERR, "out of memory");
+	if (parse_env(e, text, len, err) == -1) {
+		queue_entry_free(e);
+		return -1;
+	}
+	*out = e;
+	return 0;
+}
+
+static int
+read_fd(int fd, struct buf *b)
+{
+	char chunk[8192];
+	ssize_t n;
+
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (buf_add(b, chunk, (size_t)n) == -1) {
+			errno = EFBIG;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Load ID.env from the directory AT (DIR/SUB) into a fresh entry.  NULL
+ * with err clear when it is gone; NULL with ERR_CONFIG when it is damaged
+ * or not to be trusted; NULL with another kind when it cannot be read.
+ */
+static struct queue_entry *
+load_at(int at, const char *dir, const char *sub, const char *id,
+    struct error *err)
+{
+	struct queue_entry *e = NULL;
+	char name[QUEUE_ID_LEN + 8], *p = path_of(dir, sub, id, ".env");
+	struct error why;
+	struct buf b;
+	int fd;
+
+	buf_init(&b, ENV_MAX);
+	snprintf(name, sizeof(name), "%s.env", id);
+	if (p == NULL) {
+		error_set(err, ERR_OSERR, "out of memory");
+		return NULL;
+	}
+	if ((fd = open_entry_file(at, name, O_RDONLY, p, err)) == -1)
+		goto out;
+	if (read_fd(fd, &b) == -1) {
+		if (errno == EFBIG)
+			error_set(err, ERR_CONFIG,
+			    "queue: %s is damaged: larger than %d bytes", p,
+			    ENV_MAX);
+		else
+			sys_error(err, "read", p);
+		close(fd);
+		goto out;
+	}
+	close(fd);
+	error_clear(&why);
+	if (queue_parse(b.data, b.len, &e, &why) == -1) {
+		if (why.kind == ERR_OSERR)
+			*err = why;
+		else
+			error_set(err, ERR_CONFIG, "queue: %s is damaged: %s",
+			    p, why.msg);
+		goto out;
+	}
+	if (strcmp(e->id, id) != 0) {
+		error_set(err, ERR_CONFIG,
+		    "queue: %s is damaged: it names entry %s", p, e->id);
+		queue_entry_free(e);
+		e = NULL;
+		goto out;
+	}
+	if ((e->dir = strdup(dir)) == NULL) {
+		error_set(err, ERR_OSERR, "out of memory");
+		queue_entry_free(e);
+		e = NULL;
+		goto out;
+	}
+	/* open_entry_file checked it: the flusher's own file. */
+	e->own = 1;
+out:
+	buf_free(&b);
+	free(p);
+	return e;
+}
+
+/*
+ * The content file beside a loaded entry: whether it can be trusted, and
+ * whether it carries the mark of a delivered message (see queue_sent).
+ */
+static int
+check_msg_at(int at, struct queue_entry *e, const char *sub, struct error *err)
+{
+	char name[QUEUE_ID_LEN + 8], reason[96], *p;
+	const char *why;
+	struct stat st;
+
+	snprintf(name, sizeof(name), "%s.msg", e->id);
+	if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return 0; /* checked again when it is opened */
+	if ((why = file_distrust(&st, reason, sizeof(reason))) == NULL) {
+		if (!(st.st_mode & S_IWUSR))
+			queue_sent_marked(e);
+		return 0;
+	}
+	p = path_of(e->dir, sub, e->id, ".msg");
+	error_set(err, ERR_CONFIG, "queue: %s is damaged: %s", p ? p : name,
+	    why);
+	free(p);
+	return -1;
+}
+
+void
+queue_sent_marked(struct queue_entry *e)
+{
+	size_t k;
+
+	for (k = 0; k < e->nrcpt; k++)
+		if (e->state[k] == QUEUE_PENDING)
+			e->state[k] = QUEUE_SENT;
+}
+
 /* An interrupted write's leftover, unlocked and old: remove it. */
 static void
-clear_stale(const char *path)
+clear_stale(int at, const char *name)
 {
 	struct stat st;
 	int fd;
 
-	if (stat(path, &st) == -1 || time(NULL) - st.st_mtime < STALE_SECONDS)
+	if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    time(NULL) - st.st_mtime < STALE_SECONDS)
 		return;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	/* Not a file of ours: left alone (and reported where it matters). */
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid())
+		return;
+	if ((fd = openat(at, name,
+		 O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) == -1)
 		return;
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-		unlink(path);
+		unlinkat(at, name, 0);
 	close(fd);
 }
 
 static void
-sweep(const char *dir)
+sweep(const struct qdirs *q)
 {
-	char *tmp = path_of(dir, NULL, "tmp", ""), *p, *env;
+	char env[QUEUE_ID_LEN + 8];
 	struct dirent *d;
+	struct stat st;
 	DIR *dp;
+	int fd;
 
-	if (tmp != NULL && (dp = opendir(tmp)) != NULL) {
+	if ((fd = dup(q->tmp)) != -1 && (dp = fdopendir(fd)) != NULL) {
+		rewinddir(dp); /* a duplicate shares the offset */
 		while ((d = readdir(dp)) != NULL)
-			if (d->d_name[0] != '.' &&
-			    (p = path_of(tmp, NULL, d->d_name, "")) != NULL) {
-				clear_stale(p);
-				free(p);
-			}
+			if (d->d_name[0] != '.')
+				clear_stale(q->tmp, d->d_name);
 		closedir(dp);
-	}
-	free(tmp);
+	} else if (fd != -1)
+		close(fd);
 	/* A content file whose ID.env never came: never acknowledged. */
-	if ((dp = opendir(dir)) == NULL)
+	if ((fd = dup(q->top)) == -1)
 		return;
+	if ((dp = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	rewinddir(dp); /* a duplicate shares the offset */
 	while ((d = readdir(dp)) != NULL) {
 		if (!is_id(d->d_name, ".msg"))
 			continue;
-		p = path_of(dir, NULL, d->d_name, "");
-		env = p ? strdup(p) : NULL;
-		if (env != NULL) {
-			strcpy(env + strlen(env) - 4, ".env");
-			if (access(env, F_OK) == -1 && errno == ENOENT)
-				clear_stale(p);
-		}
-		free(env);
-		free(p);
+		memcpy(env, d->d_name, QUEUE_ID_LEN);
+		memcpy(env + QUEUE_ID_LEN, ".env", 5);
+		if (fstatat(q->top, env, &st, AT_SYMLINK_NOFOLLOW) == -1 &&
+		    errno == ENOENT)
+			clear_stale(q->top, d->d_name);
 	}
 	closedir(dp);
 }
@@ -797,50 +1213,127 @@ by_id(const void *a, const void *b)
 	    (*(struct queue_entry *const *)b)->id);
 }
 
-int
-queue_list(const char *dir, int failed, struct queue_entry ***out, size_t *n,
-    struct error *err)
+static int
+add_damage(struct queue_damage **v, size_t *n, const char *name,
+    const struct error *why)
+{
+	struct queue_damage *d;
+
+	if (grow(v, *n, sizeof(**v)) == -1)
+		return -1;
+	d = &(*v)[*n];
+	memset(d, 0, sizeof(*d));
+	memcpy(d->id, name, QUEUE_ID_LEN);
+	d->id[QUEUE_ID_LEN] = '\0';
+	if ((d->why = strdup(why->msg)) == NULL)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+/*
+ * The walk behind queue_list and queue_list_damaged: good entries to
+ * OUT (when not NULL), the ones that cannot be trusted to DMG.
+ */
+static int
+walk(const char *dir, int failed, struct queue_entry ***out, size_t *n,
+    struct queue_damage **dmg, size_t *ndmg, struct error *err)
 {
 	const char *sub = failed ? "failed" : NULL;
-	char *where = failed ? path_of(dir, NULL, "failed", "") : strdup(dir);
 	char id[QUEUE_ID_LEN + 1];
 	struct queue_entry *e;
+	struct error why;
+	struct qdirs q;
 	struct dirent *d;
 	DIR *dp;
+	int fd, r;
 
-	*out = NULL;
-	*n = 0;
-	if (where == NULL)
-		return error_set(err, ERR_OSERR, "out of memory");
-	if (!failed)
-		sweep(dir);
-	if ((dp = opendir(where)) == NULL) {
-		int r = errno == ENOENT ? 0 : sys_error(err, "read", where);
-		free(where);
-		return r;
+	if ((r = qdirs_open(&q, dir, 0, err)) != 0)
+		return r == 1 ? 0 : -1;
+	if (!failed && out != NULL)
+		sweep(&q);
+	if ((fd = dup(sub_fd(&q, sub))) == -1 || (dp = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		sys_error(err, "read", dir);
+		qdirs_close(&q);
+		return -1;
 	}
+	rewinddir(dp); /* a duplicate shares the offset */
 	while ((d = readdir(dp)) != NULL) {
-		if (!is_id(d->d_name, ".env"))
+		int is_env = is_id(d->d_name, ".env");
+
+		error_clear(&why);
+		if (!is_env) {
+			/* A content file that is not ours, at least, is said. */
+			struct stat st;
+			char reason[96];
+			const char *w;
+
+			if (dmg == NULL || !is_id(d->d_name, ".msg") ||
+			    fstatat(sub_fd(&q, sub), d->d_name, &st,
+				AT_SYMLINK_NOFOLLOW) == -1 ||
+			    (w = file_distrust(&st, reason, sizeof(reason))) ==
+				NULL)
+				continue;
+			error_set(&why, ERR_CONFIG,
+			    "queue: %s/%s%s%s is damaged: %s", dir,
+			    sub ? sub : "", sub ? "/" : "", d->d_name, w);
+			if (add_damage(dmg, ndmg, d->d_name, &why) == -1)
+				goto oom;
 			continue;
+		}
 		memcpy(id, d->d_name, QUEUE_ID_LEN);
 		id[QUEUE_ID_LEN] = '\0';
-		if ((e = load(dir, sub, id, err)) == NULL) {
-			if (errno == ENOENT)
+		e = load_at(sub_fd(&q, sub), dir, sub, id, &why);
+		if (e != NULL && dmg != NULL) {
+			queue_entry_free(e);
+			continue; /* its content file is seen on its own */
+		}
+		if (e != NULL &&
+		    check_msg_at(sub_fd(&q, sub), e, sub, &why) == -1) {
+			queue_entry_free(e);
+			e = NULL;
+		}
+		if (e == NULL) {
+			if (why.kind == ERR_NONE)
 				continue; /* sent meanwhile */
-			if (err->kind == ERR_OSERR)
+			if (why.kind == ERR_OSERR) {
+				*err = why;
 				break;
-			continue; /* a damaged entry is reported by -bp */
+			}
+			/* Skipped here; queue_list_damaged says why. */
+			if (dmg != NULL &&
+			    add_damage(dmg, ndmg, d->d_name, &why) == -1)
+				goto oom;
+			continue;
+		}
+		if (out == NULL) {
+			queue_entry_free(e);
+			continue;
 		}
 		if (grow(out, *n, sizeof(**out)) == -1) {
 			queue_entry_free(e);
-			error_set(err, ERR_OSERR, "out of memory");
-			break;
+			goto oom;
 		}
 		(*out)[(*n)++] = e;
 	}
 	closedir(dp);
-	free(where);
-	if (err->kind == ERR_OSERR) {
+	qdirs_close(&q);
+	return err->kind == ERR_OSERR ? -1 : 0;
+oom:
+	closedir(dp);
+	qdirs_close(&q);
+	return error_set(err, ERR_OSERR, "out of memory");
+}
+
+int
+queue_list(const char *dir, int failed, struct queue_entry ***out, size_t *n,
+    struct error *err)
+{
+	*out = NULL;
+	*n = 0;
+	if (walk(dir, failed, out, n, NULL, NULL, err) == -1) {
 		queue_list_free(*out, *n);
 		*out = NULL;
 		*n = 0;
@@ -861,32 +1354,80 @@ queue_list_free(struct queue_entry **v, size_t n)
 	free(v);
 }
 
+static int
+by_damage(const void *a, const void *b)
+{
+	return strcmp(((const struct queue_damage *)a)->id,
+	    ((const struct queue_damage *)b)->id);
+}
+
+int
+queue_list_damaged(const char *dir, int failed, struct queue_damage **out,
+    size_t *n, struct error *err)
+{
+	*out = NULL;
+	*n = 0;
+	if (walk(dir, failed, NULL, NULL, out, n, err) == -1) {
+		queue_damage_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		return -1;
+	}
+	if (*n > 1)
+		qsort(*out, *n, sizeof(**out), by_damage);
+	return 0;
+}
+
+void
+queue_damage_free(struct queue_damage *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i].why);
+	free(v);
+}
+
 int
 queue_lock(struct queue_entry *e, struct error *err)
 {
-	char *p = path_of(e->dir, NULL, e->id, ".msg");
+	char name[QUEUE_ID_LEN + 8], *p = path_of(e->dir, NULL, e->id, ".msg");
 	struct queue_entry *now;
-	int fd;
+	struct qdirs q;
+	struct stat st;
+	int fd, r;
 
 	if (p == NULL)
 		return error_set(err, ERR_OSERR, "out of memory");
-	fd = open(p, O_RDWR | O_CLOEXEC);
+	snprintf(name, sizeof(name), "%s.msg", e->id);
+	if ((r = qdirs_open(&q, e->dir, 0, err)) != 0) {
+		free(p);
+		return r == 1 ? 0 : -1;
+	}
+	/*
+	 * Read-only: the lock is flock(2) on a local filesystem (see
+	 * outbox(1)); the content is only read.
+	 */
+	fd = open_entry_file(q.top, name, O_RDONLY, p, err);
 	free(p);
-	if (fd == -1)
-		return 0; /* sent and removed meanwhile */
+	if (fd == -1) {
+		qdirs_close(&q);
+		return err->kind == ERR_NONE ? 0 : -1; /* gone meanwhile */
+	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		close(fd);
+		qdirs_close(&q);
 		return 0; /* another flush has it */
 	}
 	/* Whoever had it before may have sent it: read the state again. */
-	if ((now = load(e->dir, NULL, e->id, err)) == NULL) {
+	now = load_at(q.top, e->dir, NULL, e->id, err);
+	qdirs_close(&q);
+	if (now == NULL) {
 		close(fd);
-		if (errno == ENOENT) {
-			error_clear(err);
-			return 0;
-		}
-		return -1;
+		return err->kind == ERR_NONE ? 0 : -1;
 	}
+	if (fstat(fd, &st) == 0 && !(st.st_mode & S_IWUSR))
+		queue_sent_marked(now);
 	queue_unlock(e);
 	now->fd = fd;
 	/* Swap the contents: the caller's pointer now holds the new state. */
@@ -921,21 +1462,34 @@ queue_content(struct queue_entry *e, struct error *err)
 int
 queue_drop(const char *dir, const char *id, struct error *err)
 {
-	struct queue_entry *e;
-	char *p;
+	struct queue_entry *e = NULL;
+	char name[QUEUE_ID_LEN + 8];
+	struct qdirs q;
 	int fd, r;
 
-	if (strlen(id) != QUEUE_ID_LEN || !is_id(id, "") ||
-	    (e = load(dir, NULL, id, err)) == NULL) {
+	if (strlen(id) != QUEUE_ID_LEN || !is_id(id, ""))
+		return error_set(err, ERR_NOINPUT, "no message %s in %s", id,
+		    dir);
+	if ((r = qdirs_open(&q, dir, 0, err)) != 0) {
+		if (r == -1)
+			return -1;
+		return error_set(err, ERR_NOINPUT, "no message %s in %s", id,
+		    dir);
+	}
+	e = load_at(q.top, dir, NULL, id, err);
+	if (e == NULL) {
+		qdirs_close(&q);
+		if (err->kind != ERR_NONE && err->kind != ERR_CONFIG)
+			return -1;
 		error_clear(err);
 		return error_set(err, ERR_NOINPUT, "no message %s in %s", id,
 		    dir);
 	}
 	queue_entry_free(e);
-	if ((p = path_of(dir, NULL, id, ".msg")) == NULL)
-		return error_set(err, ERR_OSERR, "out of memory");
-	fd = open(p, O_RDONLY | O_CLOEXEC);
-	free(p);
+	snprintf(name, sizeof(name), "%s.msg", id);
+	fd = openat(q.top, name,
+	    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	qdirs_close(&q);
 	if (fd != -1 && flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		close(fd);
 		return error_set(err, ERR_TEMP,
@@ -945,4 +1499,29 @@ queue_drop(const char *dir, const char *id, struct error *err)
 	if (fd != -1)
 		close(fd);
 	return r;
+}
+
+int
+queue_entry_conf_trusted(const struct queue_entry *e, const char *conffile)
+{
+	char *mine;
+	int same;
+
+	/*
+	 * An entry is data.  What it says about configuration (-C, --set,
+	 * a host on the command line) is taken only from a file the flusher
+	 * wrote itself, and only when it names the configuration the
+	 * flusher would read anyway.
+	 */
+	if (!e->own)
+		return 0;
+	if (e->conffile == NULL && conffile == NULL)
+		return 1;
+	if (e->conffile == NULL || conffile == NULL)
+		return 0;
+	if ((mine = realpath(conffile, NULL)) == NULL)
+		return 0;
+	same = strcmp(mine, e->conffile) == 0;
+	free(mine);
+	return same;
 }

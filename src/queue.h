@@ -5,6 +5,15 @@
  * to send it (account, envelope, per-recipient state, schedule).  The
  * entry exists once ID.env does; ID.msg is written and renamed first.
  * Whoever sends an entry holds an exclusive lock on its ID.msg.
+ *
+ * Nothing is trusted that the queue did not write: the directory, its
+ * tmp/ and failed/ must be real directories of the effective user's that
+ * nobody else can write (otherwise ERR_CONFIG naming the path); files are
+ * opened relative to them, never through a symbolic link, and an entry
+ * whose files are not regular files of the effective user's with one
+ * link, or whose ID.env does not parse, or whose addresses would not pass
+ * as arguments, is skipped (queue_list_damaged lists it).  A content file
+ * without its owner-write bit marks a delivered entry (queue_sent).
  */
 #ifndef OUTBOX_QUEUE_H
 #define OUTBOX_QUEUE_H
@@ -42,6 +51,14 @@ struct queue_entry {
 	char *error;		 /* the last attempt's outcome */
 	char *failed;		 /* in failed/: why */
 	int fd;			 /* ID.msg, locked; -1 */
+	time_t attempting; /* an attempt began then, its outcome unknown */
+	int own;	   /* read from a file of the effective user's */
+};
+
+/* An entry skipped because it cannot be trusted, and why. */
+struct queue_damage {
+	char id[QUEUE_ID_LEN + 1];
+	char *why; /* "queue: PATH is damaged: REASON" */
 };
 
 /* The default directory: per user, /var/spool/outbox for root. */
@@ -62,10 +79,23 @@ int queue_add_set(struct queue_entry *, const char *name, const char *value,
 int queue_write(struct queue_entry *, const void *, size_t, struct error *);
 /* Make the entry durable and visible (the lock stays). */
 int queue_commit(struct queue_entry *, struct error *);
-/* Write ID.env again after a change of state. */
+/* Write ID.env again after a change of state (an attempt's outcome). */
 int queue_save(struct queue_entry *, struct error *);
-/* Delivered: the entry goes. */
+/*
+ * Before sending a locked entry: record durably that an attempt begins.
+ * -1 means the queue cannot be updated, and the entry must not be sent.
+ */
+int queue_attempt(struct queue_entry *, struct error *);
+/* The entry goes (delivered, or handed back to the caller). */
 int queue_remove(struct queue_entry *, struct error *);
+/*
+ * Delivered to every pending recipient (the entry is locked): marked so
+ * that no later run sends it again, then removed.  -1 (ERR_IO) when the
+ * removal failed; the message says whether the mark holds.
+ */
+int queue_sent(struct queue_entry *, struct error *);
+/* Every pending recipient taken for delivered (the mark was found). */
+void queue_sent_marked(struct queue_entry *);
 /* Failed for good: to failed/ with the reason. */
 int queue_fail(struct queue_entry *, const char *reason, struct error *);
 void queue_entry_free(struct queue_entry *);
@@ -78,6 +108,20 @@ void queue_entry_free(struct queue_entry *);
 int queue_list(const char *dir, int failed, struct queue_entry ***out,
     size_t *n, struct error *);
 void queue_list_free(struct queue_entry **, size_t);
+/* The entries queue_list skips as damaged or foreign, for -bp. */
+int queue_list_damaged(const char *dir, int failed, struct queue_damage **out,
+    size_t *n, struct error *);
+void queue_damage_free(struct queue_damage *, size_t);
+/* Parse an ID.env's text (for tests and the fuzzer); e->dir is NULL. */
+int queue_parse(const char *text, size_t len, struct queue_entry **out,
+    struct error *);
+/*
+ * Whether the configuration an entry names (conffile, set lines,
+ * host_given) may be used: only when the entry's file is the flusher's
+ * own and it names CONFFILE, the file the flusher would read (NULL: the
+ * default files).  Otherwise the flusher's own configuration applies.
+ */
+int queue_entry_conf_trusted(const struct queue_entry *, const char *conffile);
 /*
  * Take the entry for sending: 1 with its ID.msg open and locked and its
  * state read again, 0 when another process has it or it is gone.

@@ -24,8 +24,9 @@ struct smtp {
 	struct buf out;
 	int out_secret;
 	int drop;
-	int broken; /* a command could not be queued */
-	int bdat;   /* the content goes in one BDAT LAST */
+	int broken;   /* a command could not be queued */
+	int injected; /* an argument held CR, LF or NUL: nothing goes */
+	int bdat;     /* the content goes in one BDAT LAST */
 	int body_sent;
 	struct error err;
 	smtp_trace_fn *trace;
@@ -140,6 +141,21 @@ send_line(struct smtp *s, const char *shown, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(s->out.data + s->out.len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
+	/*
+	 * The last guard (RFC 5321 2.3.8): a CR, LF or NUL inside a command
+	 * would end it and start another of someone else's making.  Every
+	 * source checks its addresses already; whatever slipped through
+	 * stops the session before any byte of this group is written.
+	 */
+	if (memchr(s->out.data + start, '\r', (size_t)n) != NULL ||
+	    memchr(s->out.data + start, '\n', (size_t)n) != NULL ||
+	    strlen(s->out.data + start) != (size_t)n) {
+		s->injected = 1;
+		if (s->trace != NULL)
+			s->trace(s->trace_ctx, SMTP_TRACE_SEND,
+			    "(a command holding CR, LF or NUL, not sent)");
+		return;
+	}
 	s->out.len += (size_t)n;
 	buf_add(&s->out, "\r\n", 2);
 	if (s->trace != NULL) {
@@ -1034,6 +1050,18 @@ on_etrn(struct smtp *s, const struct reply *r)
 static enum smtp_action
 checked(struct smtp *s, enum smtp_action act)
 {
+	if (s->injected) {
+		s->injected = 0;
+		s->broken = 0;
+		s->out.len = 0;
+		s->drop = 1;
+		s->p.more = 0;
+		s->err.code = 0;
+		s->err.reply[0] = '\0';
+		return fail(s, ERR_DATA, NULL,
+		    "refused to send a command whose argument holds CR, LF "
+		    "or NUL");
+	}
 	if (!s->broken)
 		return act;
 	s->broken = 0;

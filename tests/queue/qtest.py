@@ -835,15 +835,28 @@ def strace_durability(w, args, stdin):
     that the queue directory itself was fsync'd after the last such rename,
     before outbox exited.  Returns (exit code, renames seen)."""
     trace = os.path.join(w.o.dir, 'strace.out')
-    r = w.o.run(args, stdin, wrap=['strace', '-f', '-qq', '-o', trace, '-e',
+    # -y: each descriptor with its path, so that calls relative to a
+    # directory descriptor (openat, renameat) name their files.
+    r = w.o.run(args, stdin, wrap=['strace', '-f', '-qq', '-y', '-o', trace,
+                                   '-e',
                                    'trace=open,openat,close,fsync,fdatasync,'
                                    'rename,renameat,renameat2,exit_group'])
-    fds = {}            # (pid, fd) -> path
     synced = set()      # paths fsync'd since they were opened
     renames = []
     problems = []
     qdir = os.path.realpath(w.o.qdir)
     dir_synced_after = True
+    arg_re = re.compile(r'(AT_FDCWD|\d+<((?:[^>\\]|\\.)*)>)?\s*,?\s*'
+                        r'"((?:[^"\\]|\\.)*)"')
+
+    def at_paths(argstr):
+        """The paths named by (dirfd, "name") pairs, made absolute."""
+        out = []
+        for m in arg_re.finditer(argstr):
+            base = m.group(2) if m.group(2) is not None else w.o.dir
+            out.append(os.path.realpath(os.path.join(base, m.group(3))))
+        return out
+
     with open(trace, errors='replace') as f:
         for line in f:
             m = re.match(r'(\d+)\s+(\w+)\((.*)\)\s+=\s+(-?\d+)', line)
@@ -851,21 +864,18 @@ def strace_durability(w, args, stdin):
                 continue
             pid, call, argstr, ret = m.group(1), m.group(2), m.group(3), \
                 int(m.group(4))
-            paths = re.findall(r'"((?:[^"\\]|\\.)*)"', argstr)
+            paths = at_paths(argstr)
             if call in ('open', 'openat') and ret >= 0 and paths:
-                path = os.path.join(w.o.dir, paths[0])
-                fds[(pid, ret)] = os.path.realpath(path)
-                synced.discard(fds[(pid, ret)])
+                synced.discard(paths[0])
             elif call in ('fsync', 'fdatasync') and ret == 0:
-                fd = int(argstr.split(',')[0])
-                path = fds.get((pid, fd))
+                fm = re.match(r'\d+<((?:[^>\\]|\\.)*)>', argstr)
+                path = os.path.realpath(fm.group(1)) if fm else None
                 if path:
                     synced.add(path)
                     if path == qdir:
                         dir_synced_after = True
             elif call.startswith('rename') and ret == 0 and len(paths) == 2:
-                src = os.path.realpath(os.path.join(w.o.dir, paths[0]))
-                dst = os.path.realpath(os.path.join(w.o.dir, paths[1]))
+                src, dst = paths
                 if os.path.dirname(dst) in (qdir, os.path.join(qdir,
                                                                'failed')):
                     renames.append((src, dst))

@@ -1869,6 +1869,59 @@ test_session_lmtp_partial(void **state)
 	smtp_free(s);
 }
 
+/*
+ * The last guard: CR, LF or NUL in any argument stops the session before
+ * a byte of the command group is queued, whatever the source forgot.
+ */
+static void
+test_injection_refused(void **state)
+{
+	static const char *const evil_rcpt[] = { "a@example.org",
+		"b@example.org>\r\nRCPT TO:<c@example.org" };
+	static const char *const lf_rcpt[] = { "a@example.org\nDATA" };
+	struct smtp_params p;
+	struct smtp *s;
+	const char *ehlo = "250-mx.example\n250 PIPELINING";
+
+	(void)state;
+	/* A recipient with CR LF: MAIL, RCPT, DATA all held back. */
+	params_init(&p);
+	p.rcpt = evil_rcpt;
+	s = engine(&p);
+	expect_fail(s, to_ehlo(s, ehlo), ERR_DATA, 0);
+	assert_string_equal(take(s), "");
+	assert_true(smtp_must_drop(s));
+	assert_null(strstr(trace_log, "c@example.org"));
+	smtp_free(s);
+
+	/* A bare LF, and no pipelining: MAIL itself never goes. */
+	params_init(&p);
+	p.rcpt = lf_rcpt;
+	p.nrcpt = 1;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250 mx.example"), SMTP_A_READ);
+	assert_string_equal(take(s), "MAIL FROM:<" FROM ">\r\n");
+	expect_fail(s, on(s, "250 ok"), ERR_DATA, 0);
+	assert_string_equal(take(s), "");
+	smtp_free(s);
+
+	/* The sender and the EHLO name are arguments too. */
+	params_init(&p);
+	p.from = "x@example.org>\rRSET";
+	s = engine(&p);
+	expect_fail(s, to_ehlo(s, ehlo), ERR_DATA, 0);
+	assert_string_equal(take(s), "");
+	smtp_free(s);
+
+	params_init(&p);
+	p.helo = "host\r\nMAIL FROM:<evil@example.org>";
+	s = engine(&p);
+	expect_action(smtp_start(s), SMTP_A_READ);
+	expect_fail(s, on(s, "220 mx.example ESMTP"), ERR_DATA, 0);
+	assert_string_equal(take(s), "");
+	smtp_free(s);
+}
+
 int
 main(void)
 {
@@ -1878,6 +1931,7 @@ main(void)
 		cmocka_unit_test(test_session_421_ends_it),
 		cmocka_unit_test(test_session_lmtp_partial),
 		cmocka_unit_test(test_greeting_ehlo),
+		cmocka_unit_test(test_injection_refused),
 		cmocka_unit_test(test_greeting_refused),
 		cmocka_unit_test(test_pipelining),
 		cmocka_unit_test(test_chunking),
