@@ -12,6 +12,7 @@
 #include "record.h"
 #include "sasl.h"
 #include "secret.h"
+#include "userdir.h"
 
 enum kw_type {
 	T_STR,	      /* any text; empty unsets */
@@ -231,21 +232,20 @@ conf_suggest(const char *name)
 static char *
 expand_tilde(const char *v)
 {
-	const char *home;
-	struct passwd *pw;
-	char *out;
+	char *home, *out;
 
 	if (v[0] != '~' || (v[1] != '/' && v[1] != '\0'))
 		return strdup(v);
-	if ((home = getenv("HOME")) == NULL || *home == '\0') {
-		if ((pw = getpwuid(getuid())) == NULL)
-			return strdup(v);
-		home = pw->pw_dir;
-	}
-	if ((out = malloc(strlen(home) + strlen(v))) == NULL)
+	/* No home: the ~ stays (a name that is looked for and not found). */
+	if ((home = userdir_home()) == NULL)
+		return strdup(v);
+	if ((out = malloc(strlen(home) + strlen(v))) == NULL) {
+		free(home);
 		return NULL;
+	}
 	strcpy(out, home);
 	strcat(out, v + 1);
+	free(home);
 	return out;
 }
 
@@ -686,7 +686,7 @@ conf_parse(FILE *fp, const char *path, int user_file, struct account **list,
 	size_t cap = 0, len;
 	ssize_t n;
 	unsigned lineno = 0;
-	int secret = 0, r = -1;
+	int secret = 0, from_eval, r = -1;
 
 	if ((defaults = conf_account_new("defaults", path, 0, NULL)) == NULL)
 		return error_set(err, ERR_OSERR, "out of memory");
@@ -702,6 +702,7 @@ conf_parse(FILE *fp, const char *path, int user_file, struct account **list,
 		    len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
 		split(line, &cmd, &arg);
+		from_eval = 0;
 		if (*cmd == '\0' || *cmd == '#')
 			continue;
 		if (strcmp(cmd, "password") == 0)
@@ -717,6 +718,7 @@ conf_parse(FILE *fp, const char *path, int user_file, struct account **list,
 				goto out;
 			}
 			split(evaled, &cmd, &arg);
+			from_eval = 1;
 			if (*cmd == '\0' || *cmd == '#')
 				continue;
 			if (strcmp(cmd, "eval") == 0) {
@@ -753,8 +755,18 @@ conf_parse(FILE *fp, const char *path, int user_file, struct account **list,
 			}
 			append(&local, cur);
 		}
-		if (conf_set(cur, cmd, arg, where, err) == -1)
+		if (conf_set(cur, cmd, arg, where, err) == -1) {
+			/*
+			 * What eval printed may be a secret (a password line
+			 * with a typo): said by its line number alone.
+			 */
+			if (from_eval && err->kind != ERR_OSERR)
+				error_set(err, ERR_CONFIG,
+				    "%sthe line printed by eval is not a valid "
+				    "setting (not shown: it may hold a secret)",
+				    where);
 			goto out;
+		}
 	}
 	if (ferror(fp)) {
 		error_set(err, ERR_IO, "cannot read %s: %s", path,

@@ -17,6 +17,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "transport.h"
+#include "userdir.h"
 
 /* An ID.env is small; a larger one is not ours. */
 #define ENV_MAX (4 * 1024 * 1024)
@@ -26,17 +27,16 @@
 char *
 queue_default_dir(void)
 {
-	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-	char *p = NULL;
+	char *state, *p = NULL;
 
 	if (geteuid() == 0)
 		return strdup("/var/spool/outbox");
-	if (xdg != NULL && *xdg == '/')
-		return asprintf(&p, "%s/outbox/queue", xdg) < 0 ? NULL : p;
-	if (home == NULL || *home == '\0')
+	if ((state = userdir_xdg("XDG_STATE_HOME", ".local/state")) == NULL)
 		return NULL;
-	return asprintf(&p, "%s/.local/state/outbox/queue", home) < 0 ? NULL :
-									p;
+	if (asprintf(&p, "%s/outbox/queue", state) < 0)
+		p = NULL;
+	free(state);
+	return p;
 }
 
 long

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "userdir.h"
 
 #define EVAL_MAX (1024 * 1024)
 
@@ -72,8 +73,8 @@ secret_run(const char *cmd, char **out, struct error *err)
 		;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		buf_free(&b);
-		return error_set(err, ERR_CONFIG,
-		    "command \"%s\" failed (%s %d)", cmd,
+		/* Never the command's text: it may hold the secret itself. */
+		return error_set(err, ERR_CONFIG, "the command failed (%s %d)",
 		    WIFEXITED(status) ? "exit status" : "signal",
 		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	}
@@ -243,7 +244,7 @@ int
 secret_password(const struct account *a, char **out, struct error *err)
 {
 	const char *p, *host = account_str(a, AF_HOST), *user;
-	char *home_netrc = NULL;
+	char *home_netrc = NULL, *home;
 	int r;
 
 	*out = NULL;
@@ -252,13 +253,24 @@ secret_password(const struct account *a, char **out, struct error *err)
 			return error_set(err, ERR_OSERR, "out of memory");
 		return 0;
 	}
-	if ((p = account_str(a, AF_PASSWORDEVAL)) != NULL)
-		return secret_run(p, out, err);
+	if ((p = account_str(a, AF_PASSWORDEVAL)) != NULL) {
+		if ((r = secret_run(p, out, err)) == -1 &&
+		    err->kind == ERR_CONFIG) {
+			char was[ERROR_MSG_MAX];
+
+			snprintf(was, sizeof(was), "%s", err->msg);
+			error_set(err, ERR_CONFIG, "passwordeval: %s", was);
+		}
+		return r;
+	}
 	if (host == NULL || (user = account_str(a, AF_USER)) == NULL)
 		return 0;
-	if ((p = getenv("HOME")) != NULL &&
-	    asprintf(&home_netrc, "%s/.netrc", p) == -1)
+	if ((home = userdir_home()) != NULL &&
+	    asprintf(&home_netrc, "%s/.netrc", home) == -1) {
+		free(home);
 		return error_set(err, ERR_OSERR, "out of memory");
+	}
+	free(home);
 	r = home_netrc ? netrc_lookup(home_netrc, host, user, out, err) : 0;
 	free(home_netrc);
 	if (r == 0)

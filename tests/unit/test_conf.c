@@ -392,8 +392,27 @@ test_eval(void **state)
 	parse_bad("account a\neval echo eval echo host x\n",
 	    PATH ":2: eval printed another eval");
 	parse_bad("account a\neval exit 3\n", "failed");
-	parse_bad("account a\neval echo hots x\n",
-	    PATH ":2: unknown command hots");
+	/* Neither the command nor what it printed is echoed. */
+	parse_bad("account a\neval echo password hunter2; exit 3\n",
+	    "the command failed (exit status 3) (" PATH ":2: eval)");
+	parse_bad("account a\neval echo pasword hunter2\n",
+	    PATH ":2: the line printed by eval is not a valid setting");
+	{
+		static const char *const leaky[] = {
+			"account a\neval echo password hunter2; exit 3\n",
+			"account a\neval echo pasword hunter2\n",
+			"account a\neval echo port hunter2\n",
+			"account a\neval echo hunter2\n",
+		};
+		struct account *l = NULL;
+		struct error err;
+		size_t i;
+
+		for (i = 0; i < sizeof(leaky) / sizeof(leaky[0]); i++) {
+			assert_int_equal(parse(leaky[i], &l, &err), -1);
+			assert_null(strstr(err.msg, "hunter2"));
+		}
+	}
 }
 
 static void

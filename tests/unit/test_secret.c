@@ -112,6 +112,11 @@ test_passwordeval(void **state)
 	assert_null(lookup(a, &err));
 	assert_int_equal(err.kind, ERR_CONFIG);
 	assert_non_null(strstr(err.msg, "exit status 3"));
+	/* The command is not shown: it may hold the password itself. */
+	account_set(a, AF_PASSWORDEVAL, "echo s3cret >/dev/null; exit 4", 0, 0);
+	assert_null(lookup(a, &err));
+	assert_non_null(strstr(err.msg, "passwordeval: the command failed"));
+	assert_null(strstr(err.msg, "s3cret"));
 	account_free(a);
 }
 
