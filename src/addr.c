@@ -13,6 +13,50 @@ bad_byte(unsigned char c)
 	return c < 0x20 || c == 0x7f;
 }
 
+int
+addr_check_domain(const char *name, const char *what, struct error *err)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	size_t label = 0, n = strlen(name);
+
+	if (n == 0 || n > 255)
+		return error_set(err, ERR_CONFIG, "%s is not a host name: %s",
+		    what, n == 0 ? "it is empty" : "longer than 255 bytes");
+	if (p[0] == '[') {
+		/* RFC 5321 4.1.3: an address literal, printable inside. */
+		for (p++; *p != '\0' && *p != ']'; p++)
+			if (*p <= 0x20 || *p >= 0x7f || *p == '[' || *p == '\\')
+				break;
+		if (*p == ']' && p[1] == '\0' &&
+		    p > (const unsigned char *)name + 1)
+			return 0;
+		return error_set(err, ERR_CONFIG,
+		    "%s is not a valid address literal", what);
+	}
+	for (; *p != '\0'; p++) {
+		if (*p == '.') {
+			if (label == 0)
+				break;
+			label = 0;
+			continue;
+		}
+		if (!(*p >= 0x80 || (*p >= 'a' && *p <= 'z') ||
+			(*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+			*p == '-' || *p == '_'))
+			break;
+		label++;
+	}
+	if (*p == '\0' && label > 0)
+		return 0;
+	/* Control characters are not shown: they are the attack. */
+	return error_set(err, ERR_CONFIG, "%s is not a host name: %s", what,
+	    *p == '\0' || *p == '.' ?
+		"an empty label" :
+		bad_byte(*p) ?
+		"it contains a control character (such as CR or LF)" :
+		"a character a host name cannot hold");
+}
+
 char *
 addr_parse_one(const char *arg, const char *what, enum error_kind kind,
     struct error *err)

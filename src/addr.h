@@ -39,5 +39,14 @@ int addr_list_parse(const char *text, size_t len, struct addrlist *,
  */
 int addrlist_add(struct addrlist *, const char *addr, size_t len);
 void addrlist_free(struct addrlist *);
+/*
+ * A host name as it goes into EHLO, a Message-ID's right side or an
+ * address (RFC 5321 4.1.2 Domain or address-literal): dot-separated labels
+ * of letters, digits, hyphens (and UTF-8, for RFC 6531), or [literal].
+ * Whatever fills it (the domain setting, $HOSTNAME through %H, the
+ * canonical name through %C, /etc/mailname through %M) is checked here;
+ * `what' names the source.  0, or -1 with err (ERR_CONFIG).
+ */
+int addr_check_domain(const char *name, const char *what, struct error *);
 
 #endif

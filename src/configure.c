@@ -14,8 +14,10 @@
 #include <resolv.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "idn.h"
+#include "log.h"
 
 /* RFC 1035 2.3.4: a name is at most 255 octets, so 253 characters. */
 #define CONFIGURE_NAME_MAX 253
@@ -214,6 +216,23 @@ ascii_domain(const char *domain, struct error *err)
 	return ascii;
 }
 
+/*
+ * RFC 6186 6: a target outside the address's domain is suspect unless the
+ * answer was validated, and the target becomes the name the certificate
+ * is checked against.  Case-insensitive: HOST equals DOMAIN or ends in
+ * ".DOMAIN".
+ */
+static int
+within_domain(const char *host, const char *domain)
+{
+	size_t h = strlen(host), d = strlen(domain);
+
+	if (h == d)
+		return strcasecmp(host, domain) == 0;
+	return h > d && host[h - d - 1] == '.' &&
+	    strcasecmp(host + h - d, domain) == 0;
+}
+
 static int
 print_account(FILE *out, const char *address, const char *domain,
     const struct configure_service *svc, const struct configure_srv *srv,
@@ -233,6 +252,18 @@ print_account(FILE *out, const char *address, const char *domain,
 	fprintf(out, "# outbox configuration for %s, found in DNS:\n", address);
 	fprintf(out, "# %s.%s SRV %u %u %u %s.\n", svc->prefix, domain,
 	    srv->priority, srv->weight, srv->port, host);
+	if (!within_domain(host, domain)) {
+		log_warn("the server %s that DNS names for %s is outside that "
+			 "domain; the certificate is checked against %s, so "
+			 "make sure your provider really uses it (RFC 6186 "
+			 "section 6)",
+		    host, domain, host);
+		fprintf(out,
+		    "# WARNING: %s is outside %s (RFC 6186 section 6): check "
+		    "that your\n# provider really uses this server before "
+		    "trusting it with your password.\n",
+		    host, domain);
+	}
 	fprintf(out, "account %s\n", domain);
 	fprintf(out, "host %s\n", host);
 	fprintf(out, "port %u\n", srv->port);

@@ -731,6 +731,39 @@ test_list_100000(void **state)
 		fail_msg("100000 addresses took %.1f s of CPU time", secs);
 }
 
+/* %H, %C, %M and domain: what reaches EHLO and the Message-ID. */
+static void
+test_check_domain(void **state)
+{
+	static const char *const good[] = { "mail.example.org", "localhost",
+		"a-b.example", "x", "[192.0.2.1]", "[IPv6:2001:db8::1]",
+		"b\xc3\xbc"
+		"cher.example",
+		"host_1.lan" };
+	static const char *const bad[] = { "host\r\nMAIL FROM:<x@y>", "host\n",
+		"host\r", "ho st", "", ".example", "a..b", "host>", "host;x",
+		"[192.0.2.1", "[]", "[a b]", "x\x1b[2J", "host\x7f",
+		"example.org." };
+	struct error err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		error_clear(&err);
+		if (addr_check_domain(good[i], "the domain", &err) != 0)
+			fail_msg("refused %s: %s", good[i], err.msg);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		error_clear(&err);
+		if (addr_check_domain(bad[i], "$HOSTNAME (%H)", &err) != -1)
+			fail_msg("accepted \"%s\"", bad[i]);
+		assert_int_equal(err.kind, ERR_CONFIG);
+		assert_non_null(strstr(err.msg, "$HOSTNAME (%H)"));
+		/* The text itself is not echoed back. */
+		assert_null(strstr(err.msg, "MAIL FROM"));
+	}
+}
+
 int
 main(void)
 {
@@ -763,6 +796,7 @@ main(void)
 		cmocka_unit_test(test_list_dedup),
 		cmocka_unit_test(test_list_dedup_many),
 		cmocka_unit_test(test_list_100000),
+		cmocka_unit_test(test_check_domain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

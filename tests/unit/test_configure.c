@@ -534,6 +534,35 @@ test_print_starttls(void **state)
 	free(text);
 }
 
+/* RFC 6186 6: a server outside the domain is said, in the file too. */
+static void
+test_print_outside_domain(void **state)
+{
+	static const char *const inside[] = { "example.org", "MAIL.Example.ORG",
+		"a.b.example.org." };
+	static const char *const outside[] = { "mail.provider.example",
+		"badexample.org", "example.org.evil.example", "org" };
+	struct configure_srv srv = { 0, 1, 465, "" };
+	char *text;
+	size_t i;
+
+	for (i = 0; i < sizeof(inside) / sizeof(inside[0]); i++) {
+		snprintf(srv.target, sizeof(srv.target), "%s", inside[i]);
+		text = printed(&configure_services[0], &srv);
+		assert_null(strstr(text, "WARNING"));
+		free(text);
+	}
+	for (i = 0; i < sizeof(outside) / sizeof(outside[0]); i++) {
+		snprintf(srv.target, sizeof(srv.target), "%s", outside[i]);
+		text = printed(&configure_services[0], &srv);
+		if (strstr(text, "# WARNING: ") == NULL ||
+		    strstr(text,
+			"is outside example.org (RFC 6186 section 6)") == NULL)
+			fail_msg("no warning for %s:\n%s", outside[i], text);
+		free(text);
+	}
+}
+
 static void
 test_services_order(void **state)
 {
@@ -591,6 +620,7 @@ main(void)
 		cmocka_unit_test(test_print_implicit_tls),
 		cmocka_unit_test(test_print_starttls),
 		cmocka_unit_test(test_services_order),
+		cmocka_unit_test(test_print_outside_domain),
 		cmocka_unit_test(test_configure_print_bad_address),
 	};
 
