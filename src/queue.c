@@ -1028,6 +1028,22 @@ queue_parse(const char *text, size_t len, struct queue_entry **out,
 	return 0;
 }
 
+int
+queue_format(const struct queue_entry *e, char **text, size_t *len,
+    struct error *err)
+{
+	struct buf b;
+
+	buf_init(&b, ENV_MAX);
+	if (format_env(e, &b) == -1 || buf_add(&b, "", 1) == -1) {
+		buf_free(&b);
+		return error_set(err, ERR_OSERR, "out of memory");
+	}
+	*text = b.data;
+	*len = b.len - 1;
+	return 0;
+}
+
 static int
 read_fd(int fd, struct buf *b)
 {

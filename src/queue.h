@@ -115,6 +115,9 @@ void queue_damage_free(struct queue_damage *, size_t);
 /* Parse an ID.env's text (for tests and the fuzzer); e->dir is NULL. */
 int queue_parse(const char *text, size_t len, struct queue_entry **out,
     struct error *);
+/* An entry's ID.env text, malloc'd in *text (queue_parse reads it back). */
+int queue_format(const struct queue_entry *, char **text, size_t *len,
+    struct error *);
 /*
  * Whether the configuration an entry names (conffile, set lines,
  * host_given) may be used: only when the entry's file is the flusher's
