@@ -121,6 +121,21 @@ bad:
 	return NULL;
 }
 
+/*
+ * The queue could not record what happened: that outweighs any outcome
+ * of the server's (the exit status is EX_IOERR or EX_CANTCREAT), and each
+ * is said as it happens.
+ */
+static void
+note_io(struct flush *f, const struct error *err)
+{
+	log_error(err);
+	if (f->worst.kind == ERR_NONE || f->worst.kind == ERR_TEMP ||
+	    flush_fate(&f->worst) != FLUSH_FAILED)
+		f->worst = *err;
+	f->io_failed++;
+}
+
 static void
 flush_release(struct flush *f, struct submit_job *job)
 {
@@ -167,14 +182,27 @@ flush_next(void *ctx, struct submit_job *job)
 			for (k = 0; k < e->nrcpt; k++)
 				if (e->state[k] == QUEUE_FAILED)
 					break;
-			if (k < e->nrcpt)
+			if (k < e->nrcpt ?
 				queue_fail(e, e->error ? e->error : "refused",
-				    &err);
-			else
-				queue_remove(e, &err);
+				    &err) == -1 :
+				queue_remove(e, &err) == -1)
+				note_io(f, &err);
 			flush_release(f, job);
 			if (!f->locked)
 				queue_unlock(e);
+			continue;
+		}
+		/*
+		 * Never send from a queue that cannot be updated: the attempt
+		 * is on disk before the message leaves, or the entry waits.
+		 * (An entry just stored by this process, f->locked, has just
+		 * been written.)
+		 */
+		if (!f->locked && queue_attempt(e, &err) == -1) {
+			note_io(f, &err);
+			flush_release(f, job);
+			queue_unlock(e);
+			f->retried++;
 			continue;
 		}
 		if ((f->content_fd = queue_content(e, &err)) == -1 ||
@@ -255,7 +283,7 @@ settle(struct flush *f, struct queue_entry *e, const struct error *err,
 			    line ? line :
 				   "refused",
 			&e2) == -1)
-			log_error(&e2);
+			note_io(f, &e2);
 		else
 			log_warn("message %s failed for good and was moved to "
 				 "%s/failed/: %s",
@@ -263,8 +291,20 @@ settle(struct flush *f, struct queue_entry *e, const struct error *err,
 			    reason   ? reason :
 				line ? line :
 				       "");
-	} else if (queue_save(e, &e2) == -1)
-		log_error(&e2);
+	} else if (queue_save(e, &e2) == -1) {
+		size_t k, got = 0;
+
+		for (k = 0; k < e->nrcpt; k++)
+			got += e->state[k] == QUEUE_SENT;
+		/* Recipients who have it would be sent it again. */
+		if (got > 0)
+			snprintf(e2.msg + strlen(e2.msg),
+			    sizeof(e2.msg) - strlen(e2.msg),
+			    "; message %s reached %zu recipient%s already, who "
+			    "may be sent it again",
+			    e->id, got, got == 1 ? "" : "s");
+		note_io(f, &e2);
+	}
 	free(reason);
 	return fate;
 }
@@ -294,8 +334,9 @@ flush_done(void *ctx, const struct submit_job *job, const struct error *err,
 		else if (smtp_rcpt_code(s, k) / 100 == 5)
 			e->state[f->rcpt_of[k]] = QUEUE_FAILED;
 	if (fate == FLUSH_SENT) {
-		if (queue_remove(e, &e2) == -1)
-			log_error(&e2);
+		/* Marked as sent first: no later run sends it again. */
+		if (queue_sent(e, &e2) == -1)
+			note_io(f, &e2);
 		f->sent++;
 	} else if (f->locked && fate == FLUSH_RETRY && err->kind != ERR_TEMP) {
 		/*
@@ -304,7 +345,7 @@ flush_done(void *ctx, const struct submit_job *job, const struct error *err,
 		 * the caller's, as without a queue.
 		 */
 		if (queue_remove(e, &e2) == -1)
-			log_error(&e2);
+			note_io(f, &e2);
 		fate = FLUSH_RETRY;
 		f->retried++;
 	} else {

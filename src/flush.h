@@ -62,6 +62,7 @@ struct flush {
 	int content_fd;
 	/* What happened, for the exit status and the caller. */
 	int sent, retried, failed;
+	int io_failed; /* the queue could not be updated (f->worst says) */
 	struct error worst;
 	enum flush_fate last_fate;
 };

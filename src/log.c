@@ -3,7 +3,10 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "clean.h"
 
 static const char *prog = "outbox";
 static int verbose;
@@ -21,17 +24,23 @@ log_verbose(void)
 	return verbose;
 }
 
-/* Server text is shown, never interpreted: control bytes become '?'. */
+/*
+ * Server text is shown, never interpreted: the one cleaning rule
+ * (clean.h).  Without memory for it, nothing but printable ASCII.
+ */
 static void
 put_clean(FILE *fp, const char *s, size_t len)
 {
+	char *c = clean_text(s, len, 0);
 	size_t i;
-	unsigned char c;
 
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		fputc(c < 0x20 || c == 0x7f ? '?' : c, fp);
+	if (c != NULL) {
+		fputs(c, fp);
+		free(c);
+		return;
 	}
+	for (i = 0; i < len; i++)
+		fputc(s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?', fp);
 }
 
 void

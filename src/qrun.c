@@ -129,15 +129,37 @@ group_cmp(const struct queue_entry *a, const struct queue_entry *b)
 
 /*
  * The account an entry names, as it is configured now: the entry's
- * configuration file, account and settings, and no message.
+ * configuration file, account and settings, and no message.  An entry is
+ * data: what it says about configuration counts only when it is the
+ * flusher's own file naming the configuration the flusher reads anyway
+ * (queue_entry_conf_trusted); otherwise the flusher's own configuration
+ * sends it, with the account the entry names.
  */
 static int
-group_ready(struct group *g, const struct queue_entry *e, struct error *err)
+group_ready(struct group *g, const struct queue_entry *e, const struct cli *c,
+    struct error *err)
 {
+	char *sp, *mine = prepare_user_conf_path();
+	int trusted = queue_entry_conf_trusted(e, c->conffile, mine);
 	size_t k;
-	char *sp;
 
+	free(mine);
 	memset(g, 0, sizeof(*g));
+	if (!trusted) {
+		prepare_request_from_cli(&g->req, c);
+		g->req.from = NULL;
+		g->req.read_envelope_from = 0;
+		g->req.rcpt = NULL;
+		g->req.nrcpt = 0;
+		g->req.read_recipients = 0;
+		g->req.envid = NULL;
+		g->req.msg_fd = -1;
+		g->req.account_only = g->req.info_only = 0;
+		g->req.etrn = NULL;
+		if (!c->host_given && !e->host_given)
+			g->req.account = e->account;
+		return prepare(&g->p, &g->req, err);
+	}
 	g->req.conffile = e->conffile;
 	g->req.host_given = e->host_given;
 	g->req.account = e->host_given ? NULL : e->account;
@@ -189,11 +211,25 @@ qrun_run(const struct cli *c, FILE *out, struct error *err)
 	if (qrun_dirs(c, &dirs, &ndirs, err) == -1)
 		return -1;
 	for (i = 0; i < ndirs; i++) {
-		if (queue_list(dirs[i], 0, &v, &n, err) == -1) {
-			log_error(err);
+		struct queue_damage *dmg;
+		size_t ndmg;
+
+		if (queue_list_all(dirs[i], 0, &v, &n, &dmg, &ndmg, err) ==
+		    -1) {
+			/*
+			 * A queue that cannot be trusted or read: the others
+			 * still go, and the run says so in its exit status.
+			 */
+			if (worst.kind != ERR_NONE)
+				log_error(&worst);
+			worst = *err;
 			error_clear(err);
 			continue;
 		}
+		/* Skipped, not removed: a person must look at them. */
+		for (j = 0; j < ndmg; j++)
+			log_warn("skipped: %s", dmg[j].why);
+		queue_damage_free(dmg, ndmg);
 		for (j = 0; j < n; j++) {
 			struct queue_entry **grown;
 
@@ -219,7 +255,7 @@ qrun_run(const struct cli *c, FILE *out, struct error *err)
 		for (j = i + 1; j < nall && group_cmp(all[i], all[j]) == 0; j++)
 			;
 		error_clear(&gerr);
-		if (group_ready(&g, all[i], &gerr) == -1) {
+		if (group_ready(&g, all[i], c, &gerr) == -1) {
 			/*
 			 * Nothing can go until the configuration is mended.
 			 * The last such error is the run's, said at its end.

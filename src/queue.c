@@ -153,14 +153,25 @@ open_dir_at(int at, const char *name, const char *path, struct error *err)
 	struct stat st;
 	int fd = openat(at, name,
 	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int e = errno;
 
 	if (fd == -1) {
-		if ((errno == ELOOP || errno == ENOTDIR) &&
-		    fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			return error_set(err, ERR_CONFIG,
-			    "queue: %s is %s, not a directory", path,
-			    S_ISLNK(st.st_mode) ? "a symbolic link" : "a file");
-		int e = errno;
+		/* What is there says more than the error (ELOOP, EACCES). */
+		if (e != ENOENT &&
+		    fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (!S_ISDIR(st.st_mode))
+				return error_set(err, ERR_CONFIG,
+				    "queue: %s is %s, not a directory", path,
+				    S_ISLNK(st.st_mode) ? "a symbolic link" :
+							  "a file");
+			if (st.st_uid != geteuid())
+				return error_set(err, ERR_CONFIG,
+				    "queue: %s belongs to uid %ld, not to the "
+				    "user running outbox (uid %ld); the queue "
+				    "must be the user's own",
+				    path, (long)st.st_uid, (long)geteuid());
+		}
+		errno = e;
 		sys_error(err, "open", path);
 		errno = e; /* ENOENT: the caller may take it for empty */
 		return -1;
@@ -368,11 +379,16 @@ open_entry_file(int at, const char *name, int flags, const char *path,
 	    flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 
 	if (fd == -1) {
-		if (errno == ENOENT)
+		int e = errno;
+
+		if (e == ENOENT)
 			return -1;
-		if (errno == ELOOP)
+		/* Why it cannot be opened, when the file itself says. */
+		if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    (why = file_distrust(&st, reason, sizeof(reason))) != NULL)
 			return error_set(err, ERR_CONFIG,
-			    "queue: %s is damaged: a symbolic link", path);
+			    "queue: %s is damaged: %s", path, why);
+		errno = e;
 		return sys_error(err, "open", path);
 	}
 	if (fstat(fd, &st) == -1) {
@@ -1281,12 +1297,20 @@ walk(const char *dir, int failed, struct queue_entry ***out, size_t *n,
 
 		error_clear(&why);
 		if (!is_env) {
-			/* A content file that is not ours, at least, is said. */
+			/*
+			 * A content file without its ID.env that is not ours
+			 * is said too (one with its ID.env is checked below).
+			 */
 			struct stat st;
-			char reason[96];
+			char reason[96], env[QUEUE_ID_LEN + 8];
 			const char *w;
 
-			if (dmg == NULL || !is_id(d->d_name, ".msg") ||
+			if (dmg == NULL || !is_id(d->d_name, ".msg"))
+				continue;
+			memcpy(env, d->d_name, QUEUE_ID_LEN);
+			memcpy(env + QUEUE_ID_LEN, ".env", 5);
+			if (fstatat(sub_fd(&q, sub), env, &st,
+				AT_SYMLINK_NOFOLLOW) == 0 ||
 			    fstatat(sub_fd(&q, sub), d->d_name, &st,
 				AT_SYMLINK_NOFOLLOW) == -1 ||
 			    (w = file_distrust(&st, reason, sizeof(reason))) ==
@@ -1302,10 +1326,6 @@ walk(const char *dir, int failed, struct queue_entry ***out, size_t *n,
 		memcpy(id, d->d_name, QUEUE_ID_LEN);
 		id[QUEUE_ID_LEN] = '\0';
 		e = load_at(sub_fd(&q, sub), dir, sub, id, &why);
-		if (e != NULL && dmg != NULL) {
-			queue_entry_free(e);
-			continue; /* its content file is seen on its own */
-		}
 		if (e != NULL &&
 		    check_msg_at(sub_fd(&q, sub), e, sub, &why) == -1) {
 			queue_entry_free(e);
@@ -1343,21 +1363,41 @@ oom:
 	return error_set(err, ERR_OSERR, "out of memory");
 }
 
+static int by_damage(const void *, const void *);
+
 int
-queue_list(const char *dir, int failed, struct queue_entry ***out, size_t *n,
-    struct error *err)
+queue_list_all(const char *dir, int failed, struct queue_entry ***out,
+    size_t *n, struct queue_damage **dmg, size_t *ndmg, struct error *err)
 {
 	*out = NULL;
 	*n = 0;
-	if (walk(dir, failed, out, n, NULL, NULL, err) == -1) {
+	if (dmg != NULL) {
+		*dmg = NULL;
+		*ndmg = 0;
+	}
+	if (walk(dir, failed, out, n, dmg, ndmg, err) == -1) {
 		queue_list_free(*out, *n);
 		*out = NULL;
 		*n = 0;
+		if (dmg != NULL) {
+			queue_damage_free(*dmg, *ndmg);
+			*dmg = NULL;
+			*ndmg = 0;
+		}
 		return -1;
 	}
 	if (*n > 1)
 		qsort(*out, *n, sizeof(**out), by_id);
+	if (dmg != NULL && *ndmg > 1)
+		qsort(*dmg, *ndmg, sizeof(**dmg), by_damage);
 	return 0;
+}
+
+int
+queue_list(const char *dir, int failed, struct queue_entry ***out, size_t *n,
+    struct error *err)
+{
+	return queue_list_all(dir, failed, out, n, NULL, NULL, err);
 }
 
 void
@@ -1518,7 +1558,8 @@ queue_drop(const char *dir, const char *id, struct error *err)
 }
 
 int
-queue_entry_conf_trusted(const struct queue_entry *e, const char *conffile)
+queue_entry_conf_trusted(const struct queue_entry *e, const char *conffile,
+    const char *default_conf)
 {
 	char *mine;
 	int same;
@@ -1531,8 +1572,11 @@ queue_entry_conf_trusted(const struct queue_entry *e, const char *conffile)
 	 */
 	if (!e->own)
 		return 0;
-	if (e->conffile == NULL && conffile == NULL)
-		return 1;
+	if (conffile == NULL) {
+		if (e->conffile == NULL)
+			return 1;
+		conffile = default_conf;
+	}
 	if (e->conffile == NULL || conffile == NULL)
 		return 0;
 	if ((mine = realpath(conffile, NULL)) == NULL)

@@ -108,6 +108,9 @@ void queue_entry_free(struct queue_entry *);
 int queue_list(const char *dir, int failed, struct queue_entry ***out,
     size_t *n, struct error *);
 void queue_list_free(struct queue_entry **, size_t);
+/* Both at once: the entries, and (with dmg) those skipped and why. */
+int queue_list_all(const char *dir, int failed, struct queue_entry ***out,
+    size_t *n, struct queue_damage **dmg, size_t *ndmg, struct error *);
 /* The entries queue_list skips as damaged or foreign, for -bp. */
 int queue_list_damaged(const char *dir, int failed, struct queue_damage **out,
     size_t *n, struct error *);
@@ -121,10 +124,13 @@ int queue_format(const struct queue_entry *, char **text, size_t *len,
 /*
  * Whether the configuration an entry names (conffile, set lines,
  * host_given) may be used: only when the entry's file is the flusher's
- * own and it names CONFFILE, the file the flusher would read (NULL: the
- * default files).  Otherwise the flusher's own configuration applies.
+ * own and it names the file the flusher would read: CONFFILE (its -C),
+ * or without one the default files (an entry stored without -C, or one
+ * whose -C named DEFAULT_CONF, the user's file).  Otherwise the flusher's
+ * own configuration applies.
  */
-int queue_entry_conf_trusted(const struct queue_entry *, const char *conffile);
+int queue_entry_conf_trusted(const struct queue_entry *, const char *conffile,
+    const char *default_conf);
 /*
  * Take the entry for sending: 1 with its ID.msg open and locked and its
  * state read again, 0 when another process has it or it is gone.

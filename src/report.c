@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clean.h"
 #include "conf.h"
 #include "queue.h"
 
@@ -58,6 +59,16 @@ report_settings(FILE *out, const struct prepared *p)
 	}
 }
 
+/* Text from a server or a stored entry, through the one cleaning rule. */
+static void
+put_text(FILE *out, const char *s, int flags)
+{
+	char *c = clean_text(s, strlen(s), flags);
+
+	fputs(c != NULL ? c : "?", out);
+	free(c);
+}
+
 /* -S: what the server says about itself, and its certificates. */
 void
 report_server(FILE *out, const struct submit_conf *sc,
@@ -67,15 +78,26 @@ report_server(FILE *out, const struct submit_conf *sc,
 	    sc->socket_path ? sc->socket_path : sc->host);
 	if (sc->socket_path == NULL)
 		fprintf(out, " port %d", sc->port);
-	fprintf(out, "\ngreeting:\n  %s\n", info->greeting);
-	if (info->tls != NULL)
-		fprintf(out, "TLS:\n%s", info->tls);
+	fputs("\ngreeting:\n  ", out);
+	put_text(out, info->greeting, 0);
+	fputc('\n', out);
+	if (info->tls != NULL) {
+		/* Names from the server's certificate are the server's text. */
+		fputs("TLS:\n", out);
+		put_text(out, info->tls, CLEAN_LINES);
+	}
 	fprintf(out, "capabilities:\n");
 	fputs("  ", out);
-	for (const char *p = info->ehlo; *p != '\0'; p++) {
-		fputc(*p, out);
-		if (*p == '\n')
-			fputs("  ", out);
+	{
+		char *c = clean_text(info->ehlo, strlen(info->ehlo),
+		    CLEAN_LINES);
+
+		for (const char *p = c != NULL ? c : "?"; *p != '\0'; p++) {
+			fputc(*p, out);
+			if (*p == '\n')
+				fputs("  ", out);
+		}
+		free(c);
 	}
 	fputc('\n', out);
 	if (info->size_limit > 0)
@@ -103,15 +125,28 @@ int
 report_queue(FILE *out, char *const *dirs, size_t ndirs, struct error *err)
 {
 	struct queue_entry **v;
-	size_t n, nf, i, j, k, shown = 0;
+	struct queue_damage *dmg;
+	size_t n, nf, ndmg, i, j, k, shown = 0;
 	time_t now = time(NULL);
 
 	for (i = 0; i < ndirs; i++) {
 		if (queue_list(dirs[i], 1, &v, &nf, err) == -1)
 			break;
 		queue_list_free(v, nf);
-		if (queue_list(dirs[i], 0, &v, &n, err) == -1)
+		if (queue_list_all(dirs[i], 0, &v, &n, &dmg, &ndmg, err) == -1)
 			break;
+		if (ndmg > 0) {
+			/* Skipped by every run until someone looks. */
+			fprintf(out, "%s: %zu damaged entr%s, not sent:\n",
+			    dirs[i], ndmg, ndmg == 1 ? "y" : "ies");
+			for (j = 0; j < ndmg; j++) {
+				fprintf(out, "%s  damaged  ", dmg[j].id);
+				put_text(out, dmg[j].why, 0);
+				fputc('\n', out);
+			}
+			shown++;
+		}
+		queue_damage_free(dmg, ndmg);
 		if (n == 0 && nf == 0) {
 			/* The default directory speaks for an empty queue. */
 			if (i + 1 == ndirs && shown == 0)
@@ -135,13 +170,28 @@ report_queue(FILE *out, char *const *dirs, size_t ndirs, struct error *err)
 				fputs("now", out);
 			else
 				print_time(out, e->next);
-			fprintf(out, "\n  account %s  from <%s>\n", e->account,
-			    e->from);
-			for (k = 0; k < e->nrcpt; k++)
-				fprintf(out, "  to <%s> (%s)\n", e->rcpt[k],
+			fputs("\n  account ", out);
+			put_text(out, e->account, 0);
+			fputs("  from <", out);
+			put_text(out, e->from, 0);
+			fputs(">\n", out);
+			for (k = 0; k < e->nrcpt; k++) {
+				fputs("  to <", out);
+				put_text(out, e->rcpt[k], 0);
+				fprintf(out, "> (%s)\n",
 				    rcpt_state_name[e->state[k]]);
-			if (e->error != NULL)
-				fprintf(out, "  last error: %s\n", e->error);
+			}
+			if (e->attempting != 0) {
+				fputs("  an attempt began ", out);
+				print_time(out, e->attempting);
+				fputs(" with no outcome recorded yet\n", out);
+			}
+			if (e->error != NULL) {
+				/* A server's reply, stored: never raw. */
+				fputs("  last error: ", out);
+				put_text(out, e->error, 0);
+				fputc('\n', out);
+			}
 		}
 		queue_list_free(v, n);
 	}

@@ -69,6 +69,15 @@ send_queued(struct sending *s, const struct request *req, struct error *err)
 	flush_entries(&f);
 	switch (f.last_fate) {
 	case FLUSH_SENT:
+		/*
+		 * Delivered, but the entry could not be removed: the caller
+		 * hears of it (EX_IOERR), the entry says whether its mark as
+		 * sent holds.
+		 */
+		if (f.io_failed) {
+			*err = f.worst;
+			break;
+		}
 		ret = 0;
 		error_clear(err);
 		break;

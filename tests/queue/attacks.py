@@ -20,6 +20,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qlib import (Failure, SinkServer, check, crlf, free_port,  # noqa
@@ -127,17 +128,20 @@ class World:
 def planted_entry(w, qdir, ident, conffile=None, rcpt='bob@example.net',
                   msg_data=None, uid=MALLORY, sets=()):
     """An entry written by hand, as mallory (or UID) would."""
-    lines = ['outbox-queue 1', 'id ' + ident, 'created 1', 'next 1',
-             'attempts 0', 'account default']
+    now = int(time.time())
+    lines = ['outbox-queue 1', 'id ' + ident, 'created %d' % now,
+             'next %d' % now, 'attempts 0', 'account default']
     if conffile:
         lines.append('conffile ' + conffile)
     lines += ['set ' + s for s in sets]
     lines += ['from ' + FROM, 'rcpt pending ' + rcpt, 'eightbit 0',
               'size %d' % len(msg_data or b'')]
+    # Mallory's files are readable by all: she wants them read.
+    mode = 0o644 if uid == MALLORY else 0o600
     w.write_as(uid, os.path.join(qdir, ident + '.env'),
-               ('\n'.join(lines) + '\n').encode())
+               ('\n'.join(lines) + '\n').encode(), mode)
     if msg_data is not None:
-        w.write_as(uid, os.path.join(qdir, ident + '.msg'), msg_data)
+        w.write_as(uid, os.path.join(qdir, ident + '.msg'), msg_data, mode)
 
 
 def evil_conf(w):
@@ -160,6 +164,14 @@ def shared_spool(w, mode):
         os.mkdir(os.path.join(spool, sub))
         os.chmod(os.path.join(spool, sub), mode)
     return spool
+
+
+def damaged(r, path, why):
+    """-q's stderr or -bp's listing names the damaged file and why."""
+    text = r[1] + r[2]
+    check(('%s is damaged: %s' % (path, why)) in text,
+          'the output does not say "%s is damaged: %s": %r'
+          % (path, why, text))
 
 
 def refused(w, r, path, why):
@@ -206,7 +218,12 @@ def _(w):
     planted_entry(w, qdir, '0000000000000A02', conffile=evil_conf(w),
                   msg_data=crlf(message('planted', sender=FROM)))
     w.config(qdir)
+    time.sleep(1.2)             # the victim's entry is due again
     r = w.run(['-q'])
+    env = os.path.join(qdir, '0000000000000A02.env')
+    damaged(r, env, 'owned by uid %d, not %d' % (MALLORY, VICTIM))
+    check(r[0] == 0, '-q: exit %s' % r[0])
+    damaged(w.run(['-bp']), env, 'owned by uid %d' % MALLORY)
     got = w.sink.messages()
     check([m['seq'] for m in got] == ['own'],
           'delivered %r, expected the victim\'s own message alone'
@@ -248,7 +265,10 @@ def _(w):
     os.symlink(w.private, e.msg_path)
     os.lchown(e.msg_path, VICTIM, VICTIM)
     w.config(qdir)
+    time.sleep(1.2)
     r = w.run(['-q'])
+    damaged(r, e.msg_path, 'a symbolic link')
+    damaged(w.run(['-bp']), e.msg_path, 'a symbolic link')
     check(w.sink.messages() == [], 'something was sent: %r'
           % [m['seq'] for m in w.sink.messages()])
     w.nothing_leaked()
@@ -327,7 +347,11 @@ def _(w):
                   rcpt='bob@example.net%0ADATA',
                   msg_data=crlf(message('planted2', sender=FROM)),
                   uid=VICTIM)
-    w.run(['-q'])
+    r = w.run(['-q'])
+    damaged(r, os.path.join(qdir, '0000000000000A05.env'),
+            'a stored recipient contains a control character')
+    damaged(r, os.path.join(qdir, '0000000000000A06.env'),
+            'a stored recipient contains a control character')
     check(w.sink.connections() == 0,
           'outbox connected for a damaged entry')
     w.nothing_leaked()

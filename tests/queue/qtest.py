@@ -783,8 +783,10 @@ def _(c):
 
 @case('config-file-gone-entry-kept')
 def _(c):
-    """The configuration file an entry came from is gone at the flush:
-    outbox says so, exits non-zero, and the entry stays intact."""
+    """The configuration file an entry came from (and the flush would
+    read) is gone at the flush: outbox says so, exits non-zero, and the
+    entry stays intact.  A flush with another configuration sends it with
+    that one: an entry is data, the configuration is the flusher's."""
     w = c.world()
     conf2 = os.path.join(w.o.dir, 'other-rc')
     w.o.config(w.sink.port, queue='always', path=conf2)
@@ -792,7 +794,6 @@ def _(c):
     msg = message('m1')
     check(w.o.run(['bob@example.net'], msg).rc == 0, 'enqueue')
     os.unlink(w.o.conf)
-    w.o.conf = conf2
     r = w.o.run(['-q'])
     check(r.rc not in (0,), '-q with the entry\'s configuration gone '
           'exited 0')
@@ -800,6 +801,12 @@ def _(c):
     e = one_entry(w)
     check(e.msg == crlf(msg), 'the entry was damaged')
     check(not w.sink.messages(), 'delivered without its configuration')
+    w.o.conf = conf2
+    r = w.o.run(['-q'])
+    check(r.rc == 0, '-q -C other-rc: exit %s: %s', r.rc, r.err)
+    got = w.sink.messages()
+    check(len(got) == 1 and got[0]['bytes'] == crlf(msg),
+          'the flusher\'s configuration did not send it: %r', got)
 
 
 @case('logfile-says-queued-with-id')

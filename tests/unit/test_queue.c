@@ -357,7 +357,7 @@ test_parse(void **state)
 	assert_int_equal(queue_parse(good_env, strlen(good_env), &e, &err), 0);
 	assert_string_equal(e->rcpt[0], "b@example.org");
 	/* Parsed from a buffer, the entry is nobody's file: not trusted. */
-	assert_false(queue_entry_conf_trusted(e, NULL));
+	assert_false(queue_entry_conf_trusted(e, NULL, NULL));
 	queue_entry_free(e);
 }
 
@@ -577,9 +577,15 @@ test_conf_trusted(void **state)
 	queue_entry_free(e);
 	assert_int_equal(queue_list(dir, 0, &v, &n, &err), 0);
 	assert_int_equal(n, 1);
-	assert_true(queue_entry_conf_trusted(v[0], conf));
-	assert_false(queue_entry_conf_trusted(v[0], NULL));
-	assert_false(queue_entry_conf_trusted(v[0], "/etc/passwd"));
+	assert_true(queue_entry_conf_trusted(v[0], conf, NULL));
+	assert_false(queue_entry_conf_trusted(v[0], NULL, NULL));
+	assert_false(queue_entry_conf_trusted(v[0], "/etc/passwd", NULL));
+	/* -C named the user's own file, which a plain -q reads too. */
+	assert_true(queue_entry_conf_trusted(v[0], NULL, conf));
+	assert_false(queue_entry_conf_trusted(v[0], NULL, "/etc/passwd"));
+	/* Not the flusher's own file: nothing it says is configuration. */
+	v[0]->own = 0;
+	assert_false(queue_entry_conf_trusted(v[0], conf, NULL));
 	queue_list_free(v, n);
 	free(real);
 }
