@@ -277,14 +277,18 @@ open_sub(struct qdirs *q, const char *dir, const char *sub, int create,
 
 	if (p == NULL)
 		return error_set(err, ERR_OSERR, "out of memory");
-	if (create && mkdirat(q->top, sub, 0700) == 0) {
-		if (fsync(q->top) == -1) {
-			sys_error(err, "sync the directory", dir);
+	/* Made when missing (the common case opens it at once). */
+	if (create && faccessat(q->top, sub, F_OK, AT_SYMLINK_NOFOLLOW) == -1 &&
+	    errno == ENOENT) {
+		if (mkdirat(q->top, sub, 0700) == 0) {
+			if (fsync(q->top) == -1) {
+				sys_error(err, "sync the directory", dir);
+				goto out;
+			}
+		} else if (errno != EEXIST) {
+			sys_error(err, "create", p);
 			goto out;
 		}
-	} else if (create && errno != EEXIST) {
-		sys_error(err, "create", p);
-		goto out;
 	}
 	if ((*out = open_dir_at(q->top, sub, p, err)) != -1)
 		r = 0;
@@ -848,9 +852,16 @@ queue_commit(struct queue_entry *e, struct error *err)
 		sys_error(err, "write", tmp);
 	else if (renameat(q.tmp, name, q.top, name) == -1)
 		sys_error(err, "rename", tmp);
-	else if (write_env(e, NULL, err) == -1)
+	else if (write_env(e, NULL, err) == -1) {
+		/*
+		 * Not acknowledged: the entry goes, ID.env too if it was
+		 * renamed before the directory could not be synced.
+		 */
+		memcpy(name + QUEUE_ID_LEN, ".env", 4);
 		unlinkat(q.top, name, 0);
-	else
+		memcpy(name + QUEUE_ID_LEN, ".msg", 4);
+		unlinkat(q.top, name, 0);
+	} else
 		r = 0;
 	if (r == -1)
 		unlinkat(q.tmp, name, 0);
@@ -978,7 +989,7 @@ queue_fail(struct queue_entry *e, const char *reason, struct error *err)
 	else if (renameat(q.top, name, q.failed, name) == -1)
 		sys_error(err, "move", msg);
 	else if (memcpy(name + QUEUE_ID_LEN, ".env", 4),
-	    unlinkat(q.top, name, 0) == -1)
+	    unlinkat(q.top, name, 0) == -1 && errno != ENOENT)
 		sys_error(err, "remove",
 		    env = path_of(e->dir, NULL, e->id, ".env"));
 	else if (sync_fd(q.failed, e->dir, "failed", err) == 0)
@@ -1149,15 +1160,34 @@ out:
  * whether it carries the mark of a delivered message (see queue_sent).
  */
 static int
-check_msg_at(int at, struct queue_entry *e, const char *sub, struct error *err)
+check_msg_at(int at, int failed_at, struct queue_entry *e, const char *sub,
+    struct error *err)
 {
 	char name[QUEUE_ID_LEN + 8], reason[96], *p;
 	const char *why;
 	struct stat st;
 
 	snprintf(name, sizeof(name), "%s.msg", e->id);
-	if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
-		return 0; /* checked again when it is opened */
+	if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno != ENOENT)
+			return 0; /* checked again when it is opened */
+		/*
+		 * No content: a move to failed/ cut short after its content
+		 * went (queue_fail) is finished; anything else is said.
+		 */
+		if (sub == NULL && failed_at >= 0 &&
+		    fstatat(failed_at, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			memcpy(name + QUEUE_ID_LEN, ".env", 4);
+			unlinkat(at, name, 0);
+			return 1;
+		}
+		p = path_of(e->dir, sub, e->id, ".env");
+		error_set(err, ERR_CONFIG,
+		    "queue: %s is damaged: its content file %s.msg is missing",
+		    p ? p : name, e->id);
+		free(p);
+		return -1;
+	}
 	if ((why = file_distrust(&st, reason, sizeof(reason))) == NULL) {
 		if (!(st.st_mode & S_IWUSR))
 			queue_sent_marked(e);
@@ -1327,9 +1357,12 @@ walk(const char *dir, int failed, struct queue_entry ***out, size_t *n,
 		id[QUEUE_ID_LEN] = '\0';
 		e = load_at(sub_fd(&q, sub), dir, sub, id, &why);
 		if (e != NULL &&
-		    check_msg_at(sub_fd(&q, sub), e, sub, &why) == -1) {
+		    (r = check_msg_at(sub_fd(&q, sub),
+			 out != NULL ? q.failed : -1, e, sub, &why)) != 0) {
 			queue_entry_free(e);
 			e = NULL;
+			if (r == 1)
+				continue; /* finished moving to failed/ */
 		}
 		if (e == NULL) {
 			if (why.kind == ERR_NONE)

@@ -74,22 +74,32 @@ class World:
         os.chown(path, uid, uid)
         os.chmod(path, mode)
 
-    def config(self, qdir, queue='on-failure', port=None, extra=''):
+    def config(self, qdir, queue='on-failure', port=None, extra='',
+               path=None):
         text = ('defaults\ntls off\ntimeout 5\nqueue %s\nqueue_dir %s\n'
                 'queue_background off\nqueue_retry 1s 1s\n\n'
                 'account default\nhost 127.0.0.1\nport %d\nfrom %s\n%s'
                 % (queue, qdir, port or self.sink.port, FROM, extra))
-        self.write_as(VICTIM, self.conf, text.encode(), 0o600)
+        self.write_as(VICTIM, path or self.conf, text.encode(), 0o600)
 
-    def run(self, args, stdin=b'', uid=VICTIM):
+    def env(self, uid=VICTIM):
         home = self.vhome if uid == VICTIM else self.mhome
-        env = {'PATH': '/usr/bin:/bin', 'HOME': home, 'LC_ALL': 'C',
-               'TZ': 'UTC', 'XDG_STATE_HOME': os.path.join(home, 'state')}
-        argv = ['setpriv', '--reuid=%d' % uid, '--regid=%d' % uid,
-                '--clear-groups', '--', self.outbox, '-C', self.conf] + args
+        return {'PATH': '/usr/bin:/bin:/usr/sbin:/sbin', 'HOME': home,
+                'LC_ALL': 'C', 'TZ': 'UTC',
+                'XDG_STATE_HOME': os.path.join(home, 'state')}
+
+    def argv(self, args, uid=VICTIM, conf=None):
+        """outbox ARGS as UID (the victim's configuration)."""
+        return ['setpriv', '--reuid=%d' % uid, '--regid=%d' % uid,
+                '--clear-groups', '--', self.outbox, '-C',
+                conf or self.conf] + args
+
+    def run(self, args, stdin=b'', uid=VICTIM, wrap=()):
+        home = self.vhome if uid == VICTIM else self.mhome
+        argv = list(wrap) + self.argv(args, uid)
         p = subprocess.run(argv, input=stdin, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, env=env, cwd=home,
-                           timeout=60)
+                           stderr=subprocess.PIPE, env=self.env(uid),
+                           cwd=home, timeout=60)
         r = (p.returncode, p.stdout.decode('utf-8', 'replace'),
              p.stderr.decode('utf-8', 'replace'))
         self.runs.append((args, r))
