@@ -10,6 +10,7 @@ static const char *const field_names[AF_N] = {
 	[AF_AUTH] = "auth",
 	[AF_AUTO_FROM] = "auto_from",
 	[AF_DOMAIN] = "domain",
+	[AF_DROP_SENDERS] = "drop_senders",
 	[AF_DSN_NOTIFY] = "dsn_notify",
 	[AF_DSN_RETURN] = "dsn_return",
 	[AF_FROM] = "from",

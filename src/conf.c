@@ -49,6 +49,7 @@ static const struct keyword {
 	{ "auto_from", T_BOOL, AF_AUTO_FROM, NULL },
 	{ "connect_timeout", T_TIMEOUT, AF_TIMEOUT, NULL },
 	{ "domain", T_STR, AF_DOMAIN, NULL },
+	{ "drop_senders", T_FILE, AF_DROP_SENDERS, NULL },
 	{ "dsn_notify", T_DSN_NOTIFY, AF_DSN_NOTIFY, NULL },
 	{ "dsn_return", T_ENUM, AF_DSN_RETURN, "off|headers|full" },
 	{ "from", T_STR, AF_FROM, NULL },

@@ -94,6 +94,21 @@ prepare_user_conf_path(void)
 	return conf_path(0);
 }
 
+int
+prepare_has_user_file(void)
+{
+	char *path;
+	int i, found = 0;
+
+	for (i = 0; i < 3 && !found; i++) {
+		if ((path = conf_path(i)) == NULL)
+			return 1;
+		found = access(path, F_OK) == 0;
+		free(path);
+	}
+	return found;
+}
+
 /* User accounts come first; system accounts fill in the names left. */
 static void
 merge(struct account **list, struct account *sys)

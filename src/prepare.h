@@ -77,6 +77,8 @@ void prepare_free(struct prepared *);
 
 /* Where this user's configuration file is looked for first. */
 char *prepare_user_conf_path(void);
+/* Whether this user has a configuration file of their own. */
+int prepare_has_user_file(void);
 
 /*
  * from's and domain's substitutions: %U the user, %H the host name, %C
