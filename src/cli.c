@@ -101,6 +101,7 @@ static const struct longopt {
 	{ "read-envelope-from", 0, 0, NULL },
 	{ "read-recipients", 0, 't', NULL },
 	{ "remove-bcc-headers", 2, 0, "remove_bcc_headers" },
+	{ "requiretls", 2, 0, "requiretls" },
 	{ "rmqs", 1, 0, NULL },
 	{ "serverinfo", 0, 'S', NULL },
 	{ "set-date-header", 2, 0, "set_date_header" },
