@@ -146,6 +146,7 @@ static const struct setting_default {
 	{ AF_QUEUE_MAX_AGE, "5d" },
 	{ AF_QUEUE_RETRY, "5m 4h" },
 	{ AF_REMOVE_BCC_HEADERS, "on" },
+	{ AF_REQUIRETLS, "off" },
 	{ AF_SET_DATE_HEADER, "auto" },
 	{ AF_SET_FROM_HEADER, "auto" },
 	{ AF_SET_MSGID_HEADER, "auto" },

@@ -161,27 +161,27 @@ test_proxy_password(void **state)
 	struct error err;
 	char *pw = NULL;
 
-	account_set(a, AF_PASSWORD, "smtp-pw");
-	account_set(a, AF_PROXY_HOST, "proxy.example");
-	account_set(a, AF_PROXY_PASSWORD, "proxy-pw");
+	account_set(a, AF_PASSWORD, "smtp-pw", 0, 0);
+	account_set(a, AF_PROXY_HOST, "proxy.example", 0, 0);
+	account_set(a, AF_PROXY_PASSWORD, "proxy-pw", 0, 0);
 	/* No proxy_user: no password, whatever else is set. */
 	error_clear(&err);
 	assert_int_equal(secret_proxy_password(a, &pw, &err), 0);
 	assert_null(pw);
-	account_set(a, AF_PROXY_USER, "carol");
+	account_set(a, AF_PROXY_USER, "carol", 0, 0);
 	assert_int_equal(secret_proxy_password(a, &pw, &err), 0);
 	assert_string_equal(pw, "proxy-pw");
 	secret_free(pw);
-	account_set(a, AF_PROXY_PASSWORD, NULL);
-	account_set(a, AF_PROXY_PASSWORDEVAL, "echo from-eval; echo second");
+	account_set(a, AF_PROXY_PASSWORD, NULL, 0, 0);
+	account_set(a, AF_PROXY_PASSWORDEVAL, "echo from-eval; echo second", 0, 0);
 	assert_int_equal(secret_proxy_password(a, &pw, &err), 0);
 	assert_string_equal(pw, "from-eval");
 	secret_free(pw);
-	account_set(a, AF_PROXY_PASSWORDEVAL, "exit 4");
+	account_set(a, AF_PROXY_PASSWORDEVAL, "exit 4", 0, 0);
 	assert_int_equal(secret_proxy_password(a, &pw, &err), -1);
 	assert_int_equal(err.kind, ERR_CONFIG);
 	/* netrc: the proxy's entry, under proxy_user. */
-	account_set(a, AF_PROXY_PASSWORDEVAL, NULL);
+	account_set(a, AF_PROXY_PASSWORDEVAL, NULL, 0, 0);
 	write_netrc("machine mx.example login carol password wrong-host\n"
 		    "machine proxy.example login alice password wrong-user\n"
 		    "machine proxy.example login carol password netrc-pw\n",
