@@ -204,6 +204,12 @@ account_port(const struct account *a)
 }
 
 int
+account_field_secret(enum acc_field f)
+{
+	return f == AF_PASSWORD || f == AF_PROXY_PASSWORD;
+}
+
+int
 account_check(const struct account *a, struct error *err)
 {
 	if (account_str(a, AF_HOST) == NULL &&
@@ -219,5 +225,23 @@ account_check(const struct account *a, struct error *err)
 	    (account_str(a, AF_TLS_KEY_FILE) == NULL))
 		return error_set(err, ERR_CONFIG,
 		    "tls_cert_file and tls_key_file must be set together");
+	/*
+	 * RFC 8689 4.2.1: REQUIRETLS promises TLS with an authenticated
+	 * server on every hop, starting with this one.
+	 */
+	if (account_on(a, AF_REQUIRETLS) && !account_on(a, AF_TLS))
+		return error_set(err, ERR_CONFIG,
+		    "requiretls needs tls on: the message would be sent in "
+		    "the clear");
+	if (account_on(a, AF_REQUIRETLS) && !account_on(a, AF_TLS_CERTCHECK))
+		return error_set(err, ERR_CONFIG,
+		    "requiretls needs a checked server certificate "
+		    "(tls_certcheck is off)");
+	/* RFC 1929 carries a user name only with its password. */
+	if (account_str(a, AF_PROXY_USER) == NULL &&
+	    (account_str(a, AF_PROXY_PASSWORD) != NULL ||
+		account_str(a, AF_PROXY_PASSWORDEVAL) != NULL))
+		return error_set(err, ERR_CONFIG,
+		    "proxy_password and proxy_passwordeval need proxy_user");
 	return 0;
 }

@@ -119,6 +119,8 @@ long account_num2(const struct account *, enum acc_field);
 /* Copy every setting that src set explicitly. */
 int account_inherit(struct account *dst, const struct account *src);
 struct account *account_find(struct account *list, const char *name);
+/* Whether the setting holds a secret (masked wherever it is shown). */
+int account_field_secret(enum acc_field);
 /* The setting's name in the configuration file. */
 const char *account_field_name(enum acc_field);
 /* Whether the account speaks LMTP (protocol lmtp). */

@@ -457,6 +457,8 @@ cli_usage(FILE *fp, const char *prog)
 	    "From field\n"
 	    "  -N LIST, -R RET       delivery status notifications "
 	    "(--dsn-notify, --dsn-return)\n"
+	    "  --requiretls          ask for TLS on every hop to the "
+	    "recipients (RFC 8689)\n"
 	    "  -V ENVID              envelope identifier for those "
 	    "notifications\n"
 	    "  -v, -d, --debug       print the SMTP dialogue (secrets "
