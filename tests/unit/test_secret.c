@@ -173,7 +173,8 @@ test_proxy_password(void **state)
 	assert_string_equal(pw, "proxy-pw");
 	secret_free(pw);
 	account_set(a, AF_PROXY_PASSWORD, NULL, 0, 0);
-	account_set(a, AF_PROXY_PASSWORDEVAL, "echo from-eval; echo second", 0, 0);
+	account_set(a, AF_PROXY_PASSWORDEVAL, "echo from-eval; echo second", 0,
+	    0);
 	assert_int_equal(secret_proxy_password(a, &pw, &err), 0);
 	assert_string_equal(pw, "from-eval");
 	secret_free(pw);
