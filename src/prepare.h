@@ -55,9 +55,10 @@ struct prepared {
 	char *from;			 /* the envelope sender */
 	struct addrlist rcpt;		 /* the envelope recipients */
 	char *password;
-	char *host;	/* in A-labels */
-	char *tls_host; /* tls_host_override in A-labels */
-	char *helo;	/* domain, substituted, in A-labels */
+	char *proxy_password; /* RFC 1929, for the SOCKS proxy */
+	char *host;	      /* in A-labels */
+	char *tls_host;	      /* tls_host_override in A-labels */
+	char *helo;	      /* domain, substituted, in A-labels */
 	struct msg *msg;
 	struct submit_conf sc;
 };
