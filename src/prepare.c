@@ -383,6 +383,11 @@ choose_account(struct prepared *p, const struct request *req,
 			p->accounts = a;
 		}
 	}
+	if (p->acc == NULL && req->account == NULL && getenv("SMTPSERVER") &&
+	    *getenv("SMTPSERVER") != '\0')
+		return error_set(err, ERR_CONFIG,
+		    "SMTPSERVER is set but there is no sender: set EMAIL or "
+		    "give -f");
 	if (p->acc == NULL) {
 		if (p->conf_files == NULL)
 			return error_set(err, ERR_CONFIG,
