@@ -87,6 +87,8 @@ FOUR_XX = ("msmtp exits 69 (EX_UNAVAILABLE) for a 4xx, outbox 75 "
            "(EX_TEMPFAIL): msmtp-compat.md, 'Where outbox deliberately "
            "differs', first row; outbox(1) EXIT STATUS")
 
+EMAIL_PLAIN = ("outbox(1), DIFFERENCES FROM MSMTP: EMAIL must hold a plain "
+               "address")
 INJECT = ("msmtp-compat.md, deliberate differences: CR/LF in -f is refused "
           "(EX_USAGE); msmtp injects SMTP commands")
 
@@ -955,6 +957,27 @@ CASES = [
          None, ["--port=@PORT@", "rcpt@example.org"], MSG, no_config=True,
          env={"SMTPSERVER": "127.0.0.1"},
          expect={"delivered": False, "greeting": None, "exit": 78},
+         exit="exact"),
+    Case("env-email-with-display-name",
+         "EMAIL with a display name: msmtp puts it all inside MAIL FROM:<>, "
+         "outbox refuses it (78) before connecting.  (No Message-ID: "
+         "msmtp 1.8.23 would make a malformed one from that sender.)",
+         None, ["--port=@PORT@", "--set-msgid-header=off",
+                "rcpt@example.org"], MSG, no_config=True,
+         env={"SMTPSERVER": "127.0.0.1", "EMAIL": "Env <env@example.org>"},
+         expect_diff={k: dict(v, why=EMAIL_PLAIN) for k, v in {
+             "exit": {"msmtp": 0, "outbox": 78},
+             "greeting": {"msmtp": "EHLO localhost", "outbox": None},
+             "mail": {"msmtp": "<Env <env@example.org>>", "outbox": None},
+             "rcpt": {"msmtp": ["<rcpt@example.org>"], "outbox": []},
+             "delivered": {"msmtp": True, "outbox": False},
+             "headers": {"msmtp": ["From: Env <env@example.org>", D,
+                                   "Subject: differential",
+                                   "To: Rcpt <rcpt@example.org>"],
+                         "outbox": None},
+             "separator": {"msmtp": True, "outbox": None},
+             "body": {"msmtp": "Hello,\nthis is the body.\n",
+                      "outbox": None}}.items()},
          exit="exact"),
 ]
 
