@@ -651,7 +651,13 @@ submit_conf(struct prepared *p, const struct request *req, struct error *err)
 	sc->smtp.dsn_notify = unless_off(a, AF_DSN_NOTIFY);
 	sc->smtp.dsn_return = unless_off(a, AF_DSN_RETURN);
 	sc->smtp.envid = req->envid;
-	sc->smtp.requiretls = account_on(a, AF_REQUIRETLS);
+	/* RFC 8689: asked for by the account, or by a -bs caller's MAIL. */
+	sc->smtp.requiretls = account_on(a, AF_REQUIRETLS) || req->requiretls;
+	if (sc->smtp.requiretls && (!sc->tls || !sc->tls_conf.certcheck))
+		return error_set(err, ERR_CONFIG,
+		    "requiretls needs tls on and tls_certcheck on (account "
+		    "%s): the message was not sent",
+		    a->name);
 	/* -S looks, it does not log in; --rmqs does, to ask for ETRN. */
 	sc->smtp.info_only = req->info_only;
 	sc->smtp.etrn = req->etrn;
