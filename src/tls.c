@@ -322,7 +322,7 @@ setup_credentials(struct tls *s, const struct tls_conf *c, struct error *err)
 			    gnutls_strerror(r));
 	}
 	if (c->cert_file != NULL && c->key_file != NULL) {
-		/* URIs are taken by the same call (RFC 7512, through p11-kit). */
+		/* RFC 7512 URIs are taken by the same call. */
 		s->pin = c->pin != NULL && *c->pin != '\0' ? c->pin : NULL;
 		gnutls_certificate_set_pin_function(s->cred, pin_callback, s);
 		r = gnutls_certificate_set_x509_key_file2(s->cred, c->cert_file,
