@@ -402,6 +402,26 @@ socks_greet(int fd, const struct net_target *t, int64_t deadline, int *method,
 	    t->proxy_host, r[1]);
 }
 
+/* RFC 1929 2: ULEN and PLEN are 1 to 255; what does not fit is not sent. */
+static int
+socks_login_fits(const struct net_target *t, struct error *err)
+{
+	size_t ulen, plen;
+
+	if (t->proxy_user == NULL || *t->proxy_user == '\0')
+		return 0;
+	ulen = strlen(t->proxy_user);
+	plen = t->proxy_password != NULL ? strlen(t->proxy_password) : 0;
+	if (ulen > SOCKS_AUTH_FIELD_MAX || plen > SOCKS_AUTH_FIELD_MAX ||
+	    plen == 0)
+		return error_set(err, ERR_CONFIG,
+		    "the SOCKS proxy %s takes a user name and a password of "
+		    "1 to %d bytes each (proxy_user has %zu, the password "
+		    "%zu)",
+		    t->proxy_host, SOCKS_AUTH_FIELD_MAX, ulen, plen);
+	return 0;
+}
+
 /*
  * RFC 1929 2: VER ULEN UNAME PLEN PASSWD, and a two-byte answer whose
  * STATUS 0 is success.  The request holds the password: it is wiped
@@ -416,13 +436,10 @@ socks_login(int fd, const struct net_target *t, int64_t deadline,
 	size_t ulen = strlen(t->proxy_user), plen = strlen(pass), n = 0;
 	int rc;
 
-	if (ulen > SOCKS_AUTH_FIELD_MAX || plen > SOCKS_AUTH_FIELD_MAX ||
-	    plen == 0)
-		return error_set(err, ERR_CONFIG,
-		    "the SOCKS proxy %s takes a user name and a password of "
-		    "1 to %d bytes each (proxy_user has %zu, the password "
-		    "%zu)",
-		    t->proxy_host, SOCKS_AUTH_FIELD_MAX, ulen, plen);
+	/* socks_login_fits said so before connecting. */
+	if (ulen > SOCKS_AUTH_FIELD_MAX || plen > SOCKS_AUTH_FIELD_MAX)
+		return error_set(err, ERR_SOFTWARE,
+		    "SOCKS credentials too long");
 	req[n++] = SOCKS_AUTH_VERSION;
 	req[n++] = (unsigned char)ulen;
 	memcpy(req + n, t->proxy_user, ulen);
@@ -510,7 +527,8 @@ open_socks(const struct net_target *t, int64_t deadline, int *fdp,
 	int fd, port, method = SOCKS_NO_AUTH;
 
 	/* A request the proxy cannot take is refused before connecting. */
-	if (socks_request(t->host, t->port, req, &len, err) == -1)
+	if (socks_request(t->host, t->port, req, &len, err) == -1 ||
+	    socks_login_fits(t, err) == -1)
 		return -1;
 	port = t->proxy_port == 0 ? SOCKS_PORT : t->proxy_port;
 	if (port < 1 || port > 65535)

@@ -852,6 +852,33 @@ test_socks_user_password(void **state)
 	assert_int_equal(p.auth_len, sizeof(want));
 }
 
+/* Credentials the proxy could not take: refused before connecting. */
+static void
+not_connected(const char *user, const char *password, const char *text)
+{
+	struct net_target t;
+	struct error err;
+	struct pollfd pfd;
+	int lfd = listen_tcp(0), fd = -1;
+
+	memset(&t, 0, sizeof(t));
+	t.host = "127.0.0.1";
+	t.port = 25;
+	t.proxy_host = "127.0.0.1";
+	t.proxy_port = local_port(lfd);
+	t.proxy_user = user;
+	t.proxy_password = password;
+	error_clear(&err);
+	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), -1);
+	assert_int_equal(err.kind, ERR_CONFIG);
+	assert_non_null(strstr(err.msg, text));
+	/* Nobody knocked. */
+	pfd.fd = lfd;
+	pfd.events = POLLIN;
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+	close(lfd);
+}
+
 /* The proxy says no to the password: a configuration error, named. */
 static void
 test_socks_user_password_refused(void **state)
@@ -897,20 +924,10 @@ test_socks_user_password_refused(void **state)
 	/* RFC 1929 allows 255 bytes: a longer name is never sent. */
 	memset(longname, 'u', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
-	proxy_init(&p);
-	p.method = method_user;
-	p.user = longname;
-	p.password = "pw";
-	assert_int_equal(proxy_fails(&p, &err), ERR_CONFIG);
-	assert_non_null(strstr(err.msg, "1 to 255 bytes"));
-	assert_int_equal(p.auth_len, 0);
-
-	/* No password at all. */
-	proxy_init(&p);
-	p.method = method_user;
-	p.user = "alice";
-	assert_int_equal(proxy_fails(&p, &err), ERR_CONFIG);
-	assert_int_equal(p.auth_len, 0);
+	not_connected(longname, "pw", "1 to 255 bytes");
+	/* No password at all, or an empty one. */
+	not_connected("alice", NULL, "1 to 255 bytes");
+	not_connected("alice", "", "1 to 255 bytes");
 }
 
 static void
