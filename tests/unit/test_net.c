@@ -294,7 +294,7 @@ static enum error_kind
 proxy_fails(struct proxy *p, struct error *err)
 {
 	assert_int_equal(proxy_open(p, "smtp.example.invalid", 25,
-			     deadline_in(5), err, NULL),
+			     transport_deadline_in(5), err, NULL),
 	    -1);
 	proxy_done(p);
 	assert_true(err->msg[0] != '\0');
@@ -328,11 +328,11 @@ assert_greeting_follows(int fd)
 	char buf[256];
 	size_t got = 0;
 	ssize_t r;
-	int64_t deadline = deadline_in(5);
+	int64_t deadline = transport_deadline_in(5);
 
 	while (got < GREETING_LEN) {
-		assert_int_equal(fd_wait(fd, POLLIN, deadline, "test", &err),
-		    0);
+		assert_int_equal(
+		    transport_fd_wait(fd, POLLIN, deadline, "test", &err), 0);
 		r = recv(fd, buf + got, sizeof(buf) - got, 0);
 		assert_true(r > 0);
 		got += (size_t)r;
@@ -394,7 +394,7 @@ test_unix_connects(void **state)
 	memset(&t, 0, sizeof(t));
 	t.socket_path = path;
 	error_clear(&err);
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), 0);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), 0);
 	assert_socket_flags(fd);
 	sfd = accept(lfd, NULL, NULL);
 	assert_true(sfd != -1);
@@ -426,7 +426,7 @@ test_unix_wins_over_proxy(void **state)
 	t.proxy_host = "127.0.0.1";
 	t.proxy_port = closed_port();
 	error_clear(&err);
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), 0);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), 0);
 	sfd = accept(lfd, NULL, NULL);
 	assert_true(sfd != -1);
 	close(fd);
@@ -466,23 +466,24 @@ unix_backlog_full(int room_later)
 	t.socket_path = path;
 	error_clear(&err);
 	/* The first fills the backlog of 0 (Linux lets one wait). */
-	assert_int_equal(net_open(&t, deadline_in(5), &first, &err), 0);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &first, &err),
+	    0);
 	if (room_later)
 		assert_int_equal(pthread_create(&th, NULL, accept_later, &lfd),
 		    0);
-	start = clock_ms();
+	start = transport_clock_ms();
 	r = net_open(&t, start + (room_later ? 5000 : 300), &fd, &err);
 	if (room_later) {
 		assert_int_equal(pthread_join(th, NULL), 0);
 		assert_int_equal(r, 0);
-		assert_true(clock_ms() - start >= 100);
+		assert_true(transport_clock_ms() - start >= 100);
 		close(fd);
 	} else {
 		assert_int_equal(r, -1);
 		assert_int_equal(err.kind, ERR_TEMP);
 		assert_non_null(strstr(err.msg, "cannot connect to socket"));
-		assert_true(clock_ms() - start >= 290);
-		assert_true(clock_ms() - start < 2000);
+		assert_true(transport_clock_ms() - start >= 290);
+		assert_true(transport_clock_ms() - start < 2000);
 	}
 	close(first);
 	close(lfd);
@@ -512,7 +513,7 @@ test_unix_missing(void **state)
 	memset(&t, 0, sizeof(t));
 	t.socket_path = path;
 	error_clear(&err);
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), -1);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), -1);
 	assert_int_equal(err.kind, ERR_TEMP);
 	assert_non_null(strstr(err.msg, "cannot connect to socket"));
 	assert_non_null(strstr(err.msg, path));
@@ -533,7 +534,7 @@ test_unix_refused(void **state)
 	memset(&t, 0, sizeof(t));
 	t.socket_path = path;
 	error_clear(&err);
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), -1);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), -1);
 	assert_int_equal(err.kind, ERR_TEMP);
 	assert_non_null(strstr(err.msg, "cannot connect to socket"));
 	close(bfd);
@@ -553,7 +554,7 @@ test_unix_path_too_long(void **state)
 	memset(&t, 0, sizeof(t));
 	t.socket_path = path;
 	error_clear(&err);
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), -1);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), -1);
 	assert_int_equal(err.kind, ERR_CONFIG);
 	assert_non_null(strstr(err.msg, "too long"));
 }
@@ -573,7 +574,7 @@ test_tcp_direct(void **state)
 	t.socket_path = ""; /* empty: unset */
 	t.proxy_host = "";
 	error_clear(&err);
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), 0);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), 0);
 	assert_socket_flags(fd);
 	assert_nodelay(fd);
 	sfd = accept(lfd, NULL, NULL);
@@ -597,7 +598,7 @@ test_socks_domain_name(void **state)
 
 	proxy_init(&p);
 	assert_int_equal(proxy_open(&p, "smtp.example.invalid", 587,
-			     deadline_in(5), &err, &fd),
+			     transport_deadline_in(5), &err, &fd),
 	    0);
 	assert_socket_flags(fd);
 	assert_nodelay(fd);
@@ -619,8 +620,9 @@ test_socks_ipv4_literal(void **state)
 	struct error err;
 
 	proxy_init(&p);
-	assert_int_equal(
-	    proxy_open(&p, "127.0.0.1", 465, deadline_in(5), &err, NULL), 0);
+	assert_int_equal(proxy_open(&p, "127.0.0.1", 465,
+			     transport_deadline_in(5), &err, NULL),
+	    0);
 	proxy_done(&p);
 	assert_int_equal(p.request_len, sizeof(want));
 	assert_memory_equal(p.request, want, sizeof(want));
@@ -635,8 +637,8 @@ test_socks_ipv6_literal(void **state)
 	struct error err;
 
 	proxy_init(&p);
-	assert_int_equal(proxy_open(&p, "::1", 25, deadline_in(5), &err, NULL),
-	    0);
+	assert_int_equal(
+	    proxy_open(&p, "::1", 25, transport_deadline_in(5), &err, NULL), 0);
 	proxy_done(&p);
 	assert_int_equal(p.request_len, sizeof(want));
 	assert_memory_equal(p.request, want, sizeof(want));
@@ -662,7 +664,7 @@ greeting_after(const unsigned char *reply, size_t len, int trickle)
 	p.reply_len = len + GREETING_LEN;
 	p.trickle = trickle;
 	assert_int_equal(proxy_open(&p, "smtp.example.invalid", 25,
-			     deadline_in(5), &err, &fd),
+			     transport_deadline_in(5), &err, &fd),
 	    0);
 	assert_greeting_follows(fd);
 	close(fd);
@@ -819,8 +821,9 @@ test_socks_user_password(void **state)
 	p.method = method_user;
 	p.user = "alice";
 	p.password = "p@ss";
-	assert_int_equal(
-	    proxy_open(&p, "127.0.0.1", 25, deadline_in(5), &err, NULL), 0);
+	assert_int_equal(proxy_open(&p, "127.0.0.1", 25,
+			     transport_deadline_in(5), &err, NULL),
+	    0);
 	proxy_done(&p);
 	assert_int_equal(p.hello_len, 4);
 	assert_memory_equal(p.hello, "\x05\x02\x00\x02", 4);
@@ -832,8 +835,9 @@ test_socks_user_password(void **state)
 	proxy_init(&p);
 	p.user = "alice";
 	p.password = "p@ss";
-	assert_int_equal(
-	    proxy_open(&p, "127.0.0.1", 25, deadline_in(5), &err, NULL), 0);
+	assert_int_equal(proxy_open(&p, "127.0.0.1", 25,
+			     transport_deadline_in(5), &err, NULL),
+	    0);
 	proxy_done(&p);
 	assert_int_equal(p.hello_len, 4);
 	assert_int_equal(p.auth_len, 0);
@@ -846,8 +850,9 @@ test_socks_user_password(void **state)
 	p.trickle = 1;
 	p.user = "alice";
 	p.password = "p@ss";
-	assert_int_equal(
-	    proxy_open(&p, "127.0.0.1", 25, deadline_in(5), &err, NULL), 0);
+	assert_int_equal(proxy_open(&p, "127.0.0.1", 25,
+			     transport_deadline_in(5), &err, NULL),
+	    0);
 	proxy_done(&p);
 	assert_int_equal(p.auth_len, sizeof(want));
 }
@@ -869,7 +874,7 @@ not_connected(const char *user, const char *password, const char *text)
 	t.proxy_user = user;
 	t.proxy_password = password;
 	error_clear(&err);
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), -1);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), -1);
 	assert_int_equal(err.kind, ERR_CONFIG);
 	assert_non_null(strstr(err.msg, text));
 	/* Nobody knocked. */
@@ -1001,7 +1006,7 @@ silent(int stall)
 {
 	struct proxy p;
 	struct error err;
-	int64_t start = clock_ms();
+	int64_t start = transport_clock_ms();
 
 	proxy_init(&p);
 	p.silent = !stall;
@@ -1011,8 +1016,8 @@ silent(int stall)
 	    -1);
 	assert_int_equal(err.kind, ERR_TEMP);
 	assert_non_null(strstr(err.msg, "timed out"));
-	assert_true(clock_ms() - start >= 290);
-	assert_true(clock_ms() - start < 2000);
+	assert_true(transport_clock_ms() - start >= 290);
+	assert_true(transport_clock_ms() - start < 2000);
 	proxy_done(&p);
 }
 
@@ -1045,7 +1050,7 @@ test_socks_name_too_long(void **state)
 	t.proxy_host = "127.0.0.1";
 	t.proxy_port = local_port(lfd);
 	error_clear(&err);
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), -1);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), -1);
 	assert_int_equal(err.kind, ERR_CONFIG);
 	assert_non_null(strstr(err.msg, "too long"));
 	/* Refused before the proxy was contacted. */
@@ -1065,8 +1070,8 @@ test_socks_name_255(void **state)
 	memset(name, 'b', sizeof(name) - 1);
 	name[sizeof(name) - 1] = '\0';
 	proxy_init(&p);
-	assert_int_equal(proxy_open(&p, name, 25, deadline_in(5), &err, NULL),
-	    0);
+	assert_int_equal(
+	    proxy_open(&p, name, 25, transport_deadline_in(5), &err, NULL), 0);
 	proxy_done(&p);
 	assert_int_equal(p.request_len, 4 + 1 + 255 + 2);
 	assert_int_equal(p.request[3], 3);
@@ -1086,17 +1091,17 @@ test_socks_bad_ports(void **state)
 	t.proxy_host = "127.0.0.1";
 	t.port = 0;
 	error_clear(&err);
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), -1);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), -1);
 	assert_int_equal(err.kind, ERR_CONFIG);
 	t.port = 65536;
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), -1);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), -1);
 	assert_int_equal(err.kind, ERR_CONFIG);
 	t.port = 25;
 	t.proxy_port = 65536;
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), -1);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), -1);
 	assert_int_equal(err.kind, ERR_CONFIG);
 	t.proxy_port = -1;
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), -1);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), -1);
 	assert_int_equal(err.kind, ERR_CONFIG);
 }
 
@@ -1113,7 +1118,7 @@ test_socks_proxy_down(void **state)
 	t.proxy_host = "127.0.0.1";
 	t.proxy_port = closed_port();
 	error_clear(&err);
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), -1);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), -1);
 	assert_int_equal(err.kind, ERR_TEMP);
 	assert_non_null(strstr(err.msg, "cannot connect to the SOCKS proxy"));
 }
@@ -1136,7 +1141,7 @@ test_socks_source_ip(void **state)
 	t.source_ip = "127.0.0.2";
 	assert_int_equal(pthread_create(&p.thread, NULL, proxy_run, &p), 0);
 	error_clear(&err);
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), 0);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), 0);
 	close(fd);
 	proxy_done(&p);
 	assert_string_equal(p.peer, "127.0.0.2");
@@ -1162,7 +1167,7 @@ test_socks_default_port(void **state)
 	t.proxy_host = "127.0.0.1";
 	assert_int_equal(pthread_create(&p.thread, NULL, proxy_run, &p), 0);
 	error_clear(&err);
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), 0);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), 0);
 	close(fd);
 	proxy_done(&p);
 	assert_true(p.accepted);
@@ -1180,8 +1185,8 @@ test_source_ip_family_mismatch(void **state)
 
 	(void)state;
 	error_clear(&err);
-	assert_int_equal(
-	    net_connect("::1", 25, "127.0.0.1", clock_ms() + 2000, &fd, &err),
+	assert_int_equal(net_connect("::1", 25, "127.0.0.1",
+			     transport_clock_ms() + 2000, &fd, &err),
 	    -1);
 	assert_int_equal(err.kind, ERR_CONFIG);
 	assert_non_null(strstr(err.msg, "cannot reach"));
