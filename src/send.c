@@ -218,6 +218,8 @@ bs_deliver(void *ctx, const struct bsmtp_envelope *env, int fd,
 		    (char *const *)env->rcpt, env->nrcpt, 0, err);
 	prepare_message_free(&s->p);
 	prepare_request_from_cli(&req, s->cli);
+	/* RFC 8689 4.1: the message goes on with REQUIRETLS, or not at all. */
+	req.requiretls = env->requiretls;
 	req.msg_fd = fd;
 	req.from = *env->from != '\0' ? env->from : "<>";
 	req.rcpt = (char *const *)env->rcpt;
