@@ -91,6 +91,9 @@ flush_enqueue(const struct prepared *p, const struct request *req,
 		if (queue_add_set(e, req->ov[i].name, req->ov[i].value, err) ==
 		    -1)
 			goto bad;
+	/* A -bs caller's REQUIRETLS stays with the queued message. */
+	if (req->requiretls && queue_add_set(e, "requiretls", "on", err) == -1)
+		goto bad;
 	for (i = 0; i < p->rcpt.n; i++)
 		if (queue_add_rcpt(e, p->rcpt.v[i], err) == -1)
 			goto bad;
@@ -129,10 +132,10 @@ bad:
 static void
 note_io(struct flush *f, const struct error *err)
 {
-	log_error(err);
-	if (f->worst.kind == ERR_NONE || f->worst.kind == ERR_TEMP ||
-	    flush_fate(&f->worst) != FLUSH_FAILED)
-		f->worst = *err;
+	/* The last is said at the end of the run, the others now. */
+	if (f->io_failed > 0)
+		log_error(&f->worst);
+	f->worst = *err;
 	f->io_failed++;
 }
 

@@ -696,7 +696,8 @@ write_env(const struct queue_entry *e, const char *sub, struct error *err)
 		sys_error(err, "create", tmp);
 		goto out;
 	}
-	if (fd_write_all(fd, b.data, b.len) == -1 || fsync(fd) == -1) {
+	if (transport_fd_write_all(fd, b.data, b.len) == -1 ||
+	    fsync(fd) == -1) {
 		sys_error(err, "write", tmp);
 		unlinkat(q.tmp, name, 0);
 		goto out;
@@ -785,6 +786,7 @@ queue_create(const char *dir, struct error *err)
 		return NULL;
 	}
 	qdirs_close(&q);
+	e->uncommitted = 1;
 	/*
 	 * The mode is part of the state (see queue_sent): exactly 0600,
 	 * whatever the umask.
@@ -823,7 +825,7 @@ int
 queue_write(struct queue_entry *e, const void *data, size_t n,
     struct error *err)
 {
-	if (fd_write_all(e->fd, data, n) == -1)
+	if (transport_fd_write_all(e->fd, data, n) == -1)
 		return sys_error(err, "write the message to", e->dir);
 	e->size += n;
 	return 0;
@@ -863,8 +865,11 @@ queue_commit(struct queue_entry *e, struct error *err)
 		unlinkat(q.top, name, 0);
 	} else
 		r = 0;
-	if (r == -1)
+	if (r == -1) {
+		memcpy(name + QUEUE_ID_LEN, ".msg", 4);
 		unlinkat(q.tmp, name, 0);
+	}
+	e->uncommitted = 0;
 	qdirs_close(&q);
 	free(tmp);
 	return r;
@@ -1007,6 +1012,22 @@ queue_entry_free(struct queue_entry *e)
 
 	if (e == NULL)
 		return;
+	/*
+	 * Never acknowledged (a write failed, a full disk): its content
+	 * goes at once, not an hour later, so that the space is free again.
+	 */
+	if (e->uncommitted && e->dir != NULL) {
+		struct error ignored;
+		struct qdirs q;
+		char name[QUEUE_ID_LEN + 8];
+
+		error_clear(&ignored);
+		snprintf(name, sizeof(name), "%s.msg", e->id);
+		if (qdirs_open(&q, e->dir, 0, &ignored) == 0) {
+			unlinkat(q.tmp, name, 0);
+			qdirs_close(&q);
+		}
+	}
 	queue_unlock(e);
 	for (i = 0; i < e->nset; i++)
 		free(e->set[i]);

@@ -53,6 +53,7 @@ struct queue_entry {
 	int fd;			 /* ID.msg, locked; -1 */
 	time_t attempting; /* an attempt began then, its outcome unknown */
 	int own;	   /* read from a file of the effective user's */
+	int uncommitted;   /* made by queue_create, its ID.msg still in tmp/ */
 };
 
 /* An entry skipped because it cannot be trusted, and why. */

@@ -13,8 +13,10 @@ machine.  Parts:
     the full disk must exit non-zero with a message and leave no entry;
     "queue on-failure" after a refused connection must exit non-zero too.
     Then a flush answered 451 (outbox must rewrite entries on the full
-    disk): nothing may be lost.  Then a flush to an accepting sink: every
-    message that was claimed arrives, intact.
+    disk): nothing may be lost.  Then a flush to an accepting sink on the
+    full disk: nothing is sent (the attempt cannot be recorded), exit
+    non-zero.  Then, with space again, every message that was claimed
+    arrives, intact, once.
  2. RLIMIT_FSIZE (16 KiB): a small message is queued (exit 0), a 64 KiB
     one is refused with a non-zero exit, not killed by SIGXFSZ, and the
     small one stays intact; same for "queue on-failure".
@@ -150,6 +152,8 @@ def part_full_tmpfs(outbox, base):
         rs = [o.run(['-qI' + e.id]).rc for e in o.entries()]
         print('flush (-qI each) with no block left: exit codes %s, '
               'delivered %d' % (sorted(set(rs)), len(sink.messages()) - n0))
+        if len(sink.messages()) != n0 or 0 in rs:
+            bad('sent from a queue that could not record the attempt')
         os.unlink(filler)
         for e in o.entries():
             o.run(['-qI' + e.id])
@@ -164,8 +168,8 @@ def part_full_tmpfs(outbox, base):
               'damaged %d, duplicated %d; entries left %d'
               % (len([s for s in claimed if s in got]), len(claimed),
                  len(lost), len(damaged), len(dups), len(o.entries())))
-        if lost or damaged:
-            bad('lost %s damaged %s' % (lost, damaged))
+        if lost or damaged or dups:
+            bad('lost %s damaged %s duplicated %s' % (lost, damaged, dups))
     finally:
         sink.stop()
         subprocess.run(['umount', fs])

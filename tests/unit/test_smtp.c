@@ -226,6 +226,66 @@ test_greeting_refused(void **state)
 	smtp_free(s);
 }
 
+/*
+ * The AUTH list has a stated maximum: past it the session fails, rather
+ * than choosing among mechanisms it never saw.  The greeting and EHLO
+ * text kept for -S are cut at theirs, and say so.
+ */
+static void
+test_text_limits(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+	static char ehlo[8192], greeting[2048];
+	size_t n, i;
+	const char *kept;
+
+	(void)state;
+	params_init(&p);
+	s = engine(&p);
+	n = (size_t)snprintf(ehlo, sizeof(ehlo), "250-mx.example");
+	for (i = 0; i < 60; i++)
+		n += (size_t)snprintf(ehlo + n, sizeof(ehlo) - n,
+		    "\n250-AUTH MECHANISM-NUMBER-%02zu-XXXXXXXX", i);
+	snprintf(ehlo + n, sizeof(ehlo) - n, "\n250 8BITMIME");
+	expect_fail(s, to_ehlo(s, ehlo), ERR_PROTOCOL, 250);
+	assert_non_null(strstr(smtp_error(s)->msg, "AUTH"));
+	assert_non_null(strstr(smtp_error(s)->msg, "1023 bytes"));
+	smtp_free(s);
+
+	/* Many short lines: the kept EHLO text ends with a note. */
+	params_init(&p);
+	p.info_only = 1;
+	s = engine(&p);
+	n = (size_t)snprintf(ehlo, sizeof(ehlo), "250-mx.example");
+	for (i = 0; i < 180; i++)
+		n += (size_t)snprintf(ehlo + n, sizeof(ehlo) - n,
+		    "\n250-X-EXTENSION-%03zu-PADDING-PADDING", i);
+	snprintf(ehlo + n, sizeof(ehlo) - n, "\n250 8BITMIME");
+	to_ehlo(s, ehlo);
+	kept = smtp_ehlo_reply(s);
+	assert_true(strlen(kept) < 4096);
+	assert_non_null(strstr(kept, "more bytes not kept]"));
+	/* Cut at a line's end: the last whole line kept is intact. */
+	assert_non_null(strstr(kept, "X-EXTENSION-000-PADDING-PADDING\n"));
+	assert_null(strstr(kept, "X-EXTENSION-179"));
+	smtp_free(s);
+
+	/* A long greeting line is cut too, with the note. */
+	params_init(&p);
+	p.info_only = 1;
+	s = engine(&p);
+	memset(greeting, 'g', sizeof(greeting) - 1);
+	memcpy(greeting, "220 ", 4);
+	greeting[2000] = '\0';
+	expect_action(smtp_start(s), SMTP_A_READ);
+	on(s, greeting);
+	kept = smtp_greeting(s);
+	assert_true(strlen(kept) < 1024);
+	assert_non_null(strstr(kept, "more bytes not kept]"));
+	smtp_free(s);
+}
+
 static void
 test_pipelining(void **state)
 {
@@ -604,6 +664,121 @@ test_dsn_not_offered(void **state)
 	    0);
 	assert_string_equal(take(s), "QUIT\r\n");
 	assert_non_null(strstr(smtp_error(s)->msg, "(DSN)"));
+	smtp_free(s);
+}
+
+/* Up to the EHLO after STARTTLS; `before' is the EHLO reply in the clear. */
+static struct smtp *
+requiretls_session(struct smtp_params *p, const char *before)
+{
+	struct smtp *s;
+
+	p->starttls = 1;
+	p->requiretls = 1;
+	s = engine(p);
+	expect_action(to_ehlo(s, before), SMTP_A_READ);
+	assert_string_equal(take(s), "STARTTLS\r\n");
+	expect_action(on(s, "220 2.0.0 ready"), SMTP_A_TLS);
+	expect_action(smtp_tls_started(s, NULL, NULL, 0), SMTP_A_READ);
+	assert_string_equal(take(s), "EHLO " HELO "\r\n");
+	return s;
+}
+
+/* RFC 8689 4.1: offered after TLS, asked for: MAIL says REQUIRETLS. */
+static void
+test_requiretls_sent(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.size = 300;
+	p.eightbit = 1;
+	s = requiretls_session(&p, "250-mx\n250 STARTTLS");
+	expect_action(on(s,
+			  "250-mx\n250-PIPELINING\n250-SIZE 1000\n"
+			  "250-8BITMIME\n250 REQUIRETLS"),
+	    SMTP_A_READ);
+	assert_true(smtp_caps(s) & SMTP_CAP_REQUIRETLS);
+	assert_string_equal(take(s),
+	    "MAIL FROM:<" FROM "> SIZE=300 BODY=8BITMIME REQUIRETLS\r\n"
+	    "RCPT TO:<a@example.org>\r\nRCPT TO:<b@example.org>\r\n"
+	    "DATA\r\n");
+	smtp_free(s);
+
+	/* Implicit TLS: the first EHLO is already inside TLS. */
+	params_init(&p);
+	p.tls = 1;
+	p.requiretls = 1;
+	s = engine(&p);
+	expect_action(smtp_start(s), SMTP_A_READ);
+	expect_action(smtp_tls_started(s, NULL, NULL, 0), SMTP_A_READ);
+	expect_action(on(s, "220 mx ESMTP"), SMTP_A_READ);
+	assert_string_equal(take(s), "EHLO " HELO "\r\n");
+	expect_action(on(s, "250-mx\n250 requiretls"), SMTP_A_READ);
+	assert_string_equal(take(s), "MAIL FROM:<" FROM "> REQUIRETLS\r\n");
+	smtp_free(s);
+
+	/* Not asked for: offered or not, MAIL carries no REQUIRETLS. */
+	params_init(&p);
+	p.tls = 1;
+	s = engine(&p);
+	smtp_start(s);
+	smtp_tls_started(s, NULL, NULL, 0);
+	expect_action(on(s, "220 mx ESMTP"), SMTP_A_READ);
+	take(s);
+	expect_action(on(s, "250-mx\n250 REQUIRETLS"), SMTP_A_READ);
+	assert_string_equal(take(s), "MAIL FROM:<" FROM ">\r\n");
+	smtp_free(s);
+}
+
+/* Offered only in the clear: forgotten after TLS, so nothing is sent. */
+static void
+test_requiretls_not_offered(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	s = requiretls_session(&p, "250-mx\n250-STARTTLS\n250 REQUIRETLS");
+	expect_fail(s, on(s, "250-mx\n250-PIPELINING\n250 DSN"),
+	    ERR_UNAVAILABLE, 0);
+	assert_string_equal(take(s), "QUIT\r\n");
+	assert_non_null(
+	    strstr(smtp_error(s)->msg, "does not offer REQUIRETLS"));
+	assert_null(strstr(trace_log, "MAIL"));
+	smtp_free(s);
+}
+
+/* RFC 8689 4.2.1: never in the clear, even where the server offers it. */
+static void
+test_requiretls_without_tls(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.requiretls = 1;
+	s = engine(&p);
+	expect_fail(s, to_ehlo(s, "250-mx\n250-PIPELINING\n250 REQUIRETLS"),
+	    ERR_CONFIG, 0);
+	assert_string_equal(take(s), "QUIT\r\n");
+	assert_non_null(strstr(smtp_error(s)->msg, "not encrypted"));
+	assert_null(strstr(trace_log, "MAIL"));
+	smtp_free(s);
+
+	/* The same after AUTH: the check is at MAIL, whatever came first. */
+	params_init(&p);
+	p.requiretls = 1;
+	p.auth = "plain";
+	p.user = USER;
+	p.password = PASS;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250-AUTH PLAIN\n250 REQUIRETLS"),
+	    SMTP_A_READ);
+	assert_string_equal(take(s), "AUTH PLAIN " PLAIN_B64 "\r\n");
+	expect_fail(s, on(s, "235 ok"), ERR_CONFIG, 0);
+	assert_string_equal(take(s), "QUIT\r\n");
 	smtp_free(s);
 }
 
@@ -1349,7 +1524,7 @@ test_capabilities(void **state)
 	const unsigned all = SMTP_CAP_8BITMIME | SMTP_CAP_AUTH |
 	    SMTP_CAP_CHUNKING | SMTP_CAP_DSN | SMTP_CAP_ENHANCEDSTATUSCODES |
 	    SMTP_CAP_PIPELINING | SMTP_CAP_SIZE | SMTP_CAP_SMTPUTF8 |
-	    SMTP_CAP_STARTTLS;
+	    SMTP_CAP_STARTTLS | SMTP_CAP_REQUIRETLS;
 
 	params_init(&p);
 	/* Keywords are case-insensitive (RFC 5321 2.4). */
@@ -1357,7 +1532,7 @@ test_capabilities(void **state)
 	ehlo = "250-mx.example greets you\n"
 	       "250-pipelining\n250-8bitmime\n250-Starttls\n250-auth plain\n"
 	       "250-size 1000\n250-dsn\n250-chunking\n250-smtputf8\n"
-	       "250 enhancedstatuscodes";
+	       "250-requiretls\n250 enhancedstatuscodes";
 	expect_action(to_ehlo(s, ehlo), SMTP_A_READ);
 	assert_int_equal(smtp_caps(s), all);
 	/* Lower-case PIPELINING still pipelines. */
@@ -1370,7 +1545,7 @@ test_capabilities(void **state)
 	s = engine(&p);
 	ehlo = "250-mx\n250-STARTTLS\n250-SMTPUTF8\n"
 	       "250-SIZE\n250-PIPELINING\n250-ENHANCEDSTATUSCODES\n250-DSN\n"
-	       "250-CHUNKING\n250-AUTH=LOGIN\n250 8BITMIME";
+	       "250-CHUNKING\n250-AUTH=LOGIN\n250-REQUIRETLS\n250 8BITMIME";
 	expect_action(to_ehlo(s, ehlo), SMTP_A_READ);
 	assert_int_equal(smtp_caps(s), all);
 	smtp_free(s);
@@ -1933,6 +2108,7 @@ main(void)
 		cmocka_unit_test(test_greeting_ehlo),
 		cmocka_unit_test(test_injection_refused),
 		cmocka_unit_test(test_greeting_refused),
+		cmocka_unit_test(test_text_limits),
 		cmocka_unit_test(test_pipelining),
 		cmocka_unit_test(test_chunking),
 		cmocka_unit_test(test_no_pipelining),
@@ -1974,6 +2150,9 @@ main(void)
 		cmocka_unit_test(test_dsn_parameters),
 		cmocka_unit_test(test_dsn_orcpt_utf8),
 		cmocka_unit_test(test_dsn_not_offered),
+		cmocka_unit_test(test_requiretls_sent),
+		cmocka_unit_test(test_requiretls_not_offered),
+		cmocka_unit_test(test_requiretls_without_tls),
 		cmocka_unit_test(test_size_declared),
 		cmocka_unit_test(test_size_over_limit),
 	};
