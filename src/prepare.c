@@ -22,6 +22,7 @@
 #include "idn.h"
 #include "secret.h"
 #include "tls.h"
+#include "userdir.h"
 
 void
 prepare_request_from_cli(struct request *q, const struct cli *c)
@@ -61,30 +62,36 @@ note_file(struct prepared *p, const char *path)
 	p->conf_files = s;
 }
 
-/* The user's file: outbox's own name first, then the older names. */
+/*
+ * The user's file: outbox's own name first, then the older names.  The
+ * home directory and XDG_CONFIG_HOME count only when absolute (userdir.h);
+ * with no home at all the name is "", which names no file.
+ */
 static char *
 conf_path(int which)
 {
-	const char *home = getenv("HOME"), *xdg = getenv("XDG_CONFIG_HOME");
-	char *p = NULL;
+	char *home = userdir_home(),
+	     *cfg = userdir_xdg("XDG_CONFIG_HOME", ".config"), *p = NULL;
 	int n = -1;
 
-	if (home == NULL)
-		home = "";
+	if (home == NULL || cfg == NULL) {
+		free(home);
+		free(cfg);
+		return strdup("");
+	}
 	switch (which) {
 	case 0:
-		n = xdg && *xdg ?
-		    asprintf(&p, "%s/outbox/config", xdg) :
-		    asprintf(&p, "%s/.config/outbox/config", home);
+		n = asprintf(&p, "%s/outbox/config", cfg);
 		break;
 	case 1:
 		n = asprintf(&p, "%s/.msmtprc", home);
 		break;
 	case 2:
-		n = xdg && *xdg ? asprintf(&p, "%s/msmtp/config", xdg) :
-				  asprintf(&p, "%s/.config/msmtp/config", home);
+		n = asprintf(&p, "%s/msmtp/config", cfg);
 		break;
 	}
+	free(home);
+	free(cfg);
 	return n < 0 ? NULL : p;
 }
 
@@ -148,6 +155,10 @@ load_config(struct prepared *p, const struct request *req, struct error *err)
 			if ((path = conf_path(i)) == NULL)
 				return error_set(err, ERR_OSERR,
 				    "out of memory");
+			if (*path == '\0') {
+				free(path); /* no home directory */
+				continue;
+			}
 			if (conf_load(path, 1, &p->accounts, err) == 0) {
 				note_file(p, path);
 				free(path);
@@ -312,6 +323,24 @@ prepare_expand(const char *from, const char *header_from, struct error *err)
 		default:
 			buf_add(&b, p - 1, 2);
 			break;
+		}
+		/*
+		 * A host name from the system is checked like the setting it
+		 * fills: CR or LF in $HOSTNAME would end EHLO or split the
+		 * Message-ID.
+		 */
+		if (v != NULL && strchr("HCM", *p) != NULL &&
+		    addr_check_domain(v,
+			*p == 'H' ? "the host name for %H ($HOSTNAME or "
+				    "gethostname)" :
+			    *p == 'C' ?
+				    "the canonical host name for %C" :
+				    "the mail name for %M (" OUTBOX_SYSCONFDIR
+				    "/mailname)",
+			err) == -1) {
+			if (ai != NULL)
+				freeaddrinfo(ai);
+			goto out;
 		}
 		if (v != NULL)
 			buf_addstr(&b, v);
@@ -733,7 +762,8 @@ prepare(struct prepared *p, const struct request *req, struct error *err)
 		return -1;
 	p->helo = idn_host_ascii(helo, err);
 	free(helo);
-	if (p->helo == NULL)
+	if (p->helo == NULL ||
+	    addr_check_domain(p->helo, "domain (the EHLO name)", err) == -1)
 		return -1;
 	if (p->msg != NULL &&
 	    (envelope_from(p, req, sender, err) == -1 ||

@@ -240,6 +240,55 @@ test_expansion(void **state)
 	setenv("USER", "alice", 1);
 }
 
+/*
+ * $HOSTNAME with CR LF must never reach EHLO or the Message-ID: %H is
+ * checked like the domain setting it fills, and the EHLO name itself.
+ */
+static void
+test_hostname_checked(void **state)
+{
+	struct prepared p;
+	struct request q;
+	struct error err;
+	static char *const to[] = { "bob@example.net" };
+
+	(void)state;
+	setenv("HOSTNAME", "box.example\r\nMAIL FROM:<evil@example.net>", 1);
+	error_clear(&err);
+	assert_null(prepare_expand("%H", NULL, &err));
+	assert_int_equal(err.kind, ERR_CONFIG);
+	assert_non_null(strstr(err.msg, "%H"));
+	assert_non_null(strstr(err.msg, "control character"));
+	assert_null(strstr(err.msg, "MAIL FROM"));
+	/* Through domain, for a message: refused before any connection. */
+	write_file(conf,
+	    "account default\nhost mx.example\ntls off\n"
+	    "from alice@example.org\ndomain %H\n");
+	request(&q);
+	q.rcpt = to;
+	q.nrcpt = 1;
+	assert_int_equal(prepare_with(&p, &q, "Subject: x\n\nbody\n", &err),
+	    -1);
+	assert_int_equal(err.kind, ERR_CONFIG);
+	assert_non_null(strstr(err.msg, "%H"));
+	done(&p, &q);
+	setenv("HOSTNAME", "ho st.example", 1);
+	error_clear(&err);
+	assert_null(prepare_expand("x@%H", NULL, &err));
+	setenv("HOSTNAME", "box.example", 1);
+	error_clear(&err);
+	write_file(conf,
+	    "account default\nhost mx.example\ntls off\n"
+	    "from alice@example.org\ndomain %H\n");
+	request(&q);
+	q.rcpt = to;
+	q.nrcpt = 1;
+	if (prepare_with(&p, &q, "Subject: x\n\nbody\n", &err) != 0)
+		fail_msg("refused: %s", err.msg);
+	assert_string_equal(p.helo, "box.example");
+	done(&p, &q);
+}
+
 static void
 test_envelope_and_maildomain(void **state)
 {
@@ -523,6 +572,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_account_choice),
 		cmocka_unit_test(test_expansion),
+		cmocka_unit_test(test_hostname_checked),
 		cmocka_unit_test(test_envelope_and_maildomain),
 		cmocka_unit_test(test_override_order),
 		cmocka_unit_test(test_account_only_and_auth),
