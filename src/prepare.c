@@ -18,6 +18,7 @@
 #include "aliases.h"
 #include "buf.h"
 #include "conf.h"
+#include "harden.h"
 #include "header.h"
 #include "idn.h"
 #include "secret.h"
@@ -777,6 +778,12 @@ prepare_config(struct prepared *p, const struct request *req, struct error *err)
 {
 	if (p->configured)
 		return 0;
+	/*
+	 * Before the first configuration file, eval or password: never
+	 * set-ID, no core dumps (harden.h; main() may have done it already).
+	 */
+	if (harden_process(err) == -1)
+		return -1;
 	if (!req->host_given && load_config(p, req, err) == -1)
 		return -1;
 	p->configured = 1;

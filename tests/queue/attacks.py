@@ -94,6 +94,10 @@ class World:
                 '--clear-groups', '--', self.outbox, '-C',
                 conf or self.conf] + args
 
+    def argv_plain(self, cmd, uid=VICTIM):
+        return ['setpriv', '--reuid=%d' % uid, '--regid=%d' % uid,
+                '--clear-groups', '--'] + cmd
+
     def run(self, args, stdin=b'', uid=VICTIM, wrap=()):
         home = self.vhome if uid == VICTIM else self.mhome
         argv = list(wrap) + self.argv(args, uid)
@@ -394,6 +398,83 @@ def _(w):
               '%s: files were created in a directory refused' % d)
     check(w.sink.connections() == 0, 'outbox connected to the server')
     w.untouched()
+
+
+@case('set-id-refused')
+def _(w):
+    """outbox installed set-user-ID (owned by mallory) or set-group-ID and
+    run by the victim: refused with exit 78 before any configuration is
+    read (the victim's eval does not run), nothing is sent."""
+    qdir = w.mkdir('queue', VICTIM, 0o700, w.vhome)
+    w.config(qdir, extra='eval touch %s; echo tls off\n' % w.pwned)
+    for owner, group, mode in ((MALLORY, 0, 0o4755), (0, MALLORY, 0o2755)):
+        copy = os.path.join(w.dir, 'outbox-%o' % mode)
+        shutil.copy(w.outbox, copy)
+        os.chown(copy, owner, group)
+        os.chmod(copy, mode)
+        saved, w.outbox = w.outbox, copy
+        try:
+            r = w.run(['bob@example.net'], message('m1', sender=FROM))
+        finally:
+            w.outbox = saved
+        check(r[0] == 78, 'mode %o: exit %s, expected 78: %s'
+              % (mode, r[0], r[2]))
+        check('must not be set-user-ID or set-group-ID' in r[2],
+              'mode %o: stderr %r' % (mode, r[2]))
+    check(w.sink.connections() == 0, 'outbox connected to the server')
+    w.untouched()
+
+
+@case('no-core-dump-while-waiting')
+def _(w):
+    """While outbox (run by the victim) holds the configuration and waits
+    for a silent server, it is not dumpable (its /proc entries are
+    root's, so another process of the victim's cannot read its memory)
+    and its core file size limit is 0."""
+    import socket
+    qdir = w.mkdir('queue', VICTIM, 0o700, w.vhome)
+    silent = socket.socket()
+    silent.bind(('127.0.0.1', 0))
+    silent.listen(4)
+    w.config(qdir, queue='off', port=silent.getsockname()[1],
+             extra='password s3cret-in-memory\nuser victim\nauth plain\n')
+    p = subprocess.Popen(w.argv(['bob@example.net']), stdin=subprocess.PIPE,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         env=w.env(), cwd=w.vhome)
+    try:
+        p.stdin.write(message('m1', sender=FROM))
+        p.stdin.close()
+        # setpriv execs outbox in the same process: wait until it has.
+        deadline = time.monotonic() + 10
+        comm = ''
+        while time.monotonic() < deadline:
+            with open('/proc/%d/comm' % p.pid) as f:
+                comm = f.read().strip()
+            st = os.stat('/proc/%d/environ' % p.pid)
+            if comm == 'outbox' and st.st_uid == 0:
+                break
+            time.sleep(0.05)
+        check(comm == 'outbox', 'outbox did not start: %r' % comm)
+        st = os.stat('/proc/%d/mem' % p.pid)
+        check(st.st_uid == 0,
+              '/proc/%d/mem belongs to uid %d: outbox is dumpable'
+              % (p.pid, st.st_uid))
+        # Another process of the victim's cannot read its memory.
+        peek = subprocess.run(w.argv_plain(['cat', '/proc/%d/environ'
+                                            % p.pid]),
+                              stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=w.env())
+        check(peek.returncode != 0,
+              'a process of the victim\'s read outbox\'s environment')
+        with open('/proc/%d/limits' % p.pid) as f:
+            core = [ln.split() for ln in f if ln.startswith('Max core')]
+        check(core and core[0][4:6] == ['0', '0'],
+              'core file size limit %r' % core)
+    finally:
+        p.kill()
+        p.wait()
+        p.stderr.close()
+        silent.close()
 
 
 def main():
