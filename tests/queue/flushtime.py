@@ -18,7 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qlib import Outbox, SinkServer, DelayProxy, message  # noqa
+from qlib import Outbox, SinkProcess, DelayProxy, message  # noqa
 
 
 def main():
@@ -30,7 +30,7 @@ def main():
     args = ap.parse_args()
     n = args.messages
     o = Outbox(args.outbox)
-    sink = SinkServer(o.dir)
+    sink = SinkProcess(o.dir)
     proxy = DelayProxy(o.dir, sink.port, rtt_ms=args.rtt_ms)
     ok = True
     lines = []
