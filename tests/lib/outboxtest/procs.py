@@ -14,6 +14,7 @@ import sys
 import time
 
 from . import PY, tool
+from .smtpserver import check_rules
 
 _children = []
 
@@ -98,6 +99,7 @@ class SinkProcess:
         self.proc = None
 
     def set_rules(self, rules):
+        check_rules(rules)
         tmp = self.rules_path + '.tmp'
         with open(tmp, 'w') as f:
             json.dump(rules, f)

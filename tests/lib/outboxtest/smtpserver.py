@@ -1113,6 +1113,19 @@ ACCEPT = {
 DEFAULT_EXT = ['PIPELINING', '8BITMIME', 'ENHANCEDSTATUSCODES',
                'SIZE 100000000']
 SINK_TIMEOUT = 30.0
+RULES = ('greeting', 'ext', 'chunking', 'ehlo', 'lmtp', 'tls', 'implicit',
+         'auth', 'auth_tls', 'user', 'password', 'mail', 'rcpt', 'data',
+         'dot', 'rcpt_by', 'dot_by', 'dot_delay', 'first_n')
+
+
+def check_rules(rules):
+    """Refuse a rule the sink does not know (a misspelt one would
+    silently mean "accept")."""
+    unknown = sorted(set(rules) - set(RULES))
+    if unknown:
+        raise ValueError('unknown sink rule(s) %s (known: %s)'
+                         % (', '.join(unknown), ', '.join(RULES)))
+    return rules
 
 
 class Closed(Exception):
@@ -1452,7 +1465,7 @@ class Sink:
     def __init__(self, rules=None, rules_path=None, certs=None, log=None,
                  host='127.0.0.1', port=0, unix=None, transcript=None,
                  message=None, stopper=None, timeout=SINK_TIMEOUT):
-        self.base_rules = dict(rules or {})
+        self.base_rules = check_rules(dict(rules or {}))
         self.rules_path = rules_path
         self.rules_stamp = None
         self.file_rules = {}
@@ -1519,6 +1532,13 @@ class Sink:
             if stamp is not None:
                 with open(self.rules_path, encoding='utf-8') as f:
                     self.file_rules = json.load(f)
+                try:
+                    check_rules(self.file_rules)
+                except ValueError as e:
+                    # The test is wrong: every connection says so.
+                    print('smtpserver.py: %s' % e, file=sys.stderr)
+                    self.file_rules = {'greeting': '421 4.3.0 test sink: '
+                                       '%s' % e}
         rules = dict(self.base_rules, **self.file_rules)
         self.rules_conns += 1
         n = rules.get('first_n')
