@@ -15,6 +15,9 @@ OUTBOX_TEST_PKGS="$OUTBOX_UNIT_PKGS postfix dovecot-core time msmtp strace"
 OUTBOX_TEST_PKGS="$OUTBOX_TEST_PKGS mutt neomutt alpine git git-email
     libmailtools-perl bsd-mailx s-nail php-cli python3-aiosmtpd dante-server
     dovecot-lmtpd"
+# The PKCS#11 cases (scripted) keep a client certificate in a SoftHSM token.
+OUTBOX_UNIT_PKGS="$OUTBOX_UNIT_PKGS softhsm2"
+OUTBOX_TEST_PKGS="$OUTBOX_TEST_PKGS softhsm2"
 
 # need_packages PKG...: install whatever is missing, with apt-get when we are
 # root, or say exactly what to install and fail otherwise.

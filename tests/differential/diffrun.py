@@ -50,6 +50,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.dont_write_bytecode = True  # keep the source tree clean
 
 import cases as casedefs  # noqa: E402
+from outboxtest import PY, tool  # noqa: E402
 from outboxtest import cases as registry  # noqa: E402
 from outboxtest.smtpserver import Sink  # noqa: E402
 
@@ -182,7 +183,7 @@ def run_side(prog, argv0, case, work, server, env):
     conf = os.path.join(work, "config")
     if argv0 == "msmtp" and case.config_msmtp is not None:
         conf = os.path.join(work, "config-msmtp")
-    args = [prog, "-C", conf] + case.argv
+    args = [prog] + ([] if case.no_config else ["-C", conf]) + case.argv
     started = time.time()
     try:
         p = subprocess.run(args, input=case.stdin, capture_output=True,
@@ -205,8 +206,9 @@ def run_side(prog, argv0, case, work, server, env):
     return obs
 
 
-def setup(case, work, port, certs):
-    subst = {"@PORT@": str(port), "@DIR@": work, "@CERTS@": certs or ""}
+def setup(case, work, port, certs, proxy_port=0):
+    subst = {"@PORT@": str(port), "@DIR@": work, "@CERTS@": certs or "",
+             "@PROXY_PORT@": str(proxy_port)}
 
     def fill(s):
         for k, v in subst.items():
@@ -381,17 +383,31 @@ def report(case, m, o, fails, out):
     w("=" * 78 + "\n")
 
 
+def start_proxy(options):
+    """The test library's SOCKS5 proxy, and the port it listens on."""
+    p = subprocess.Popen([PY, "-B", tool("socks5.py")] + list(options),
+                         stdout=subprocess.PIPE)
+    line = p.stdout.readline().decode()
+    if not line.startswith("PORT "):
+        p.kill()
+        raise RuntimeError("the SOCKS5 proxy did not start: %r" % line)
+    return p, int(line.split()[1])
+
+
 def run_case(case, outbox, msmtp, certs, keep=False, verbose=False,
              out=sys.stdout):
     work = tempfile.mkdtemp(prefix="outbox-diff-")
-    server = None
+    server = proxy = None
+    proxy_port = 0
     try:
         rules = dict(case.server)
         rules.setdefault("ext", EXT)
         unix = os.path.join(work, "smtp.sock") if rules.pop("unix", None) \
             else None
         server = Sink(rules, certs=certs, unix=unix)
-        setup(case, work, server.port, certs)
+        if case.proxy is not None:
+            proxy, proxy_port = start_proxy(case.proxy)
+        setup(case, work, server.port, certs, proxy_port)
         os.makedirs(os.path.join(work, "home"), exist_ok=True)
         env = {
             "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
@@ -418,6 +434,9 @@ def run_case(case, outbox, msmtp, certs, keep=False, verbose=False,
     finally:
         if server:
             server.close()
+        if proxy:
+            proxy.terminate()
+            proxy.wait(timeout=10)
         if keep:
             out.write("kept %s\n" % work)
         else:

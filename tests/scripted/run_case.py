@@ -33,6 +33,10 @@ Case file format (UTF-8):
   listen: unix                         the server listens on a Unix-domain
                                        socket, $SOCKET, instead of TCP
                                        ($PORT is then 0)
+  env: NAME=VALUE [NAME=VALUE...]      more environment for outbox, which
+                                       otherwise gets PATH, HOME ($TMP)
+                                       and LC_ALL=C only; $ variables are
+                                       replaced, words split as args are
   proxy: socks5 [OPTIONS]              also start socks5.py (a SOCKS5
                                        proxy on 127.0.0.1, its port in
                                        $PROXY_PORT) with OPTIONS such as
@@ -167,7 +171,8 @@ SECTIONS = ('config', 'config-escaped', 'stdin', 'stdin-escaped', 'server',
 SECTION_RE = re.compile(r'^--- (%s|file(?:-escaped)? [A-Za-z0-9._-]+)\s*$'
                         % '|'.join(map(re.escape, SECTIONS)))
 HEADER_KEYS = ('args', 'connect', 'timeout', 'server-timeout', 'config-mode',
-               'stdin-repeat', 'stdin-file', 'headers', 'listen', 'proxy')
+               'stdin-repeat', 'stdin-file', 'headers', 'listen', 'proxy',
+               'env')
 # What the runner puts before a case's own arguments unless "headers: added".
 NO_ADDED_HEADERS = ['--set-from-header=off', '--set-date-header=off',
                     '--set-msgid-header=off']
@@ -333,7 +338,7 @@ class Runner:
             raise CaseError('proxy: takes "socks5" and socks5.py options')
         self.proxy_log = os.path.join(self.tmp, 'socks5.log')
         self.proxy = subprocess.Popen(
-            [PY, os.path.join(HERE, 'socks5.py'),
+            [PY, tool('socks5.py'),
              '--log', self.proxy_log] + words[1:],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
         r, _, _ = select.select([self.proxy.stdout], [], [], 10)
@@ -429,6 +434,11 @@ class Runner:
             stdin = literal(sec.get('stdin', []))
         stdin *= int(header.get('stdin-repeat', '1'))
         env = {'PATH': '/usr/bin:/bin', 'HOME': self.tmp, 'LC_ALL': 'C'}
+        for word in shlex.split(self.subst(header.get('env', ''))):
+            name, sep, value = word.partition('=')
+            if not sep or not name:
+                raise CaseError('env: takes NAME=VALUE words, not %r' % word)
+            env[name] = value
         self.argv = argv
         limit = float(header.get('timeout', '10'))
         start = time.monotonic()

@@ -24,6 +24,10 @@ if ! "$cmake" -S "$src" -B "$tmp/build" -DOUTBOX_TESTS=OFF \
 	exit 1
 fi
 cp "$outbox" "$tmp/build/outbox" || exit 1
+# Its companion programs, built beside it.
+for prog in outbox-drop; do
+	cp "$(dirname "$outbox")/$prog" "$tmp/build/$prog" || exit 1
+done
 if ! DESTDIR="$tmp/root" "$cmake" --install "$tmp/build" \
 	>"$tmp/install.log" 2>&1; then
 	cat "$tmp/install.log"
@@ -32,7 +36,8 @@ if ! DESTDIR="$tmp/root" "$cmake" --install "$tmp/build" \
 fi
 
 root=$tmp/root/usr
-for f in bin/outbox share/man/man1/outbox.1 share/man/man5/outbox.conf.5; do
+for f in bin/outbox libexec/outbox/outbox-drop share/man/man1/outbox.1 \
+	share/man/man5/outbox.conf.5; do
 	[ -f "$root/$f" ] || fail "$f is not installed"
 done
 [ -x "$root/bin/outbox" ] || fail "bin/outbox is not executable"

@@ -5,6 +5,7 @@
               of messages and connections, rules, an event log), as a
               child process or inside the runner (smtpserver.Sink)
   delayproxy  a TCP proxy adding round-trip time, that can be taken down
+  socks5      a SOCKS5 proxy (RFC 1928) that can refuse or ask for a password
   procs       those servers as child processes that are always stopped
   certs       the throwaway certificates of every layer (certtool)
   cases       the case registry and the command line every runner takes
