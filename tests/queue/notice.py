@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """A message the queue gives up on brings its sender one notice.
 
-Usage: notice.py OUTBOX
+Usage: notice.py --outbox PATH CASE...|all   (ctest: queue/notice-*)
+       notice.py --list
 
 The server (aiosmtpd) is down when the message is sent, so it is queued;
 then it refuses the recipient for good (550 5.1.1) on the queue run: the
@@ -21,6 +22,14 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', 'lib'))
+sys.dont_write_bytecode = True  # keep the source tree clean
+from outboxtest import cases  # noqa: E402
+
+REGISTRY = cases.Registry()
 
 
 def fail(msg):
@@ -102,6 +111,7 @@ def queue_one(s, sender_args, rcpt):
                                                      r.stderr))
 
 
+@REGISTRY.case('notice-after-refusal-well-formed')
 def refused_then_notice(outbox):
     s = Setup(outbox)
     queue_one(s, [], 'nobody@example.net')
@@ -155,6 +165,7 @@ def refused_then_notice(outbox):
         srv.stop()
 
 
+@REGISTRY.case('notice-never-about-a-notice')
 def no_notice_about_a_notice(outbox):
     s = Setup(outbox)
     # The sender itself is refused: the notice to it fails as well.
@@ -177,6 +188,7 @@ def no_notice_about_a_notice(outbox):
         srv.stop()
 
 
+@REGISTRY.case('notice-queue-notify-off')
 def notify_off(outbox):
     s = Setup(outbox, 'queue_notify off\n')
     queue_one(s, [], 'nobody@example.net')
@@ -191,10 +203,10 @@ def notify_off(outbox):
         srv.stop()
 
 
+@REGISTRY.case('notice-after-expiry-4.4.7')
 def expired(outbox):
     s = Setup(outbox, 'queue_max_age 1s\n')
     queue_one(s, [], 'bob@example.net')
-    import time
     time.sleep(1.2)
     # Still down: the run gives up on it.
     s.run(['-q'])
@@ -212,18 +224,11 @@ def expired(outbox):
         srv.stop()
 
 
-def main():
-    if len(sys.argv) != 2:
-        print(__doc__)
-        sys.exit(2)
-    outbox = os.path.abspath(sys.argv[1])
-    refused_then_notice(outbox)
-    no_notice_about_a_notice(outbox)
-    notify_off(outbox)
-    expired(outbox)
-    print('notices: one for a refusal, well-formed; none about a notice; '
-          'none with queue_notify off; 4.4.7 on expiry')
+def run_one(name, args):
+    REGISTRY.fn(name)(args.outbox)
+    print('%s: passed' % name)
+    return True
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(cases.main(REGISTRY, run_one, __doc__))

@@ -1,12 +1,13 @@
 #!/usr/bin/python3
-"""Cases for outbox's durable queue, against the recording sink qsink.py,
-the scripted server tests/scripted/smtpserver.py (round trips) and, for
-the integration cases, the private Postfix of tests/integration/servers
-behind delayproxy.py.
+"""Cases for outbox's durable queue, against the library's SMTP server
+(tests/lib/outboxtest/smtpserver.py: its sink mode records every message,
+its script mode counts round trips) and, for the integration cases, the
+private Postfix of tests/integration/servers behind the library's delay
+proxy; and the fault injections of fault_*.py.
 
-usage: qtest.py CASE OUTBOX [ITEST_DIR]   run one case
-       qtest.py all OUTBOX [ITEST_DIR]    run every case (integration ones
-                                          only with ITEST_DIR)
+usage: qtest.py --outbox PATH [--itest DIR] CASE...   run cases ("all":
+                                          every one; the postfix-* cases
+                                          need --itest DIR)
        qtest.py --list                    print the case names
 
 Each case runs in a private directory (HOME, XDG_STATE_HOME, queue_dir,
@@ -25,20 +26,20 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qlib import (Failure, check, message, crlf, Outbox, SinkServer,  # noqa
+from qlib import (Failure, check, message, crlf, Outbox, SinkProcess,  # noqa
                   DelayProxy, free_port, parse_time, check_layout, FROM,
-                  ID_RE, PY, HERE)
+                  ID_RE, PY, TOP, tool)
+from outboxtest import cases as registry  # noqa: E402
+import fault_concurrent  # noqa: E402
+import fault_disk  # noqa: E402
+import fault_kill  # noqa: E402
 
-TOP = os.path.dirname(os.path.dirname(HERE))
-CASES = {}
+CASES = registry.Registry()
 TRUST = '/etc/ssl/certs/ca-certificates.crt'
 
 
 def case(name, integration=False):
-    def deco(fn):
-        CASES[name] = (fn, integration)
-        return fn
-    return deco
+    return CASES.case(name, integration=integration)
 
 
 # --- failure kinds --------------------------------------------------------------
@@ -56,7 +57,7 @@ TEMPORARY = {
     'timeout-greeting': ({'greeting': 'sleep 8'}, 'timeout 2\n', ''),
     'timeout-dot': ({'dot': 'sleep 8'}, 'timeout 2\n', ''),
     'lost-after-mail': ({'mail': 'close'}, '', ''),
-    'tls-handshake-cut': ({'starttls': True},
+    'tls-handshake-cut': ({'tls': 'cut'},
                           'tls on\ntls_starttls on\ntls_trust_file %s\n'
                           % TRUST, ''),
 }
@@ -75,7 +76,7 @@ class World:
 
     def __init__(self, outbox, rules=None, sink=True):
         self.o = Outbox(outbox, keep=os.environ.get('QTEST_KEEP') == '1')
-        self.sink = SinkServer(self.o.dir, rules) if sink else None
+        self.sink = SinkProcess(self.o.dir, rules) if sink else None
         self.t0 = time.time()
 
     def port_for(self, rules):
@@ -182,7 +183,7 @@ def fix_port(w, rules):
     now."""
     if rules is None:
         w.o.config(w.sink.port, queue=w.mode, extra=w.extra)
-    elif rules.get('starttls'):
+    elif rules.get('tls'):
         w.o.config(w.sink.port, queue=w.mode)
 
 
@@ -1115,7 +1116,7 @@ def scripted_flush(w, n, chunking):
     with open(script, 'w') as f:
         f.write('\n'.join(lines) + '\n')
     srv = subprocess.Popen(
-        [PY, os.path.join(TOP, 'tests', 'scripted', 'smtpserver.py'),
+        [PY, tool('smtpserver.py'),
          '--script', script, '--certs', w.o.dir, '--result', res,
          '--timeout', '10'], stdout=subprocess.PIPE)
     try:
@@ -1384,12 +1385,17 @@ class Context:
                 w.o.cleanup()
 
 
-def run_case(name, outbox, itest_dir):
-    fn, integration = CASES[name]
-    if integration and not itest_dir:
-        print('SKIP %s: needs the integration servers directory' % name)
-        return True
-    c = Context(name, outbox, itest_dir)
+def run_case(name, args):
+    fn, props = CASES.fn(name), CASES.props(name)
+    if args.keep:
+        os.environ['QTEST_KEEP'] = '1'
+    if props.get('fault'):
+        return fn.run(registry.defaults(fn.options, outbox=args.outbox,
+                                        keep=args.keep)) == 0
+    if props['integration'] and not args.itest:
+        print('FAIL %s: needs --itest DIR (the integration servers)' % name)
+        return False
+    c = Context(name, args.outbox, args.itest)
     ok = False
     try:
         fn(c)
@@ -1404,26 +1410,11 @@ def run_case(name, outbox, itest_dir):
     return ok
 
 
-def main():
-    if len(sys.argv) == 2 and sys.argv[1] == '--list':
-        print('\n'.join(CASES))
-        return 0
-    if len(sys.argv) not in (3, 4):
-        print(__doc__, file=sys.stderr)
-        return 64
-    name, outbox = sys.argv[1], sys.argv[2]
-    itest_dir = sys.argv[3] if len(sys.argv) == 4 else None
-    if name == 'all':
-        bad = [n for n in CASES if not run_case(n, outbox, itest_dir)]
-        print('%d of %d cases failed%s' % (len(bad), len(CASES),
-                                           ': ' + ' '.join(bad) if bad
-                                           else ''))
-        return 1 if bad else 0
-    if name not in CASES:
-        print('no case %r (see --list)' % name, file=sys.stderr)
-        return 64
-    return 0 if run_case(name, outbox, itest_dir) else 1
+# The fault injections: each prints its counts and fails on any message
+# lost (and on duplicates where none may be).
+for _m in (fault_kill, fault_concurrent, fault_disk):
+    CASES.add(_m.NAME, _m, fault=True)
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(registry.main(CASES, run_case, __doc__))
