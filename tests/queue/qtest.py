@@ -120,6 +120,21 @@ def no_entries(w):
     check(not es, 'expected an empty queue, found %r', es)
 
 
+def notice_only(w, to=None):
+    """What a message given up on leaves in the queue: exactly one notice
+    to its sender, from the null sender."""
+    es = w.o.entries()
+    check(len(es) == 1, 'expected one notice in the queue, found %r', es)
+    e = es[0]
+    check(e.env.get('from', '') == '', 'the notice is from %r, not <>',
+          e.env.get('from'))
+    check(e.rcpts('pending') == [to or FROM], 'the notice goes to %r',
+          e.rcpts('pending'))
+    check(b'multipart/report' in e.msg and b'delivery-status' in e.msg,
+          'the notice is no delivery status notification')
+    return e
+
+
 def check_stored(w, e, msg, rcpts=('bob@example.net',), attempts=None,
                  error=None, account='default'):
     """The entry holds the message as it will be sent, and its metadata."""
@@ -300,7 +315,7 @@ def make_mode_cases():
             r = w.o.run(['-q'])
             check(r.rc == want, '-q with a permanent failure: exit %s, '
                   'expected %s', r.rc, want)
-            no_entries(w)
+            notice_only(w)
             f = one_entry(w, 'failed')
             check(f.env.get('failed') and code in f.env_text,
                   'failed/%s has no reason quoting %s', f.id, code)
@@ -420,8 +435,9 @@ def _(c):
 
 @case('retry-due-only-after-min')
 def _(c):
-    """queue_retry 2s 4s: -q right after the failure sends nothing (not
-    due, exit 0, no connection); once 2 s have passed it delivers."""
+    """queue_retry 2s 4s: the scheduled run (--queue-run) right after the
+    failure sends nothing (not due, exit 0, no connection); once 2 s have
+    passed it delivers."""
     w = c.world()
     dead = free_port()
     w.o.config(dead, queue='on-failure', defaults='queue_retry 2s 4s\n')
@@ -430,13 +446,37 @@ def _(c):
     check(r.rc == 0, 'exit %s', r.rc)
     w.o.config(w.sink.port, queue='on-failure',
                defaults='queue_retry 2s 4s\n')
-    r = w.o.run(['-q'])
-    check(r.rc == 0, '-q with nothing due: exit %s, expected 0', r.rc)
-    check(w.sink.connections() == 0, '-q connected with nothing due')
+    r = w.o.run(['--queue-run'])
+    check(r.rc == 0, '--queue-run with nothing due: exit %s, expected 0',
+          r.rc)
+    check(w.sink.connections() == 0, '--queue-run connected with nothing '
+          'due')
     one_entry(w)
     time.sleep(2.2)
-    r = w.o.run(['--flush'])
-    check(r.rc == 0, '--flush: exit %s', r.rc)
+    r = w.o.run(['--queue-run'])
+    check(r.rc == 0, '--queue-run: exit %s', r.rc)
+    expect_delivered(w, msg, 'm1')
+    no_entries(w)
+
+
+@case('q-sends-what-is-not-yet-due')
+def _(c):
+    """-q attempts every queued message now, as sendmail's and Postfix's
+    do, whatever its schedule (queue_retry 1h): the user who runs it has
+    mended something.  The scheduled run (--queue-run) does not."""
+    w = c.world()
+    dead = free_port()
+    w.o.config(dead, queue='on-failure', defaults='queue_retry 1h 2h\n')
+    msg = message('m1')
+    check(w.o.run(['bob@example.net'], msg).rc == 0, 'enqueue')
+    w.o.config(w.sink.port, queue='on-failure',
+               defaults='queue_retry 1h 2h\n')
+    r = w.o.run(['--queue-run'])
+    check(r.rc == 0 and w.sink.connections() == 0,
+          '--queue-run sent an entry not due (exit %s)', r.rc)
+    one_entry(w)
+    r = w.o.run(['-q'])
+    check(r.rc == 0, '-q: exit %s', r.rc)
     expect_delivered(w, msg, 'm1')
     no_entries(w)
 
@@ -457,7 +497,7 @@ def _(c):
     time.sleep(1.6)
     r = w.o.run(['-q'])
     check(r.rc not in (0,), '-q moving an expired entry to failed/ exited 0')
-    no_entries(w)
+    notice_only(w)
     f = one_entry(w, 'failed')
     check(f.id == e.id, 'failed/ holds %s, expected %s', f.id, e.id)
     check(f.env.get('failed'), 'no "failed REASON" line')
@@ -500,8 +540,11 @@ def _(c):
     r = w.o.run(['-q'])
     check(r.rc not in (0, 75), '-q: exit %s', r.rc)
     live, failed = w.o.entries(), w.o.failed()
-    check(len(live) == 1 and len(failed) == 1, 'live %r failed %r', live,
-          failed)
+    # carol's message went to failed/, and its notice to the sender waits.
+    notices = [e for e in live if e.env.get('from', '') == '']
+    live = [e for e in live if e.env.get('from', '') != '']
+    check(len(live) == 1 and len(failed) == 1 and len(notices) == 1,
+          'live %r failed %r notices %r', live, failed, notices)
     for how in ('-bp', 'mailq'):
         r = w.o.run(['-bp']) if how == '-bp' else w.o.run_as('mailq', [])
         check(r.rc == 0, '%s: exit %s', how, r.rc)
@@ -516,7 +559,7 @@ def _(c):
               len(e.msg), r.out)
         # The count: on a line of its own, first or last.
         lines = [ln for ln in r.out.splitlines() if ln.strip()]
-        check(lines and any(re.search(r'\b1 (message|entr)', ln)
+        check(lines and any(re.search(r'\b2 (message|entr)', ln)
                             for ln in (lines[0], lines[-1])),
               '%s: no line counts 1 entry first or last:\n%s', how, r.out)
         check(re.search(r'(?i)1\b[^\n]*failed|failed[^\n]*\b1\b', r.out),
@@ -590,8 +633,9 @@ def _(c):
     es = {e.seq(): e for e in w.o.entries()}
     check(sorted(es) == ['m1', 'm2', 'm3'], 'entries %r', es)
     w.sink.set_rules({})
-    r = w.o.run(['-q'])
-    check(r.rc == 0 and not w.sink.messages(), '-q sent entries not due')
+    r = w.o.run(['--queue-run'])
+    check(r.rc == 0 and not w.sink.messages(),
+          '--queue-run sent entries not due')
     r = w.o.run(['-qI' + es['m2'].id[3:11]])
     check(r.rc == 0, '-qI: exit %s', r.rc)
     check([m['seq'] for m in w.sink.messages()] == ['m2'], '-qI sent %r',
@@ -1317,7 +1361,7 @@ def _(c):
     w.proxy.up()
     r = w.o.run(['-qI' + e.id])
     check(r.rc not in (0, 75), '-q exit %s', r.rc)
-    no_entries(w)
+    notice_only(w)
     f = one_entry(w, 'failed')
     check('550' in f.env_text, 'failed/ reason does not quote 550: %r', f)
 
