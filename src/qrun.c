@@ -24,6 +24,7 @@ struct group {
 	struct request req;
 	struct cli_override ov[CLI_OVERRIDES_MAX];
 	char *ov_text[CLI_OVERRIDES_MAX];
+	char *conffile, *account; /* the request's own copies */
 	struct prepared p;
 };
 
@@ -101,7 +102,12 @@ selected(const struct cli *c, const struct queue_entry *e, time_t now)
 				return 1;
 		return 0;
 	default:
-		return e->next <= now;
+		/*
+		 * -q sends everything now, as sendmail's and Postfix's do:
+		 * whoever runs it by hand has mended something.  The timer's
+		 * --queue-run and the run after a send keep the schedule.
+		 */
+		return !c->queue_due_only || e->next <= now;
 	}
 }
 
@@ -146,6 +152,9 @@ group_ready(struct group *g, const struct queue_entry *e, const struct cli *c,
 
 	free(mine);
 	memset(g, 0, sizeof(*g));
+	/* Copies: settling an entry may change it while the group lives. */
+	if ((g->account = strdup(e->account)) == NULL)
+		return error_set(err, ERR_OSERR, "out of memory");
 	if (!trusted) {
 		prepare_request_from_cli(&g->req, c);
 		g->req.from = NULL;
@@ -158,12 +167,14 @@ group_ready(struct group *g, const struct queue_entry *e, const struct cli *c,
 		g->req.account_only = g->req.info_only = 0;
 		g->req.etrn = NULL;
 		if (!c->host_given && !e->host_given)
-			g->req.account = e->account;
+			g->req.account = g->account;
 		return prepare(&g->p, &g->req, err);
 	}
-	g->req.conffile = e->conffile;
+	if (e->conffile != NULL && (g->conffile = strdup(e->conffile)) == NULL)
+		return error_set(err, ERR_OSERR, "out of memory");
+	g->req.conffile = g->conffile;
 	g->req.host_given = e->host_given;
-	g->req.account = e->host_given ? NULL : e->account;
+	g->req.account = e->host_given ? NULL : g->account;
 	g->req.msg_fd = -1;
 	g->req.ov = g->ov;
 	for (k = 0; k < e->nset && k < CLI_OVERRIDES_MAX; k++) {
@@ -185,6 +196,8 @@ group_free(struct group *g)
 	prepare_free(&g->p);
 	for (int i = 0; i < CLI_OVERRIDES_MAX; i++)
 		free(g->ov_text[i]);
+	free(g->conffile);
+	free(g->account);
 }
 
 static int
@@ -278,6 +291,7 @@ qrun_run(const struct cli *c, FILE *out, struct error *err)
 			continue;
 		}
 		flush_init(&f, c->prog, g.p.acc, &g.p.sc, all + i, j - i);
+		f.req = &g.req;
 		flush_entries(&f);
 		sent += f.sent;
 		retried += f.retried;
@@ -329,6 +343,7 @@ qrun_spawn(const struct cli *c, const struct account *acc)
 	fc = *c;
 	fc.mode = CLI_QUEUE_RUN;
 	fc.queue_by = 0;
+	fc.queue_due_only = 1;
 	fc.rcpt = NULL;
 	fc.nrcpt = 0;
 	log_init(c->prog, 0);

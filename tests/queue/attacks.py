@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Attacks on the queue by another local user, one case each.
 
-usage: attacks.py --list | attacks.py CASE OUTBOX
+usage: attacks.py --list | attacks.py --outbox PATH [--keep] CASE... | all
 
 Two local users by number (setpriv --reuid; no account needed): the
 victim, who runs outbox, and mallory, who plants files where the victim's
@@ -23,20 +23,15 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qlib import (Failure, SinkServer, check, crlf, free_port,  # noqa
+from qlib import (Failure, SinkProcess, check, crlf, free_port,  # noqa
                   message, entries)
+from outboxtest import cases  # noqa: E402
 
 VICTIM = 61001
 MALLORY = 61002
 FROM = 'victim@example.org'
-CASES = {}
-
-
-def case(name):
-    def reg(f):
-        CASES[name] = f
-        return f
-    return reg
+CASES = cases.Registry()
+case = CASES.case
 
 
 class World:
@@ -57,7 +52,7 @@ class World:
         self.secret_text = b'the victim\'s private file: do not mail\n'
         self.write_as(VICTIM, self.private, self.secret_text, 0o600)
         self.pwned = os.path.join(self.vhome, 'PWNED')
-        self.sink = SinkServer(self.dir)
+        self.sink = SinkProcess(self.dir)
         self.conf = os.path.join(self.vhome, 'outboxrc')
         self.runs = []
 
@@ -128,9 +123,9 @@ class World:
             check(not any('mallory' in r for r in m['rcpt']),
                   'mail went to mallory: %r' % m['rcpt'])
 
-    def finish(self, ok):
+    def finish(self, ok, keep=False):
         self.sink.stop()
-        if ok:
+        if ok and not keep:
             shutil.rmtree(self.dir, ignore_errors=True)
         else:
             print('kept %s' % self.dir)
@@ -477,28 +472,25 @@ def _(w):
         silent.close()
 
 
-def main():
-    if len(sys.argv) == 2 and sys.argv[1] == '--list':
-        print('\n'.join(CASES))
-        return 0
-    if len(sys.argv) != 3 or sys.argv[1] not in CASES:
-        print(__doc__, file=sys.stderr)
-        return 2
-    if os.geteuid() != 0:
-        print('attacks.py: needs root to run as two users (setpriv)')
-        return 77
-    w = World(sys.argv[2])
-    ok = False
-    try:
-        CASES[sys.argv[1]](w)
-        ok = True
-        print('%s: PASS' % sys.argv[1])
-    except Failure as e:
-        print('%s: FAIL: %s' % (sys.argv[1], e))
-    finally:
-        w.finish(ok)
-    return 0 if ok else 1
+def runner(registry, world):
+    """run_one for cases.main: each case in a fresh world."""
+    def run_one(name, args):
+        if os.geteuid() != 0:
+            print('%s: needs root to run as two users (setpriv)' % name)
+            sys.exit(77)
+        w = world(args.outbox)
+        ok = False
+        try:
+            registry.fn(name)(w)
+            ok = True
+            print('%s: PASS' % name)
+        except Failure as e:
+            print('%s: FAIL: %s' % (name, e))
+        finally:
+            w.finish(ok, args.keep)
+        return ok
+    return run_one
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cases.main(CASES, runner(CASES, World), __doc__))

@@ -3,7 +3,8 @@
 and removal in turn, then a clean recovery; messages lost and duplicated
 counted.
 
-usage: crashpoints.py OUTBOX [--only SCENARIO] [--max-points N] [--keep]
+usage: crashpoints.py --outbox PATH [--only SCENARIO] [--max-points N]
+                      [--keep] fault-crashpoints
 
 Three scenarios, each run once under strace to list its system calls
 (those after the program's own start: its first rt_sigaction):
@@ -50,8 +51,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qlib import (Outbox, SinkServer, message, crlf, check_layout,  # noqa
+from qlib import (Outbox, SinkProcess, message, crlf, check_layout,  # noqa
                   FROM)
+from outboxtest import cases  # noqa: E402
 
 RCPT = 'bob@example.net'
 # Calls made before main() (the dynamic loader, libc) or that cannot be
@@ -74,7 +76,7 @@ class Counts:
 class Bench:
     def __init__(self, outbox, keep):
         self.o = Outbox(outbox, keep=keep)
-        self.sink = SinkServer(self.o.dir)
+        self.sink = SinkProcess(self.o.dir)
         self.seq = 0
         self.sent = {}              # seq -> bytes expected
         self.claimed = set()
@@ -228,18 +230,17 @@ class Bench:
                           % (seq, info and info[0][2], info and info[1]))
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('outbox')
+def options(ap):
     ap.add_argument('--only', choices=['enqueue', 'flush', 'direct',
                                        'retry'])
     ap.add_argument('--max-points', type=int, default=0,
                     help='at most this many points per scenario and mode')
-    ap.add_argument('--keep', action='store_true')
-    args = ap.parse_args()
+
+
+def run_one(name, args):
     if shutil.which('strace') is None:
         print('crashpoints.py: strace is not installed')
-        return 77
+        sys.exit(77)
     b = Bench(args.outbox, args.keep)
     ok = False
     t0 = time.monotonic()
@@ -293,9 +294,10 @@ def main():
               (args.max_points or args.only or total >= 1000))
         print('crashpoints: %s' % ('PASS' if ok else 'FAIL'))
     finally:
-        status = b.o.finish(ok, b.sink)
-    return status
+        b.o.finish(ok, b.sink)
+    return ok
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cases.main(cases.one('fault-crashpoints'), run_one, __doc__,
+                        options=options))

@@ -2,7 +2,8 @@
 """The system queue: users without a configuration of their own hand
 their mail to outbox-drop, root's queue run takes it.
 
-Usage: spool.py OUTBOX [CASE]
+Usage: spool.py --outbox PATH system-spool   (ctest: queue/system-spool)
+       spool.py --list
 
 Runs as root (CI does); otherwise it exits 77 saying why.  Everything
 happens in a private mount namespace: a tmpfs over the spool directories,
@@ -19,29 +20,20 @@ the drop directory is removed unread; outbox-drop refuses an envelope
 with a control character and a drop directory with a loose mode.
 """
 
-import grp
 import os
 import pwd
 import shutil
-import socket
 import stat
 import subprocess
 import sys
 import tempfile
-import time
 
+from qlib import Failure, RealSink, check  # noqa: E402
+from outboxtest import cases  # noqa: E402
+
+NAME = 'system-spool'
 GID = 60100
 USERS = {'alice': 60001, 'bob': 60002, 'carol': 60003}
-
-
-def fail(msg):
-    print('FAIL: ' + msg)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
 
 
 def in_namespace(argv):
@@ -60,7 +52,7 @@ def drop_dir(outbox):
     for line in out.splitlines():
         if line.startswith("System queue's drop directory: "):
             return line.split(': ', 1)[1].split(' (')[0]
-    fail('outbox --version names no drop directory:\n' + out)
+    raise Failure('outbox --version names no drop directory:\n' + out)
 
 
 def deepest_existing(path):
@@ -91,35 +83,6 @@ def private_tree(drop):
         subprocess.run(['mount', '--bind', p, '/etc/' + name], check=True)
 
 
-class Sink:
-    """aiosmtpd recording each message."""
-
-    def __init__(self):
-        from aiosmtpd.controller import Controller
-
-        sink = self
-        self.messages = []
-
-        class Handler:
-            async def handle_DATA(self, server, session, envelope):
-                sink.messages.append((envelope.mail_from,
-                                      list(envelope.rcpt_tos),
-                                      envelope.content))
-                return '250 OK'
-
-        s = socket.socket()
-        s.bind(('127.0.0.1', 0))
-        self.port = s.getsockname()[1]
-        s.close()
-        self.c = Controller(Handler(), hostname='127.0.0.1', port=self.port)
-
-    def start(self):
-        self.c.start()
-
-    def stop(self):
-        self.c.stop()
-
-
 def as_user(name, argv, stdin=b'', env=None, groups=None):
     uid = USERS.get(name) or pwd.getpwnam(name).pw_uid
     gid = pwd.getpwuid(uid).pw_gid
@@ -132,16 +95,13 @@ def as_user(name, argv, stdin=b'', env=None, groups=None):
     return subprocess.run(cmd, input=stdin, capture_output=True, env=e)
 
 
-def main():
-    if len(sys.argv) < 2:
-        print(__doc__)
-        sys.exit(2)
+def run(args):
     if os.geteuid() != 0:
         print('skipped: the system queue test needs root (users, a '
               'set-group-ID program, a private mount namespace)')
         sys.exit(77)
-    in_namespace(sys.argv)
-    outbox = os.path.abspath(sys.argv[1])
+    in_namespace([os.path.abspath(__file__), '--outbox', args.outbox, NAME])
+    outbox = args.outbox
     drop = drop_dir(outbox)
     private_tree(drop)
 
@@ -168,7 +128,7 @@ def main():
     os.chmod(drop, 0o1730)
 
     # root's configuration; the server is down for now.
-    sink = Sink()
+    sink = RealSink()
     roothome = '/var/spool/outbox-test-root'
     os.makedirs(roothome + '/.config/outbox')
     senders = roothome + '/drop-senders'
@@ -289,7 +249,15 @@ def main():
     print('system queue: 4 users dropped, 4 delivered with their senders, '
           '1 forged sender refused, 2 planted files removed, 5 attacks on '
           "another user's file refused")
+    return True
 
 
 if __name__ == '__main__':
-    main()
+    def run_one(name, args):
+        try:
+            return run(args)
+        except Failure as e:
+            print('FAIL: %s' % e)
+            return False
+
+    sys.exit(cases.main(cases.one(NAME), run_one, __doc__))

@@ -2,7 +2,7 @@
 """Never send from a queue that cannot be updated, never send twice
 because an update failed.
 
-usage: update_fail.py --list | update_fail.py CASE OUTBOX
+usage: update_fail.py --list | update_fail.py --outbox PATH CASE... | all
 
 The runs are the victim's (a plain user through setpriv, so that modes
 hold), against the recording sink.  Needs root and strace; exit 77
@@ -18,16 +18,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qlib import Failure, check, crlf, entries, free_port, message  # noqa
-from attacks import World, FROM, VICTIM  # noqa
+from outboxtest import cases  # noqa: E402
+from attacks import World, FROM, VICTIM, runner  # noqa
 
-CASES = {}
-
-
-def case(name):
-    def reg(f):
-        CASES[name] = f
-        return f
-    return reg
+CASES = cases.Registry()
+case = CASES.case
 
 
 def queued(w, qdir, seq='m1'):
@@ -140,28 +135,8 @@ def _(w):
           'delivered %r, expected ro1 once' % [m['seq'] for m in got])
 
 
-def main():
-    if len(sys.argv) == 2 and sys.argv[1] == '--list':
-        print('\n'.join(CASES))
-        return 0
-    if len(sys.argv) != 3 or sys.argv[1] not in CASES:
-        print(__doc__, file=sys.stderr)
-        return 2
-    if os.geteuid() != 0 or shutil.which('strace') is None:
-        print('update_fail.py: needs root (setpriv, mount) and strace')
-        return 77
-    w = World(sys.argv[2])
-    ok = False
-    try:
-        CASES[sys.argv[1]](w)
-        ok = True
-        print('%s: PASS' % sys.argv[1])
-    except Failure as e:
-        print('%s: FAIL: %s' % (sys.argv[1], e))
-    finally:
-        w.finish(ok)
-    return 0 if ok else 1
-
-
 if __name__ == '__main__':
-    sys.exit(main())
+    if shutil.which('strace') is None:
+        print('update_fail.py: strace is not installed')
+        sys.exit(77)
+    sys.exit(cases.main(CASES, runner(CASES, World), __doc__))
