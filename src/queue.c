@@ -939,6 +939,7 @@ int
 queue_sent(struct queue_entry *e, struct error *err)
 {
 	struct error e2;
+	char why[ERROR_MSG_MAX];
 	size_t k;
 	int marked;
 
@@ -948,6 +949,8 @@ queue_sent(struct queue_entry *e, struct error *err)
 	marked = e->fd != -1 && fchmod(e->fd, 0400) == 0 && fsync(e->fd) == 0;
 	if (queue_remove(e, err) == 0)
 		return 0;
+	/* The message is rewritten around the reason: a copy first. */
+	snprintf(why, sizeof(why), "%s", err->msg);
 	/* The state in ID.env too, where the directory still allows it. */
 	error_clear(&e2);
 	if (!marked && queue_save(e, &e2) == 0)
@@ -956,11 +959,11 @@ queue_sent(struct queue_entry *e, struct error *err)
 		return error_set(err, ERR_IO,
 		    "%s; message %s was delivered and is marked as sent, so "
 		    "it will not be sent again",
-		    err->msg, e->id);
+		    why, e->id);
 	return error_set(err, ERR_IO,
 	    "%s; message %s was delivered but could not be marked as sent: "
 	    "a later run may send it again",
-	    err->msg, e->id);
+	    why, e->id);
 }
 
 int

@@ -50,8 +50,10 @@ def _(w):
             '-e', 'inject=unlinkat:error=EACCES']
     r = w.run(['-qI' + e.id], wrap=argv)
     check(r[0] == 74, 'exit %s, expected 74: %s' % (r[0], r[2]))
-    check('marked as sent' in r[2] and e.id in r[2],
-          'stderr does not say the entry is marked sent: %r' % r[2])
+    check('marked as sent' in r[2] and e.id in r[2] and
+          ('cannot remove %s' % e.env_path) in r[2],
+          'stderr does not name the file and say the entry is marked '
+          'sent: %r' % r[2])
     check(len(w.sink.messages()) == 1, 'not delivered once')
     check(os.stat(e.msg_path).st_mode & 0o777 == 0o400,
           'the content file carries no mark')

@@ -737,9 +737,7 @@ test_check_domain(void **state)
 {
 	static const char *const good[] = { "mail.example.org", "localhost",
 		"a-b.example", "x", "[192.0.2.1]", "[IPv6:2001:db8::1]",
-		"b\xc3\xbc"
-		"cher.example",
-		"host_1.lan" };
+		"b\xc3\274cher.example", "host_1.lan" };
 	static const char *const bad[] = { "host\r\nMAIL FROM:<x@y>", "host\n",
 		"host\r", "ho st", "", ".example", "a..b", "host>", "host;x",
 		"[192.0.2.1", "[]", "[a b]", "x\x1b[2J", "host\x7f",
