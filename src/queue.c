@@ -659,9 +659,14 @@ parse_env(struct queue_entry *e, const char *text, size_t len,
 	return 0;
 }
 
-/* Write ID.env through tmp/ and rename it into sub/ (or the top). */
+/*
+ * Write ID.env through tmp/ and rename it into sub/ (or the top).  With
+ * SYNC_DIR the rename is on disk before the return; without, a crash may
+ * bring back the previous ID.env, whole (the file is synced either way).
+ */
 static int
-write_env(const struct queue_entry *e, const char *sub, struct error *err)
+write_env_at(const struct queue_entry *e, const char *sub, int sync_dir,
+    struct error *err)
 {
 	struct qdirs q;
 	struct buf b;
@@ -707,7 +712,7 @@ write_env(const struct queue_entry *e, const char *sub, struct error *err)
 		unlinkat(q.tmp, name, 0);
 		goto out;
 	}
-	r = sync_fd(sub_fd(&q, sub), e->dir, sub, err);
+	r = sync_dir ? sync_fd(sub_fd(&q, sub), e->dir, sub, err) : 0;
 out:
 	if (fd != -1)
 		close(fd);
@@ -715,6 +720,12 @@ out:
 	buf_free(&b);
 	free(tmp);
 	return r;
+}
+
+static int
+write_env(const struct queue_entry *e, const char *sub, struct error *err)
+{
+	return write_env_at(e, sub, 1, err);
 }
 
 /* --- entries --- */
@@ -889,7 +900,12 @@ queue_attempt(struct queue_entry *e, struct error *err)
 	time_t was = e->attempting;
 
 	e->attempting = time(NULL);
-	if (write_env(e, NULL, err) == -1) {
+	/*
+	 * What matters is that the queue took a change before the message
+	 * goes; should the rename be lost in a crash, the entry as it was
+	 * is still whole.  So no directory sync: one fewer per message.
+	 */
+	if (write_env_at(e, NULL, 0, err) == -1) {
 		e->attempting = was;
 		return -1;
 	}
@@ -946,9 +962,14 @@ queue_sent(struct queue_entry *e, struct error *err)
 	for (k = 0; k < e->nrcpt; k++)
 		if (e->state[k] == QUEUE_PENDING)
 			e->state[k] = QUEUE_SENT;
-	marked = e->fd != -1 && fchmod(e->fd, 0400) == 0 && fsync(e->fd) == 0;
+	/*
+	 * The mark needs to last only if the removal fails: then it is
+	 * synced; a crash before that is the documented window.
+	 */
+	marked = e->fd != -1 && fchmod(e->fd, 0400) == 0;
 	if (queue_remove(e, err) == 0)
 		return 0;
+	marked = marked && fsync(e->fd) == 0;
 	/* The message is rewritten around the reason: a copy first. */
 	snprintf(why, sizeof(why), "%s", err->msg);
 	/* The state in ID.env too, where the directory still allows it. */
