@@ -91,6 +91,20 @@ send_queued(struct sending *s, const struct request *req, struct error *err)
 			ret = 0;
 		}
 		break;
+	case FLUSH_HELD:
+		/*
+		 * Kept for the user to mend (a changed password, a
+		 * certificate): the caller's mail is safe, and said so only
+		 * to a terminal, as for a temporary failure.
+		 */
+		memcpy(s->queued, e->id, sizeof(s->queued));
+		if (isatty(2) && s->cli->mode != CLI_BSMTP)
+			log_warn("%s; the message is held as %s: %s, then run "
+				 "outbox -q",
+			    f.worst.msg, e->id, flush_fix(&f.worst));
+		error_clear(err);
+		ret = 0;
+		break;
 	default:
 		*err = f.worst;
 		break;
