@@ -6,6 +6,7 @@
 #include "send.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -132,6 +133,38 @@ deliver(struct sending *s, const struct request *req, struct error *err)
 	return ret;
 }
 
+/*
+ * A person at a terminal hears of what waits for them: held messages (a
+ * fix to make) and failed ones.  Nothing for scripts and daemons.
+ */
+static void
+remind(const struct prepared *p)
+{
+	struct queue_entry **v;
+	struct error e;
+	size_t n, i, held = 0, failed = 0;
+	char *dir;
+
+	if (!isatty(2) || p->acc == NULL ||
+	    account_num(p->acc, AF_QUEUE) == ACC_OFF ||
+	    (dir = flush_queue_dir(p->acc)) == NULL)
+		return;
+	error_clear(&e);
+	if (queue_list(dir, 0, &v, &n, &e) == 0) {
+		for (i = 0; i < n; i++)
+			held += v[i]->held != NULL;
+		queue_list_free(v, n);
+	}
+	if (queue_list(dir, 1, &v, &n, &e) == 0) {
+		failed = n;
+		queue_list_free(v, n);
+	}
+	free(dir);
+	if (held > 0 || failed > 0)
+		log_warn("%zu message%s held, %zu failed: outbox -bp", held,
+		    held == 1 ? "" : "s", failed);
+}
+
 /* A failure to send says which account and files it was sent with. */
 static void
 say_failure(const struct sending *s, struct error *err)
@@ -158,6 +191,7 @@ send_stdin(const struct cli *c, FILE *out, struct error *err)
 	if ((ret = prepare(&s.p, &req, err)) == 0 &&
 	    (ret = deliver(&s, &req, err)) == -1)
 		say_failure(&s, err);
+	remind(&s.p);
 	prepare_free(&s.p);
 	return ret;
 }

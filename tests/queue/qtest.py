@@ -505,6 +505,9 @@ def _(c):
     check(r.rc == 0, 'on a terminal: exit %s', r.rc)
     check('held as' in r.err and 'outbox -q' in r.err,
           'the terminal is not told: %r', r.err)
+    # And every interactive run says what waits, in one line.
+    check('2 messages held, 0 failed: outbox -bp' in r.err,
+          'no reminder of the held messages: %r', r.err)
     r = w.o.run(['-bp'])
     check(r.rc == 0 and r.out.count('held: ') == 2 and 'password' in r.out,
           '-bp does not show the held messages and the fix:\n%s', r.out)
