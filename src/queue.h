@@ -50,6 +50,7 @@ struct queue_entry {
 	unsigned long long size; /* bytes in ID.msg */
 	char *error;		 /* the last attempt's outcome */
 	char *failed;		 /* in failed/: why */
+	char *held;		 /* waits for the user's fix: why, and what */
 	int fd;			 /* ID.msg, locked; -1 */
 	time_t attempting; /* an attempt began then, its outcome unknown */
 	int own;	   /* read from a file of the effective user's */

@@ -170,7 +170,9 @@ report_queue(FILE *out, char *const *dirs, size_t ndirs, struct error *err)
 			fprintf(out, "%s  %llu bytes  queued ", e->id, e->size);
 			print_time(out, e->created);
 			fprintf(out, "  attempts %d  next ", e->attempts);
-			if (e->next <= now)
+			if (e->held != NULL)
+				fputs("held (sent by -q)", out);
+			else if (e->next <= now)
 				fputs("now", out);
 			else
 				print_time(out, e->next);
@@ -190,8 +192,12 @@ report_queue(FILE *out, char *const *dirs, size_t ndirs, struct error *err)
 				print_time(out, e->attempting);
 				fputs(" with no outcome recorded yet\n", out);
 			}
-			if (e->error != NULL) {
-				/* A server's reply, stored: never raw. */
+			/* A server's reply, stored: never raw. */
+			if (e->held != NULL) {
+				fputs("  held: ", out);
+				put_text(out, e->held, 0);
+				fputc('\n', out);
+			} else if (e->error != NULL) {
 				fputs("  last error: ", out);
 				put_text(out, e->error, 0);
 				fputc('\n', out);
