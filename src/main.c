@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "configure.h"
 #include "error.h"
+#include "harden.h"
 #include "idn.h"
 #include "log.h"
 #include "prepare.h"
@@ -109,6 +110,12 @@ main(int argc, char **argv)
 		return error_exit_code(err.kind);
 	}
 	log_init(cli.prog, cli.verbose);
+	/* Before any file, eval or password: never set-ID, no core dumps. */
+	if (harden_process(&err) == -1) {
+		log_error(&err);
+		free(cli.rcpt);
+		return error_exit_code(err.kind);
+	}
 	if (modes[cli.mode](&cli, stdout, &err) == -1 && !err.said)
 		log_error(&err);
 	code = error_exit_code(err.kind);

@@ -778,12 +778,6 @@ prepare_config(struct prepared *p, const struct request *req, struct error *err)
 {
 	if (p->configured)
 		return 0;
-	/*
-	 * Before the first configuration file, eval or password: never
-	 * set-ID, no core dumps (harden.h; main() may have done it already).
-	 */
-	if (harden_process(err) == -1)
-		return -1;
 	if (!req->host_given && load_config(p, req, err) == -1)
 		return -1;
 	p->configured = 1;
