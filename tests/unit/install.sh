@@ -3,7 +3,9 @@
 # source tree with OUTBOX_SENDMAIL_LINKS=ON and prefix /usr, given the
 # outbox already built (nothing is compiled again), installed under
 # DESTDIR.  Checks the files, that each link leads to outbox, that
-# newaliases says it has nothing to do and that mailq lists an empty queue.
+# newaliases says it has nothing to do and that mailq lists an empty queue;
+# that the queue's systemd user units and crontab line name the outbox
+# installed (prefix /usr, then /usr/local) and keep its output.
 #
 # usage: install.sh CMAKE SOURCE_DIR OUTBOX
 set -u
@@ -67,6 +69,52 @@ else
 	want="$home/state/outbox/queue: 0 messages queued"
 fi
 [ "$out" = "$want" ] || fail "mailq printed: $out (expected: $want)"
+
+# unit_path FILE KEY: the program that the line KEY=PROGRAM ARGS runs.
+unit_path() {
+	sed -n "s/^$2=\([^ ]*\).*/\1/p" "$1"
+}
+# check_queue_files DESTROOT PREFIX: the user units and the crontab line
+# under DESTROOT name PREFIX/bin/outbox, which is the outbox installed.
+check_queue_files() {
+	d=$1 p=$2
+	u=$d$p/lib/systemd/user
+	ex=$d$p/share/doc/outbox/examples
+	for f in "$u/outbox-queue.service" "$u/outbox-queue.timer" \
+		"$ex/outbox-queue.service" "$ex/outbox-queue.timer" \
+		"$ex/outbox-queue.cron"; do
+		[ -f "$f" ] || fail "${f#$d} is not installed"
+	done
+	exe=$(unit_path "$u/outbox-queue.service" ExecStart)
+	[ "$exe" = "$p/bin/outbox" ] ||
+		fail "outbox-queue.service runs '$exe', not $p/bin/outbox"
+	cmp -s "$d$exe" "$outbox" || fail "$exe is not the outbox installed"
+	grep -q '^\[Install\]' "$u/outbox-queue.timer" ||
+		fail "outbox-queue.timer cannot be enabled (no [Install])"
+	grep -q '^StandardOutput\|^StandardError' "$u/outbox-queue.service" &&
+		fail "outbox-queue.service sends its output elsewhere"
+	line=$(grep -v '^#' "$ex/outbox-queue.cron")
+	[ "$line" = "*/10 * * * * $p/bin/outbox -q" ] ||
+		fail "the crontab line is '$line'"
+	grep -q @ "$u/outbox-queue.service" "$ex/outbox-queue.cron" &&
+		fail "a @VARIABLE@ was left in the generated files"
+}
+check_queue_files "$tmp/root" /usr
+
+# A second scratch build, prefix /usr/local and no links (the README's
+# way): the units name /usr/local/bin/outbox, and no sendmail appears.
+if "$cmake" -S "$src" -B "$tmp/build2" -DOUTBOX_TESTS=OFF \
+	>"$tmp/configure2.log" 2>&1 &&
+	cp "$outbox" "$tmp/build2/outbox" &&
+	DESTDIR="$tmp/root2" "$cmake" --install "$tmp/build2" \
+	>"$tmp/install2.log" 2>&1; then
+	check_queue_files "$tmp/root2" /usr/local
+	[ -e "$tmp/root2/usr/local/sbin/sendmail" ] &&
+		fail "sendmail installed without OUTBOX_SENDMAIL_LINKS"
+else
+	cat "$tmp/configure2.log" "$tmp/install2.log" 2>/dev/null
+	fail "the build with prefix /usr/local"
+fi
 
 [ $fails -eq 0 ] && echo "PASS install with the sendmail links"
 [ $fails -eq 0 ]
