@@ -64,3 +64,6 @@ build()
 	cmake -S . -B "$b" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
 	cmake --build "$b" -j "$(nproc)"
 }
+
+# Completion tests, package builds and the socket-activated -bs service.
+OUTBOX_TEST_PKGS="$OUTBOX_TEST_PKGS bash-completion zsh"

@@ -5,7 +5,8 @@
 # DESTDIR.  Checks the files, that each link leads to outbox, that
 # newaliases says it has nothing to do and that mailq lists an empty queue;
 # that the queue's systemd user units and crontab line name the outbox
-# installed (prefix /usr, then /usr/local) and keep its output.
+# installed (prefix /usr, then /usr/local) and keep its output; and the
+# shell completions.
 #
 # usage: install.sh CMAKE SOURCE_DIR OUTBOX
 set -u
@@ -100,6 +101,13 @@ check_queue_files() {
 		fail "a @VARIABLE@ was left in the generated files"
 }
 check_queue_files "$tmp/root" /usr
+bc=$root/share/bash-completion/completions
+cmp -s "$bc/outbox" "$src/completions/outbox.bash" ||
+	fail "the bash completion is not installed as $bc/outbox"
+[ "$(readlink "$bc/sendmail")" = outbox ] ||
+	fail "the bash completion for sendmail is not a link to outbox's"
+cmp -s "$root/share/zsh/vendor-completions/_outbox" "$src/completions/_outbox" ||
+	fail "the zsh completion is not in share/zsh/vendor-completions"
 
 # A second scratch build, prefix /usr/local and no links (the README's
 # way): the units name /usr/local/bin/outbox, and no sendmail appears.
@@ -111,6 +119,12 @@ if "$cmake" -S "$src" -B "$tmp/build2" -DOUTBOX_TESTS=OFF \
 	check_queue_files "$tmp/root2" /usr/local
 	[ -e "$tmp/root2/usr/local/sbin/sendmail" ] &&
 		fail "sendmail installed without OUTBOX_SENDMAIL_LINKS"
+	[ -f "$tmp/root2/usr/local/share/bash-completion/completions/outbox" ] ||
+		fail "no bash completion under /usr/local"
+	[ -e "$tmp/root2/usr/local/share/bash-completion/completions/sendmail" ] &&
+		fail "sendmail's completion installed without OUTBOX_SENDMAIL_LINKS"
+	[ -f "$tmp/root2/usr/local/share/zsh/site-functions/_outbox" ] ||
+		fail "no zsh completion in /usr/local/share/zsh/site-functions"
 else
 	cat "$tmp/configure2.log" "$tmp/install2.log" 2>/dev/null
 	fail "the build with prefix /usr/local"
