@@ -97,7 +97,13 @@ check_queue_files() {
 	line=$(grep -v '^#' "$ex/outbox-queue.cron")
 	[ "$line" = "*/10 * * * * $p/bin/outbox -q" ] ||
 		fail "the crontab line is '$line'"
-	grep -q @ "$u/outbox-queue.service" "$ex/outbox-queue.cron" &&
+	sy=$d$p/lib/systemd/system
+	[ -f "$sy/outbox-smtpd.socket" ] || fail "outbox-smtpd.socket is not installed"
+	exe=$(unit_path "$sy/outbox-smtpd@.service" ExecStart)
+	[ "$exe" = "$p/bin/outbox" ] ||
+		fail "outbox-smtpd@.service runs '$exe', not $p/bin/outbox"
+	grep -q "@[A-Z_]*@" "$u/outbox-queue.service" "$ex/outbox-queue.cron" \
+		"$sy/outbox-smtpd@.service" &&
 		fail "a @VARIABLE@ was left in the generated files"
 }
 check_queue_files "$tmp/root" /usr
