@@ -66,4 +66,4 @@ build()
 }
 
 # Completion tests, package builds and the socket-activated -bs service.
-OUTBOX_TEST_PKGS="$OUTBOX_TEST_PKGS bash-completion zsh"
+OUTBOX_TEST_PKGS="$OUTBOX_TEST_PKGS bash-completion zsh systemd"
