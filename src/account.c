@@ -105,7 +105,8 @@ account_free_list(struct account *a)
 }
 
 int
-account_set(struct account *a, enum acc_field f, const char *value)
+account_set(struct account *a, enum acc_field f, const char *value, long n,
+    long n2)
 {
 	char *copy = NULL;
 
@@ -115,8 +116,22 @@ account_set(struct account *a, enum acc_field f, const char *value)
 		explicit_bzero(a->v[f], strlen(a->v[f]));
 	free(a->v[f]);
 	a->v[f] = copy;
+	a->n[f][0] = n;
+	a->n[f][1] = n2;
 	a->set |= (uint64_t)1 << f;
 	return 0;
+}
+
+void
+account_mark_default(struct account *a, enum acc_field f)
+{
+	a->set &= ~((uint64_t)1 << f);
+}
+
+int
+account_is_set(const struct account *a, enum acc_field f)
+{
+	return (a->set >> f & 1) != 0;
 }
 
 const char *
@@ -126,19 +141,21 @@ account_str(const struct account *a, enum acc_field f)
 }
 
 int
-account_on(const struct account *a, enum acc_field f, int dflt)
+account_on(const struct account *a, enum acc_field f)
 {
-	if (a->v[f] == NULL)
-		return dflt;
-	return strcmp(a->v[f], "on") == 0;
+	return a->n[f][0] != ACC_OFF;
 }
 
 long
-account_num(const struct account *a, enum acc_field f, long dflt)
+account_num(const struct account *a, enum acc_field f)
 {
-	if (a->v[f] == NULL || *a->v[f] == '\0')
-		return dflt;
-	return strtol(a->v[f], NULL, 10);
+	return a->n[f][0];
+}
+
+long
+account_num2(const struct account *a, enum acc_field f)
+{
+	return a->n[f][1];
 }
 
 int
@@ -148,24 +165,10 @@ account_inherit(struct account *dst, const struct account *src)
 
 	for (i = 0; i < AF_N; i++)
 		if ((src->set >> i & 1) &&
-		    account_set(dst, (enum acc_field)i, src->v[i]) == -1)
+		    account_set(dst, (enum acc_field)i, src->v[i], src->n[i][0],
+			src->n[i][1]) == -1)
 			return -1;
 	return 0;
-}
-
-struct account *
-account_copy(const struct account *src, const char *name, const char *file,
-    unsigned line)
-{
-	struct account *a;
-
-	if ((a = account_new(name, file, line)) == NULL)
-		return NULL;
-	if (src != NULL && account_inherit(a, src) == -1) {
-		account_free(a);
-		return NULL;
-	}
-	return a;
 }
 
 struct account *
@@ -180,20 +183,18 @@ account_find(struct account *list, const char *name)
 int
 account_lmtp(const struct account *a)
 {
-	const char *p = account_str(a, AF_PROTOCOL);
-
-	return p != NULL && strcmp(p, "lmtp") == 0;
+	return account_num(a, AF_PROTOCOL) == ACC_LMTP;
 }
 
 int
 account_port(const struct account *a)
 {
-	long p = account_num(a, AF_PORT, 0);
+	long p = account_num(a, AF_PORT);
 
 	if (p > 0)
 		return (int)p;
 	/* RFC 8314 3.3: implicit TLS submission is on 465. */
-	if (account_on(a, AF_TLS, 0) && !account_on(a, AF_TLS_STARTTLS, 1))
+	if (account_on(a, AF_TLS) && !account_on(a, AF_TLS_STARTTLS))
 		return 465;
 	return 25;
 }
@@ -205,7 +206,7 @@ account_check(const struct account *a, struct error *err)
 	    account_str(a, AF_SOCKET) == NULL)
 		return error_set(err, ERR_CONFIG, "host not set");
 	/* An LMTP server has no well-known port (RFC 2033 5). */
-	if (account_lmtp(a) && account_str(a, AF_PORT) == NULL &&
+	if (account_lmtp(a) && !account_is_set(a, AF_PORT) &&
 	    account_str(a, AF_SOCKET) == NULL)
 		return error_set(err, ERR_CONFIG,
 		    "port not set (LMTP has no "

@@ -57,28 +57,63 @@ enum acc_field {
 	AF_N
 };
 
+/*
+ * The typed value of a setting that takes words: "off" and "on" are 0 and
+ * 1 for every such setting, so that a switch reads as a truth value.
+ */
+enum acc_word {
+	ACC_OFF,
+	ACC_ON,
+	ACC_AUTO,	 /* set_*_header: add it when missing */
+	ACC_UNDISCLOSED, /* set_to_header undisclosed_recipients */
+	ACC_ON_FAILURE,	 /* queue on-failure */
+	ACC_ALWAYS,	 /* queue always */
+	ACC_HEADERS,	 /* dsn_return headers */
+	ACC_FULL,	 /* dsn_return full */
+	ACC_SMTP,	 /* protocol smtp */
+	ACC_LMTP,	 /* protocol lmtp */
+	ACC_MECHANISM,	 /* auth names a mechanism (the text says which) */
+	ACC_LIST,	 /* dsn_notify names conditions (the text says which) */
+	ACC_NEVER,	 /* dsn_notify never */
+	ACC_WORD_N
+};
+
+/*
+ * Each setting is kept twice: as written (checked and made canonical by
+ * conf.c, for messages, -P and inheritance) and typed, parsed once.  An
+ * account made by conf_account_new holds every default, so that reading a
+ * setting never needs a default of its own; `set' tells the explicit ones.
+ */
 struct account {
 	char *name;
 	char *file; /* where it was defined ("" for the command line) */
 	unsigned line;
-	char *v[AF_N]; /* values as validated by conf.c; NULL: unset */
-	uint64_t set;  /* which were set explicitly */
+	char *v[AF_N];	 /* values as validated by conf.c; NULL: none */
+	long n[AF_N][2]; /* typed: an acc_word, a number, seconds */
+	uint64_t set;	 /* which were set explicitly */
 	struct account *next;
 };
 
 struct account *account_new(const char *name, const char *file, unsigned line);
 void account_free(struct account *);
 void account_free_list(struct account *);
-int account_set(struct account *, enum acc_field, const char *value);
-/* The value, or NULL when unset or empty. */
+/* Store a value checked by conf.c, with its typed form (n, n2). */
+int account_set(struct account *, enum acc_field, const char *value, long n,
+    long n2);
+/* Forget that f was set explicitly: it holds a default. */
+void account_mark_default(struct account *, enum acc_field);
+/* Whether f was set explicitly (in a file or on the command line). */
+int account_is_set(const struct account *, enum acc_field);
+/* The value as written, or NULL when unset or empty. */
 const char *account_str(const struct account *, enum acc_field);
-/* "on"/"off" settings, with the default when unset. */
-int account_on(const struct account *, enum acc_field, int dflt);
-long account_num(const struct account *, enum acc_field, long dflt);
+/* A switch (on/off): whether it is on. */
+int account_on(const struct account *, enum acc_field);
+/* A number, a duration in seconds, or an enum acc_word. */
+long account_num(const struct account *, enum acc_field);
+/* The second number of a pair (queue_retry: the longest wait). */
+long account_num2(const struct account *, enum acc_field);
 /* Copy every setting that src set explicitly. */
 int account_inherit(struct account *dst, const struct account *src);
-struct account *account_copy(const struct account *, const char *name,
-    const char *file, unsigned line);
 struct account *account_find(struct account *list, const char *name);
 /* The setting's name in the configuration file. */
 const char *account_field_name(enum acc_field);

@@ -283,22 +283,18 @@ table_load(struct table *t, const char *path, struct error *err)
 	return r;
 }
 
+static int
+alias_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct alias *)elem)->name);
+}
+
 static struct alias *
 table_find(const struct table *t, const char *name)
 {
-	size_t lo = 0, hi = t->n, mid;
-	int c;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if ((c = strcmp(name, t->v[mid].name)) == 0)
-			return &t->v[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
+	return t->n == 0 ?
+	    NULL :
+	    bsearch(name, t->v, t->n, sizeof(t->v[0]), alias_cmp);
 }
 
 /* Each address once: the list's own rule (RFC 5321 2.4). */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "queue.h"
+#include "record.h"
 #include "sasl.h"
 #include "secret.h"
 
@@ -99,6 +100,61 @@ static const struct keyword {
 };
 #define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
 
+/* The words settings take, as the typed values of account.h. */
+static const char *const word_names[ACC_WORD_N] = {
+	[ACC_OFF] = "off",
+	[ACC_ON] = "on",
+	[ACC_AUTO] = "auto",
+	[ACC_UNDISCLOSED] = "undisclosed_recipients",
+	[ACC_ON_FAILURE] = "on-failure",
+	[ACC_ALWAYS] = "always",
+	[ACC_HEADERS] = "headers",
+	[ACC_FULL] = "full",
+	[ACC_SMTP] = "smtp",
+	[ACC_LMTP] = "lmtp",
+	[ACC_MECHANISM] = NULL,
+	[ACC_LIST] = NULL,
+	[ACC_NEVER] = "never",
+};
+
+/*
+ * Every default, once, as the file would say it: an account starts with
+ * these (conf_account_new), so nothing else needs to know them.  Settings
+ * missing here have none (host, user, from, ...) or one that depends on
+ * others, computed where it is read: port (account_port), queue_dir
+ * (queue_default_dir).
+ */
+static const struct setting_default {
+	enum acc_field field;
+	const char *value;
+} setting_defaults[] = {
+	{ AF_ALLOW_FROM_OVERRIDE, "on" },
+	{ AF_AUTH, "off" },
+	{ AF_AUTO_FROM, "off" },
+	{ AF_DOMAIN, "localhost" },
+	{ AF_DSN_NOTIFY, "off" },
+	{ AF_DSN_RETURN, "off" },
+	{ AF_LOGFILE_TIME_FORMAT, RECORD_TIME_DEFAULT },
+	{ AF_PROTOCOL, "smtp" },
+	{ AF_PROXY_PORT, "1080" },
+	{ AF_QUEUE, "off" },
+	{ AF_QUEUE_BACKGROUND, "on" },
+	{ AF_QUEUE_MAX_AGE, "5d" },
+	{ AF_QUEUE_RETRY, "5m 4h" },
+	{ AF_REMOVE_BCC_HEADERS, "on" },
+	{ AF_SET_DATE_HEADER, "auto" },
+	{ AF_SET_FROM_HEADER, "auto" },
+	{ AF_SET_MSGID_HEADER, "auto" },
+	{ AF_SET_TO_HEADER, "off" },
+	{ AF_SYSLOG, "off" },
+	{ AF_TIMEOUT, "off" },
+	{ AF_TLS, "off" },
+	{ AF_TLS_CERTCHECK, "on" },
+	{ AF_TLS_MIN_DH_PRIME_BITS, "0" },
+	{ AF_TLS_STARTTLS, "on" },
+	{ AF_TLS_TRUST_FILE, "system" },
+};
+
 int
 conf_table_sorted(void)
 {
@@ -110,23 +166,17 @@ conf_table_sorted(void)
 	return 1;
 }
 
+static int
+keyword_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct keyword *)elem)->name);
+}
+
 static const struct keyword *
 lookup(const char *name)
 {
-	size_t lo = 0, hi = NKEYWORDS, mid;
-	int c;
-
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		c = strcmp(name, keywords[mid].name);
-		if (c == 0)
-			return &keywords[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
+	return bsearch(name, keywords, NKEYWORDS, sizeof(keywords[0]),
+	    keyword_cmp);
 }
 
 /* Edit distance, for "did you mean". */
@@ -265,6 +315,25 @@ dsn_notify_ok(const char *v)
  * Check v for keyword k and store it.  Messages read "WHERE LABEL: ...";
  * `kind' says whose mistake it is (the file's or the command line's).
  */
+/* The typed value of a word; a word outside the table is a name or list. */
+static long
+word_value(const struct keyword *k, const char *v)
+{
+	long i;
+
+	for (i = 0; i < ACC_WORD_N; i++)
+		if (word_names[i] != NULL && strcmp(word_names[i], v) == 0)
+			return i;
+	return k->type == T_AUTH ? ACC_MECHANISM : ACC_LIST;
+}
+
+static int
+takes_words(enum kw_type t)
+{
+	return t == T_BOOL || t == T_AUTH || t == T_ENUM || t == T_MAP ||
+	    t == T_DSN_NOTIFY || t == T_SET_OFF;
+}
+
 static int
 set_keyword(struct account *a, const struct keyword *k, const char *v,
     const char *where, const char *label, enum error_kind kind,
@@ -272,7 +341,7 @@ set_keyword(struct account *a, const struct keyword *k, const char *v,
 {
 	const char *name = label, *p;
 	char *val = NULL, num[24], *empty = NULL;
-	long n;
+	long n = 0, n2 = 0;
 	int r;
 
 	/* A control character would end up on the wire or in a file name. */
@@ -283,10 +352,27 @@ set_keyword(struct account *a, const struct keyword *k, const char *v,
 			    where, name);
 	switch (k->type) {
 	case T_STR:
+		/* Empty unsets: the default, where there is one, holds again. */
+		if (*v == '\0' && conf_default_of(k->field, &p))
+			v = p;
 		val = strdup(v);
 		break;
 	case T_FILE:
 		val = expand_tilde(v);
+		break;
+	case T_SYSLOG:
+		if (*v == '\0')
+			v = "on";
+		if (strcmp(v, "off") == 0)
+			n = ACC_OFF;
+		else if (record_facility(v, &r, err) == -1)
+			return error_set(err, kind,
+			    "%s%s: expected on, off or a facility such as "
+			    "LOG_MAIL, not \"%s\"",
+			    where, name, v);
+		else
+			n = r;
+		val = strdup(v);
 		break;
 	case T_BOOL:
 		if (*v == '\0')
@@ -325,7 +411,7 @@ set_keyword(struct account *a, const struct keyword *k, const char *v,
 		val = strdup(num);
 		break;
 	case T_RETRY:
-		if (queue_parse_retry(v, NULL, NULL) == -1)
+		if (queue_parse_retry(v, &n, &n2) == -1)
 			return error_set(err, kind,
 			    "%s%s: \"%s\" is not two durations, the first "
 			    "retry and the longest wait (e.g. 5m 4h)",
@@ -382,19 +468,6 @@ set_keyword(struct account *a, const struct keyword *k, const char *v,
 			    where, name, v);
 		val = strdup(v);
 		break;
-	case T_SYSLOG:
-		if (*v == '\0')
-			v = "on";
-		if (!one_of(v,
-			"on|off|LOG_USER|LOG_MAIL|LOG_LOCAL0|LOG_LOCAL1|"
-			"LOG_LOCAL2|LOG_LOCAL3|LOG_LOCAL4|LOG_LOCAL5|LOG_LOCAL6|"
-			"LOG_LOCAL7"))
-			return error_set(err, kind,
-			    "%s%s: expected on, off or a facility such as "
-			    "LOG_MAIL, not \"%s\"",
-			    where, name, v);
-		val = strdup(v);
-		break;
 	case T_SET_OFF:
 		val = strdup("off");
 		break;
@@ -403,7 +476,9 @@ set_keyword(struct account *a, const struct keyword *k, const char *v,
 	}
 	if (val == NULL)
 		return error_set(err, ERR_OSERR, "out of memory");
-	r = account_set(a, k->field, val);
+	if (takes_words(k->type))
+		n = word_value(k, val);
+	r = account_set(a, k->field, val, n, n2);
 	explicit_bzero(val, strlen(val));
 	free(val);
 	if (r == -1)
@@ -439,6 +514,48 @@ conf_set_option(struct account *a, const char *name, const char *v,
 	if (k == NULL)
 		return error_set(err, ERR_SOFTWARE, "no setting %s", name);
 	return set_keyword(a, k, v, "", option, ERR_USAGE, err);
+}
+
+struct account *
+conf_account_new(const char *name, const char *file, unsigned line,
+    const struct account *base)
+{
+	struct account *a = account_new(name, file, line);
+	const struct keyword *k;
+	struct error err;
+	size_t i;
+
+	for (i = 0; a != NULL &&
+	     i < sizeof(setting_defaults) / sizeof(setting_defaults[0]);
+	     i++) {
+		k = lookup(account_field_name(setting_defaults[i].field));
+		if (k == NULL ||
+		    set_keyword(a, k, setting_defaults[i].value, "", k->name,
+			ERR_SOFTWARE, &err) == -1) {
+			account_free(a);
+			return NULL;
+		}
+		account_mark_default(a, setting_defaults[i].field);
+	}
+	if (a != NULL && base != NULL && account_inherit(a, base) == -1) {
+		account_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+int
+conf_default_of(enum acc_field f, const char **value)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(setting_defaults) / sizeof(setting_defaults[0]);
+	     i++)
+		if (setting_defaults[i].field == f) {
+			*value = setting_defaults[i].value;
+			return 1;
+		}
+	return 0;
 }
 
 /* Split "cmd arg" with the argument trimmed and one pair of quotes off. */
@@ -506,7 +623,7 @@ start_account(char *arg, const struct account *defaults, struct account *local,
 			"");
 		return NULL;
 	}
-	if ((a = account_copy(defaults, name, path, lineno)) == NULL) {
+	if ((a = conf_account_new(name, path, lineno, defaults)) == NULL) {
 		error_set(err, ERR_OSERR, "out of memory");
 		return NULL;
 	}
@@ -571,7 +688,7 @@ conf_parse(FILE *fp, const char *path, int user_file, struct account **list,
 	unsigned lineno = 0;
 	int secret = 0, r = -1;
 
-	if ((defaults = account_new("defaults", path, 0)) == NULL)
+	if ((defaults = conf_account_new("defaults", path, 0, NULL)) == NULL)
 		return error_set(err, ERR_OSERR, "out of memory");
 	while ((n = getline(&line, &cap, fp)) != -1) {
 		lineno++;
@@ -629,8 +746,8 @@ conf_parse(FILE *fp, const char *path, int user_file, struct account **list,
 		}
 		if (cur == NULL) {
 			/* Settings before any account make one named default. */
-			if ((cur = account_copy(defaults, "default", path,
-				 lineno)) == NULL) {
+			if ((cur = conf_account_new("default", path, lineno,
+				 defaults)) == NULL) {
 				error_set(err, ERR_OSERR, "out of memory");
 				goto out;
 			}

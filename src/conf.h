@@ -27,6 +27,14 @@ int conf_set(struct account *, const char *name, const char *value,
 /* The same for a command-line option (errors name the option: EX_USAGE). */
 int conf_set_option(struct account *, const char *name, const char *value,
     const char *option, struct error *);
+/*
+ * A new account holding every default, then what base set explicitly
+ * (base may be NULL).  Every account is made here.
+ */
+struct account *conf_account_new(const char *name, const char *file,
+    unsigned line, const struct account *base);
+/* Whether setting f has a fixed default, and which (as the file says it). */
+int conf_default_of(enum acc_field f, const char **value);
 /* The nearest known command to a misspelt one, or NULL. */
 const char *conf_suggest(const char *name);
 /* Whether the keyword table is sorted (for the unit test). */

@@ -358,7 +358,8 @@ choose_account(struct run *r, const char *sender, struct error *err)
 		if ((r->acc = account_find(r->accounts, "(command line)")) !=
 		    NULL)
 			return 0;
-		if ((r->acc = account_new("(command line)", "", 0)) == NULL)
+		if ((r->acc = conf_account_new("(command line)", "", 0,
+			 NULL)) == NULL)
 			return error_set(err, ERR_OSERR, "out of memory");
 		r->acc->next = r->accounts;
 		r->accounts = r->acc;
@@ -397,7 +398,7 @@ envelope_from(struct run *r, const char *given, struct error *err)
 	const struct account *a = r->acc;
 	const char *conf = account_str(a, AF_FROM), *dom;
 	char *f = NULL;
-	int override = account_on(a, AF_ALLOW_FROM_OVERRIDE, 1);
+	int override = account_on(a, AF_ALLOW_FROM_OVERRIDE);
 
 	if (given != NULL && (override || conf == NULL)) {
 		if (strcmp(given, "<>") == 0 || *given == '\0')
@@ -419,7 +420,7 @@ envelope_from(struct run *r, const char *given, struct error *err)
 		}
 		return 0;
 	}
-	if (account_on(a, AF_AUTO_FROM, 0)) {
+	if (account_on(a, AF_AUTO_FROM)) {
 		/* The old auto_from: the user at maildomain, or the user. */
 		dom = account_str(a, AF_MAILDOMAIN);
 		if (asprintf(&f, "%s%s%s", user_name(), dom ? "@" : "",
@@ -523,11 +524,14 @@ out:
 static enum header_set
 header_setting(const struct account *a, enum acc_field f)
 {
-	const char *v = account_str(a, f);
-
-	if (v == NULL || strcmp(v, "auto") == 0)
+	switch (account_num(a, f)) {
+	case ACC_AUTO:
 		return HEADER_AUTO;
-	return strcmp(v, "on") == 0 ? HEADER_ON : HEADER_OFF;
+	case ACC_ON:
+		return HEADER_ON;
+	default:
+		return HEADER_OFF;
+	}
 }
 
 static int
@@ -535,16 +539,17 @@ edit_header(struct run *r, struct error *err)
 {
 	const struct account *a = r->acc;
 	struct header_policy p;
-	const char *to = account_str(a, AF_SET_TO_HEADER), *dom, *at;
+	long to = account_num(a, AF_SET_TO_HEADER);
+	const char *dom, *at;
 
 	memset(&p, 0, sizeof(p));
-	p.remove_bcc = account_on(a, AF_REMOVE_BCC_HEADERS, 1);
+	p.remove_bcc = account_on(a, AF_REMOVE_BCC_HEADERS);
 	p.from = header_setting(a, AF_SET_FROM_HEADER);
 	p.date = header_setting(a, AF_SET_DATE_HEADER);
 	p.msgid = header_setting(a, AF_SET_MSGID_HEADER);
-	p.to = to == NULL || strcmp(to, "off") == 0 ? HEADER_TO_OFF :
-	    strcmp(to, "on") == 0		    ? HEADER_TO_ON :
-						      HEADER_TO_UNDISCLOSED;
+	p.to = to == ACC_ON	  ? HEADER_TO_ON :
+	    to == ACC_UNDISCLOSED ? HEADER_TO_UNDISCLOSED :
+				    HEADER_TO_OFF;
 	p.from_addr = r->from;
 	p.full_name = account_str(a, AF_FROM_FULL_NAME);
 	p.rcpt = (const char *const *)r->rcpt.v;
@@ -560,16 +565,11 @@ edit_header(struct run *r, struct error *err)
 	return header_apply(r->msg, &p, err);
 }
 
+/* A setting whose text is sent (a mechanism, a DSN keyword), or NULL. */
 static const char *
-off_is_null(const char *v)
+unless_off(const struct account *a, enum acc_field f)
 {
-	return v == NULL || strcmp(v, "off") == 0 ? NULL : v;
-}
-
-static const char *
-auth_setting(const struct account *a)
-{
-	return off_is_null(account_str(a, AF_AUTH));
+	return account_num(a, f) == ACC_OFF ? NULL : account_str(a, f);
 }
 
 static int
@@ -590,10 +590,10 @@ prepare(struct run *r, struct submit_conf *sc, struct error *err)
 	sc->source_ip = account_str(a, AF_SOURCE_IP);
 	sc->socket_path = account_str(a, AF_SOCKET);
 	sc->proxy_host = account_str(a, AF_PROXY_HOST);
-	sc->proxy_port = (int)account_num(a, AF_PROXY_PORT, 1080);
-	sc->timeout = (int)account_num(a, AF_TIMEOUT, 0);
-	sc->tls = account_on(a, AF_TLS, 0);
-	sc->starttls = account_on(a, AF_TLS_STARTTLS, 1);
+	sc->proxy_port = (int)account_num(a, AF_PROXY_PORT);
+	sc->timeout = (int)account_num(a, AF_TIMEOUT);
+	sc->tls = account_on(a, AF_TLS);
+	sc->starttls = account_on(a, AF_TLS_STARTTLS);
 	/* The certificate names the server in A-labels (RFC 6125 6.4.2). */
 	if ((tlshost = account_str(a, AF_TLS_HOST_OVERRIDE)) != NULL &&
 	    (r->tls_host = idn_host_ascii(tlshost, err)) == NULL)
@@ -605,9 +605,9 @@ prepare(struct run *r, struct submit_conf *sc, struct error *err)
 	sc->tls_conf.key_file = account_str(a, AF_TLS_KEY_FILE);
 	sc->tls_conf.fingerprint = account_str(a, AF_TLS_FINGERPRINT);
 	sc->tls_conf.priorities = account_str(a, AF_TLS_PRIORITIES);
-	sc->tls_conf.certcheck = account_on(a, AF_TLS_CERTCHECK, 1);
-	sc->tls_conf.min_dh_bits = (int)account_num(a, AF_TLS_MIN_DH_PRIME_BITS,
-	    0);
+	sc->tls_conf.certcheck = account_on(a, AF_TLS_CERTCHECK);
+	sc->tls_conf.min_dh_bits = (int)account_num(a,
+	    AF_TLS_MIN_DH_PRIME_BITS);
 	if (sc->tls && tls_check_conf(&sc->tls_conf, err) == -1)
 		return -1;
 
@@ -619,13 +619,13 @@ prepare(struct run *r, struct submit_conf *sc, struct error *err)
 	sc->smtp.nrcpt = r->rcpt.n;
 	sc->smtp.timeout = sc->timeout;
 	sc->smtp.lmtp = account_lmtp(a);
-	sc->smtp.dsn_notify = off_is_null(account_str(a, AF_DSN_NOTIFY));
-	sc->smtp.dsn_return = off_is_null(account_str(a, AF_DSN_RETURN));
+	sc->smtp.dsn_notify = unless_off(a, AF_DSN_NOTIFY);
+	sc->smtp.dsn_return = unless_off(a, AF_DSN_RETURN);
 	sc->smtp.envid = r->cli.envid;
 	/* -S looks, it does not log in; --rmqs does, to ask for ETRN. */
 	sc->smtp.info_only = r->cli.mode == CLI_SERVERINFO;
 	sc->smtp.etrn = r->cli.mode == CLI_RMQS ? r->cli.rmqs : NULL;
-	sc->smtp.auth = sc->smtp.info_only ? NULL : auth_setting(a);
+	sc->smtp.auth = sc->smtp.info_only ? NULL : unless_off(a, AF_AUTH);
 	if (sc->smtp.auth != NULL) {
 		sc->smtp.user = account_str(a, AF_USER);
 		if (secret_password(a, &r->password, err) == -1)
@@ -644,29 +644,49 @@ prepare(struct run *r, struct submit_conf *sc, struct error *err)
 	return 0;
 }
 
-/* -P: every setting of the account in use, secrets masked. */
+/*
+ * -P: every setting of the account in use, secrets masked, each with the
+ * value in force: what the file or the command line set, else the default.
+ */
 static void
 pretend(const struct run *r)
 {
 	const struct account *a = r->acc;
-	const char *v;
-	int i;
+	const char *v, *dflt;
+	char *qdir;
+	int i, is_default;
 
 	printf("account = %s\n", a->name);
 	printf("configuration files = %s\n",
 	    r->conf_files ? r->conf_files : "(none)");
 	for (i = 0; i < AF_N; i++) {
 		v = a->v[i];
-		if (i == AF_PORT) {
-			printf("port = %d\n", account_port(a));
-			continue;
-		}
-		if (v != NULL && *v != '\0' && i == AF_PASSWORD)
-			v = "*";
-		printf("%s = %s\n", account_field_name((enum acc_field)i),
-		    v == NULL	   ? "(not set)" :
-			*v == '\0' ? "(empty)" :
-				     v);
+		is_default = !account_is_set(a, (enum acc_field)i);
+		qdir = NULL;
+		if (i == AF_PORT)
+			printf("port = %d%s\n", account_port(a),
+			    is_default ? " (default)" : "");
+		else if (i == AF_QUEUE_DIR && v == NULL)
+			printf("queue_dir = %s (default)\n",
+			    (qdir = queue_default_dir()) ? qdir : "(no HOME)");
+		else if (i == AF_TIMEOUT && account_num(a, AF_TIMEOUT) == 0)
+			printf("timeout = off (RFC 5321's limit for each "
+			       "step)%s\n",
+			    is_default ? " (default)" : "");
+		else if (v == NULL)
+			printf("%s = (not set)\n",
+			    account_field_name((enum acc_field)i));
+		else
+			printf("%s = %s%s\n",
+			    account_field_name((enum acc_field)i),
+			    *v == '\0'		 ? "(empty)" :
+				i == AF_PASSWORD ? "*" :
+						   v,
+			    is_default &&
+				    conf_default_of((enum acc_field)i, &dflt) ?
+				" (default)" :
+				"");
+		free(qdir);
 	}
 }
 
@@ -689,13 +709,12 @@ log_attempt(const struct run *r, const struct submit_conf *sc,
 {
 	const struct account *a = r->acc;
 	const char *logfile = account_str(a, AF_LOGFILE);
-	const char *sys = account_str(a, AF_SYSLOG);
+	int facility = (int)account_num(a, AF_SYSLOG);
 	struct record rec;
 	struct error e;
 	char *line;
-	int facility;
 
-	if (logfile == NULL && (sys == NULL || strcmp(sys, "off") == 0))
+	if (logfile == NULL && facility == ACC_OFF)
 		return;
 	memset(&rec, 0, sizeof(rec));
 	rec.host = sc->socket_path ? NULL : sc->host;
@@ -728,11 +747,7 @@ log_attempt(const struct run *r, const struct submit_conf *sc,
 		}
 		free(line);
 	}
-	if (sys != NULL && strcmp(sys, "off") != 0) {
-		if (record_facility(sys, &facility, &e) == -1) {
-			log_warn("%s", e.msg);
-			return;
-		}
+	if (facility != ACC_OFF) {
 		if ((line = record_format(&rec, "none", time(NULL), &e)) !=
 		    NULL)
 			record_syslog(r->cli.prog, facility,
@@ -830,11 +845,14 @@ enum queue_mode {
 static enum queue_mode
 queue_mode(const struct account *a)
 {
-	const char *q = account_str(a, AF_QUEUE);
-
-	if (q == NULL || strcmp(q, "off") == 0)
+	switch (account_num(a, AF_QUEUE)) {
+	case ACC_ALWAYS:
+		return QM_ALWAYS;
+	case ACC_ON_FAILURE:
+		return QM_ON_FAILURE;
+	default:
 		return QM_OFF;
-	return strcmp(q, "always") == 0 ? QM_ALWAYS : QM_ON_FAILURE;
+	}
 }
 
 static char *
@@ -1217,13 +1235,9 @@ flush_entries(struct flush *f)
 static void
 queue_policy(struct flush *f, const struct account *a)
 {
-	const char *retry = account_str(a, AF_QUEUE_RETRY);
-
-	f->rmin = 300;
-	f->rmax = 4 * 3600;
-	if (retry != NULL)
-		queue_parse_retry(retry, &f->rmin, &f->rmax);
-	f->max_age = account_num(a, AF_QUEUE_MAX_AGE, 5 * 86400);
+	f->rmin = account_num(a, AF_QUEUE_RETRY);
+	f->rmax = account_num2(a, AF_QUEUE_RETRY);
+	f->max_age = account_num(a, AF_QUEUE_MAX_AGE);
 }
 
 /*
@@ -1240,7 +1254,7 @@ spawn_flush(const struct run *r)
 	pid_t pid;
 	int fd;
 
-	if (!account_on(r->acc, AF_QUEUE_BACKGROUND, 1))
+	if (!account_on(r->acc, AF_QUEUE_BACKGROUND))
 		return;
 	fflush(NULL);
 	if ((pid = fork()) != 0) {
@@ -1452,10 +1466,8 @@ group_ready(struct run *g, const struct run *base, const struct queue_entry *e,
 	if (choose_account(g, NULL, err) == -1 ||
 	    account_check(g->acc, err) == -1)
 		return -1;
-	if ((g->helo = expand_from(account_str(g->acc, AF_DOMAIN) ?
-		     account_str(g->acc, AF_DOMAIN) :
-		     "localhost",
-		 NULL, err)) == NULL)
+	if ((g->helo = expand_from(account_str(g->acc, AF_DOMAIN), NULL,
+		 err)) == NULL)
 		return -1;
 	return prepare(g, sc, err);
 }
@@ -1697,10 +1709,8 @@ get_message_ready(struct run *r, struct submit_conf *sc, struct error *err)
 	if (account_check(r->acc, err) == -1)
 		return -1;
 	/* domain takes %H, %C and %M like from; EHLO takes it in A-labels. */
-	if ((helo = expand_from(account_str(r->acc, AF_DOMAIN) ?
-		     account_str(r->acc, AF_DOMAIN) :
-		     "localhost",
-		 r->header_from, err)) == NULL)
+	if ((helo = expand_from(account_str(r->acc, AF_DOMAIN), r->header_from,
+		 err)) == NULL)
 		return -1;
 	r->helo = idn_host_ascii(helo, err);
 	free(helo);

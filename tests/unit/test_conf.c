@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -566,8 +567,8 @@ test_timeout(void **state)
 	setting_is(list, "a", AF_TIMEOUT, "0");
 	setting_is(list, "b", AF_TIMEOUT, "30");
 	setting_is(list, "c", AF_TIMEOUT, "86400");
-	assert_int_equal(account_num(account_find(list, "b"), AF_TIMEOUT, 0),
-	    30);
+	assert_int_equal(account_num(account_find(list, "b"), AF_TIMEOUT), 30);
+	assert_int_equal(account_num(account_find(list, "a"), AF_TIMEOUT), 0);
 	account_free_list(list);
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -690,6 +691,71 @@ test_append_to_list(void **state)
 	assert_int_equal(parse("account a\nhost a\n", &list, &err), 0);
 	assert_int_equal(parse("account b\nbogus\n", &list, &err), -1);
 	assert_null(list->next);
+	account_free_list(list);
+}
+
+/*
+ * Every account starts with the defaults, typed, and not marked as set:
+ * inheritance copies only what a file said, and -P can tell the two apart.
+ */
+static void
+test_defaults_typed(void **state)
+{
+	struct account *list, *a, *b;
+	const char *v;
+
+	list = parse_ok("defaults\nqueue on-failure\n"
+			"account a\nhost a.example\n"
+			"account b : a\nqueue_retry 1m 2h\nqueue_max_age 3h\n"
+			"syslog LOG_MAIL\ndomain\nset_to_header "
+			"undisclosed_recipients\nauth scram-sha-1\n"
+			"protocol lmtp\ndsn_notify never\n");
+	a = account_find(list, "a");
+	b = account_find(list, "b");
+	assert_non_null(a);
+	assert_non_null(b);
+	/* The defaults, typed. */
+	assert_true(account_on(a, AF_TLS_STARTTLS));
+	assert_false(account_on(a, AF_TLS));
+	assert_true(account_on(a, AF_TLS_CERTCHECK));
+	assert_true(account_on(a, AF_REMOVE_BCC_HEADERS));
+	assert_true(account_on(a, AF_QUEUE_BACKGROUND));
+	assert_int_equal(account_num(a, AF_PROXY_PORT), 1080);
+	assert_int_equal(account_num(a, AF_TIMEOUT), 0);
+	assert_int_equal(account_num(a, AF_QUEUE_RETRY), 300);
+	assert_int_equal(account_num2(a, AF_QUEUE_RETRY), 4 * 3600);
+	assert_int_equal(account_num(a, AF_QUEUE_MAX_AGE), 5 * 86400);
+	assert_int_equal(account_num(a, AF_SET_DATE_HEADER), ACC_AUTO);
+	assert_int_equal(account_num(a, AF_SET_TO_HEADER), ACC_OFF);
+	assert_int_equal(account_num(a, AF_AUTH), ACC_OFF);
+	assert_int_equal(account_num(a, AF_SYSLOG), ACC_OFF);
+	assert_int_equal(account_num(a, AF_PROTOCOL), ACC_SMTP);
+	assert_string_equal(account_str(a, AF_DOMAIN), "localhost");
+	assert_string_equal(account_str(a, AF_TLS_TRUST_FILE), "system");
+	assert_false(account_is_set(a, AF_TLS_STARTTLS));
+	assert_false(account_is_set(a, AF_DOMAIN));
+	assert_int_equal(account_port(a), 25);
+	/* What defaults said is the account's, and set. */
+	assert_int_equal(account_num(a, AF_QUEUE), ACC_ON_FAILURE);
+	assert_true(account_is_set(a, AF_QUEUE));
+	/* b inherits a's and its own, typed once. */
+	assert_int_equal(account_num(b, AF_QUEUE), ACC_ON_FAILURE);
+	assert_string_equal(account_str(b, AF_HOST), "a.example");
+	assert_int_equal(account_num(b, AF_QUEUE_RETRY), 60);
+	assert_int_equal(account_num2(b, AF_QUEUE_RETRY), 7200);
+	assert_int_equal(account_num(b, AF_QUEUE_MAX_AGE), 3 * 3600);
+	assert_int_equal(account_num(b, AF_SYSLOG), LOG_MAIL);
+	assert_int_equal(account_num(b, AF_SET_TO_HEADER), ACC_UNDISCLOSED);
+	assert_int_equal(account_num(b, AF_AUTH), ACC_MECHANISM);
+	assert_string_equal(account_str(b, AF_AUTH), "scram-sha-1");
+	assert_int_equal(account_num(b, AF_PROTOCOL), ACC_LMTP);
+	assert_true(account_lmtp(b));
+	assert_int_equal(account_num(b, AF_DSN_NOTIFY), ACC_NEVER);
+	/* An empty domain brings the default back. */
+	assert_string_equal(account_str(b, AF_DOMAIN), "localhost");
+	assert_true(conf_default_of(AF_TLS_STARTTLS, &v));
+	assert_string_equal(v, "on");
+	assert_false(conf_default_of(AF_HOST, &v));
 	account_free_list(list);
 }
 
@@ -869,6 +935,7 @@ main(void)
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_tilde),
 		cmocka_unit_test(test_append_to_list),
+		cmocka_unit_test(test_defaults_typed),
 		cmocka_unit_test(test_conf_set),
 		cmocka_unit_test(test_conf_set_option),
 		cmocka_unit_test(test_table_sorted),

@@ -23,9 +23,9 @@ mkacct(const char *host, const char *user)
 
 	assert_non_null(a);
 	if (host != NULL)
-		account_set(a, AF_HOST, host);
+		account_set(a, AF_HOST, host, 0, 0);
 	if (user != NULL)
-		account_set(a, AF_USER, user);
+		account_set(a, AF_USER, user, 0, 0);
 	return a;
 }
 
@@ -84,11 +84,11 @@ test_password_first(void **state)
 	/* password wins over passwordeval and netrc. */
 	write_netrc("machine mx.example login alice password fromnetrc\n",
 	    0600);
-	account_set(a, AF_PASSWORD, "plain");
-	account_set(a, AF_PASSWORDEVAL, "echo evaluated");
+	account_set(a, AF_PASSWORD, "plain", 0, 0);
+	account_set(a, AF_PASSWORDEVAL, "echo evaluated", 0, 0);
 	assert_string_equal(pw = lookup(a, &err), "plain");
 	secret_free(pw);
-	account_set(a, AF_PASSWORD, NULL);
+	account_set(a, AF_PASSWORD, NULL, 0, 0);
 	assert_string_equal(pw = lookup(a, &err), "evaluated");
 	secret_free(pw);
 	account_free(a);
@@ -102,13 +102,13 @@ test_passwordeval(void **state)
 	char *pw;
 
 	/* The first line only; CR and LF gone; stdin is not the message. */
-	account_set(a, AF_PASSWORDEVAL, "printf 'tok\\r\\nsecond\\n'");
+	account_set(a, AF_PASSWORDEVAL, "printf 'tok\\r\\nsecond\\n'", 0, 0);
 	assert_string_equal(pw = lookup(a, &err), "tok");
 	secret_free(pw);
-	account_set(a, AF_PASSWORDEVAL, "cat");
+	account_set(a, AF_PASSWORDEVAL, "cat", 0, 0);
 	assert_string_equal(pw = lookup(a, &err), "");
 	secret_free(pw);
-	account_set(a, AF_PASSWORDEVAL, "exit 3");
+	account_set(a, AF_PASSWORDEVAL, "exit 3", 0, 0);
 	assert_null(lookup(a, &err));
 	assert_int_equal(err.kind, ERR_CONFIG);
 	assert_non_null(strstr(err.msg, "exit status 3"));
