@@ -66,4 +66,7 @@ build()
 }
 
 # Completion tests, package builds and the socket-activated -bs service.
-OUTBOX_TEST_PKGS="$OUTBOX_TEST_PKGS bash-completion zsh systemd"
+# systemd ships systemd-socket-activate and systemd-analyze; devscripts
+# hardening-check; iproute2 ip (loopback in the install test's namespace).
+OUTBOX_TEST_PKGS="$OUTBOX_TEST_PKGS bash-completion zsh systemd debhelper
+    dpkg-dev fakeroot lintian devscripts iproute2 git"
