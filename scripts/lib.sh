@@ -65,8 +65,9 @@ build()
 	cmake --build "$b" -j "$(nproc)"
 }
 
-# Completion tests, package builds and the socket-activated -bs service.
-# systemd ships systemd-socket-activate and systemd-analyze; devscripts
-# hardening-check; iproute2 ip (loopback in the install test's namespace).
+# Completion tests, package builds and the socket-activated -bs service:
+# systemd ships systemd-socket-activate and systemd-analyze, devscripts
+# hardening-check, blhc checks the build log, iproute2 brings up the
+# loopback of the install test's namespace.
 OUTBOX_TEST_PKGS="$OUTBOX_TEST_PKGS bash-completion zsh systemd debhelper
-    dpkg-dev fakeroot lintian devscripts iproute2 git"
+    dpkg-dev fakeroot lintian devscripts blhc iproute2 git"

@@ -6,7 +6,7 @@
 #      skips them);
 #   2. lintian on the .changes: any error or warning not overridden
 #      fails; hardening-check on the program (PIE, stack protector,
-#      FORTIFY, RELRO, BIND_NOW);
+#      FORTIFY, RELRO, BIND_NOW) and blhc on the build log;
 #   3. in new mount, PID and network namespaces, a throwaway root that
 #      is this machine's own tree under an overlay whose writes go to a
 #      tmpfs: apt installs both packages there (putting aside whatever
@@ -29,7 +29,7 @@ fail() {
 	echo "FAIL: $*"
 	fails=$((fails + 1))
 }
-for t in dpkg-buildpackage lintian hardening-check unshare chroot ip; do
+for t in dpkg-buildpackage lintian hardening-check blhc unshare chroot ip; do
 	command -v "$t" >/dev/null || {
 		fail "$t not found (see scripts/lib.sh)"
 		exit 1
@@ -77,6 +77,14 @@ mkdir "$tmp/x"
 dpkg-deb -x "$deb" "$tmp/x"
 hardening-check --nocfprotection "$tmp/x/usr/bin/outbox" ||
 	fail "hardening-check"
+# Every compiler and linker line of the build got the flags (PIE is the
+# compiler's default on Debian, which blhc knows without --all).
+if blhc "$tmp/build.log" >"$tmp/blhc.log" 2>&1; then
+	echo "blhc: every compile and link line has the hardening flags"
+else
+	head -20 "$tmp/blhc.log"
+	fail "blhc: hardening flags missing from the build log"
+fi
 
 # -- 3. install, use, remove, purge in a throwaway root -----------------
 host_mta=$(stat -c '%i %s %Y' /usr/sbin/sendmail 2>/dev/null)
