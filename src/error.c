@@ -37,6 +37,7 @@ error_set(struct error *e, enum error_kind kind, const char *fmt, ...)
 	va_list ap;
 
 	e->kind = kind;
+	e->said = 0;
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);

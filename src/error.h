@@ -34,6 +34,7 @@ struct error {
 	char msg[ERROR_MSG_MAX]; /* one line, no prefix */
 	char
 	    reply[ERROR_REPLY_MAX]; /* the server's reply lines, \n-separated */
+	int said; /* told on stderr already: only its exit code is left */
 };
 
 int error_set(struct error *, enum error_kind, const char *, ...)

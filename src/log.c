@@ -54,15 +54,18 @@ log_received(const char *line, size_t len)
 	fputc('\n', stderr);
 }
 
-static void vlog(const char *, va_list) __attribute__((format(printf, 1, 0)));
+static void vlog(int, const char *, va_list)
+    __attribute__((format(printf, 2, 0)));
 
+/* One line on stderr, with the program's name before it or not. */
 static void
-vlog(const char *fmt, va_list ap)
+vlog(int named, const char *fmt, va_list ap)
 {
 	char line[1024];
 
 	vsnprintf(line, sizeof(line), fmt, ap);
-	fprintf(stderr, "%s: ", prog);
+	if (named)
+		fprintf(stderr, "%s: ", prog);
 	put_clean(stderr, line, strlen(line));
 	fputc('\n', stderr);
 }
@@ -75,7 +78,7 @@ log_info(const char *fmt, ...)
 	if (!verbose)
 		return;
 	va_start(ap, fmt);
-	vlog(fmt, ap);
+	vlog(1, fmt, ap);
 	va_end(ap);
 }
 
@@ -87,7 +90,7 @@ log_debug(const char *fmt, ...)
 	if (verbose < 2)
 		return;
 	va_start(ap, fmt);
-	vlog(fmt, ap);
+	vlog(1, fmt, ap);
 	va_end(ap);
 }
 
@@ -97,7 +100,17 @@ log_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(fmt, ap);
+	vlog(1, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_plain(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(0, fmt, ap);
 	va_end(ap);
 }
 

@@ -17,5 +17,7 @@ void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "prog: message", then the server's reply, one line each. */
 void log_error(const struct error *);
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A line of advice, without the program's name. */
+void log_plain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -50,7 +50,7 @@ connect_result(int fd, int64_t deadline)
 	socklen_t len = sizeof(soerr);
 	struct error werr;
 
-	if (fd_wait(fd, POLLOUT, deadline, "connecting", &werr) == -1)
+	if (transport_fd_wait(fd, POLLOUT, deadline, "connecting", &werr) == -1)
 		return ETIMEDOUT;
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) == -1)
 		return errno;
@@ -155,7 +155,7 @@ tcp_connect(const char *role, const char *host, int port, const char *source_ip,
 			continue;
 		}
 		/* The time left is shared fairly among the untried addresses. */
-		now = clock_ms();
+		now = transport_clock_ms();
 		share = (deadline - now) / (n - i);
 		if (try_one(ai, source_ip, now + share, fd, &why, err) == 0) {
 			freeaddrinfo(res);
@@ -219,7 +219,7 @@ open_unix(const char *path, int64_t deadline, int *fdp, struct error *err)
 		 * connect fails with EAGAIN instead of waiting for room, and
 		 * poll() cannot tell when there is room.  Try again shortly.
 		 */
-		if (why == EAGAIN && clock_ms() < deadline) {
+		if (why == EAGAIN && transport_clock_ms() < deadline) {
 			poll(NULL, 0, 10);
 			continue;
 		}
@@ -315,7 +315,8 @@ static int
 socks_send(int fd, const unsigned char *p, size_t n, int64_t deadline,
     struct error *err)
 {
-	return fd_send_all(fd, p, n, deadline, "the SOCKS proxy", err);
+	return transport_fd_send_all(fd, p, n, deadline, "the SOCKS proxy",
+	    err);
 }
 
 /*
@@ -349,8 +350,8 @@ socks_recv(int fd, unsigned char *p, size_t n, int first, int64_t deadline,
 			return error_set(err, ERR_TEMP,
 			    "cannot read from the SOCKS proxy: %s",
 			    strerror(errno));
-		if (fd_wait(fd, POLLIN, deadline, "waiting for the SOCKS proxy",
-			err) == -1)
+		if (transport_fd_wait(fd, POLLIN, deadline,
+			"waiting for the SOCKS proxy", err) == -1)
 			return -1;
 	}
 	return 0;

@@ -439,7 +439,8 @@ write_env(const struct queue_entry *e, const char *sub, struct error *err)
 		sys_error(err, "create", tmp);
 		goto out;
 	}
-	if (fd_write_all(fd, b.data, b.len) == -1 || fsync(fd) == -1) {
+	if (transport_fd_write_all(fd, b.data, b.len) == -1 ||
+	    fsync(fd) == -1) {
 		sys_error(err, "write", tmp);
 		unlink(tmp);
 		goto out;
@@ -547,7 +548,7 @@ int
 queue_write(struct queue_entry *e, const void *data, size_t n,
     struct error *err)
 {
-	if (fd_write_all(e->fd, data, n) == -1)
+	if (transport_fd_write_all(e->fd, data, n) == -1)
 		return sys_error(err, "write the message to", e->dir);
 	e->size += n;
 	return 0;

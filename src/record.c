@@ -326,7 +326,7 @@ record_append_wait(const char *path, const char *line, long wait_ms,
 	if (strcmp(path, "-") == 0) {
 		/* Whatever stdio holds for standard output goes first. */
 		fflush(stdout);
-		r = fd_write_all(STDOUT_FILENO, out, n + 1);
+		r = transport_fd_write_all(STDOUT_FILENO, out, n + 1);
 		saved = errno;
 		free(out);
 		if (r == -1)
@@ -350,7 +350,7 @@ record_append_wait(const char *path, const char *line, long wait_ms,
 		    "cannot log to %s: cannot lock (tried for %g seconds): %s",
 		    path, (double)wait_ms / 1000, strerror(saved));
 	}
-	r = fd_write_all(fd, out, n + 1);
+	r = transport_fd_write_all(fd, out, n + 1);
 	saved = errno;
 	free(out);
 	/* Closing the file releases the lock. */

@@ -14,7 +14,11 @@
 
 /* RFC 4954 4: an AUTH command line may be up to 12288 octets. */
 #define AUTH_LINE_MAX 12288
+/* The server's AUTH mechanisms, all lines together: more is refused. */
 #define AUTH_LIST_MAX 1024
+/* The greeting and EHLO text kept for -S: more is cut, and says so. */
+#define GREETING_KEEP 1024
+#define EHLO_KEEP 4096
 /* What one group of commands may take, at most. */
 #define OUT_MAX (64 * 1024 * 1024)
 
@@ -44,8 +48,8 @@ struct smtp {
 
 	size_t rcpt_i;	 /* the RCPT whose reply comes next */
 	size_t accepted; /* recipients the server took */
-	char greeting[1024];
-	char ehlo[4096];
+	char greeting[GREETING_KEEP];
+	char ehlo[EHLO_KEEP];
 	unsigned long long size_limit;
 	int *rcpt_code;
 	/*
@@ -315,16 +319,29 @@ smtp_size_limit(const struct smtp *s)
 	return s->size_limit;
 }
 
-/* Keep a reply's text for -S, within the space there is. */
+/*
+ * Keep a reply's text for -S within n bytes; a longer one is cut at a
+ * line's end where it can be, and ends with a line saying how much was
+ * left out.
+ */
 static void
 keep_text(char *dst, size_t n, const struct reply *r)
 {
-	size_t len = r->text.len < n ? r->text.len : n - 1;
+	static const char note[] = "\n[%zu more bytes not kept]";
+	size_t len = r->text.len, room = n - sizeof(note) - 20;
+	const char *nl;
 
-	memcpy(dst, r->text.data, len);
-	while (len > 0 && dst[len - 1] == '\n')
+	while (len > 0 && r->text.data[len - 1] == '\n')
 		len--;
-	dst[len] = '\0';
+	if (len < n) {
+		memcpy(dst, r->text.data, len);
+		dst[len] = '\0';
+		return;
+	}
+	nl = memrchr(r->text.data, '\n', room);
+	room = nl != NULL ? (size_t)(nl - r->text.data) : room;
+	memcpy(dst, r->text.data, room);
+	snprintf(dst + room, n - room, note, len - room);
 }
 
 const char *
@@ -670,7 +687,8 @@ on_greeting(struct smtp *s, const struct reply *r)
 	return fail(s, ERR_PROTOCOL, r, "invalid greeting from the server");
 }
 
-static void
+/* The capabilities; -1 when the AUTH list passes AUTH_LIST_MAX. */
+static int
 parse_caps(struct smtp *s, const struct reply *r)
 {
 	size_t i, j, len, kl;
@@ -692,15 +710,16 @@ parse_caps(struct smtp *s, const struct reply *r)
 				size_t have = strlen(s->auth_list);
 				size_t add = len - kl;
 
-				if (have + add + 1 < sizeof(s->auth_list)) {
-					s->auth_list[have] = ' ';
-					memcpy(s->auth_list + have + 1,
-					    t + kl + 1, add - 1);
-					s->auth_list[have + add] = '\0';
-				}
+				if (have + add + 1 >= sizeof(s->auth_list))
+					return -1;
+				s->auth_list[have] = ' ';
+				memcpy(s->auth_list + have + 1, t + kl + 1,
+				    add - 1);
+				s->auth_list[have + add] = '\0';
 			}
 		}
 	}
+	return 0;
 }
 
 static enum smtp_action
@@ -708,7 +727,11 @@ on_ehlo(struct smtp *s, const struct reply *r)
 {
 	if (reply_class(r) == 2) {
 		keep_text(s->ehlo, sizeof(s->ehlo), r);
-		parse_caps(s, r);
+		if (parse_caps(s, r) == -1)
+			return fail(s, ERR_PROTOCOL, r,
+			    "the server's AUTH capability lists more than %d "
+			    "bytes of mechanisms",
+			    AUTH_LIST_MAX - 1);
 		return after_ehlo(s);
 	}
 	/* LMTP has no HELO to fall back to (RFC 2033 4.1). */

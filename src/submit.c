@@ -39,7 +39,8 @@ start_tls(struct transport *t, const struct submit_conf *c, struct error *err)
 	char *desc;
 
 	tt = tls_start(t, &c->tls_conf,
-	    deadline_in(c->timeout ? c->timeout : HANDSHAKE_SECONDS), err);
+	    transport_deadline_in(c->timeout ? c->timeout : HANDSHAKE_SECONDS),
+	    err);
 	if (tt != NULL && log_verbose() && (desc = tls_describe(tt)) != NULL) {
 		log_info("TLS session: %s", desc);
 		free(desc);
@@ -163,7 +164,8 @@ send_body(struct lineio *l, struct msg *m, struct smtp *s, struct error *err,
 			return -1;
 		if (r == 0)
 			return 0;
-		if (lineio_flush(l, deadline_in(smtp_wait_seconds(s)), err)) {
+		if (lineio_flush(l, transport_deadline_in(smtp_wait_seconds(s)),
+			err)) {
 			*io_failed = 1;
 			return -1;
 		}
@@ -208,8 +210,9 @@ submit_session(const struct submit_conf *c, submit_next_fn *next,
 	else
 		log_info("connecting to %s port %d", c->host, c->port);
 	if (net_open(&nt,
-		deadline_in(c->timeout ? c->timeout : CONNECT_SECONDS), &fd,
-		err) == -1)
+		transport_deadline_in(
+		    c->timeout ? c->timeout : CONNECT_SECONDS),
+		&fd, err) == -1)
 		goto out;
 	if ((t = transport_plain(fd)) == NULL) {
 		error_set(err, ERR_OSERR, "out of memory");
@@ -243,9 +246,11 @@ submit_session(const struct submit_conf *c, submit_next_fn *next,
 		}
 		switch (act) {
 		case SMTP_A_READ:
-			if (lineio_flush(l, deadline_in(smtp_wait_seconds(s)),
+			if (lineio_flush(l,
+				transport_deadline_in(smtp_wait_seconds(s)),
 				err) == -1 ||
-			    read_reply(l, &r, deadline_in(smtp_wait_seconds(s)),
+			    read_reply(l, &r,
+				transport_deadline_in(smtp_wait_seconds(s)),
 				err) == -1)
 				goto out;
 			act = smtp_on_reply(s, &r);
@@ -270,7 +275,8 @@ submit_session(const struct submit_conf *c, submit_next_fn *next,
 				break;
 			}
 			io_failed = 0;
-			if (lineio_flush(l, deadline_in(smtp_wait_seconds(s)),
+			if (lineio_flush(l,
+				transport_deadline_in(smtp_wait_seconds(s)),
 				err) == -1)
 				goto out;
 			if (send_body(l, job.msg, s, err, &io_failed) == -1) {
@@ -293,7 +299,8 @@ submit_session(const struct submit_conf *c, submit_next_fn *next,
 			if (c->info != NULL)
 				fill_info(c->info, s, t);
 			/* The mail is accepted; a lost QUIT changes nothing. */
-			lineio_flush(l, deadline_in(GOODBYE_SECONDS), err);
+			lineio_flush(l, transport_deadline_in(GOODBYE_SECONDS),
+			    err);
 			/* No error, but the server's last reply, for the log. */
 			*err = *smtp_error(s);
 			err->kind = ERR_NONE;
@@ -308,7 +315,8 @@ submit_session(const struct submit_conf *c, submit_next_fn *next,
 			if (!smtp_must_drop(s)) {
 				struct error ignored;
 
-				lineio_flush(l, deadline_in(GOODBYE_SECONDS),
+				lineio_flush(l,
+				    transport_deadline_in(GOODBYE_SECONDS),
 				    &ignored);
 			}
 			goto out;

@@ -38,7 +38,7 @@ tls_read(struct transport *t, void *p, size_t n, int64_t deadline,
 		if (r >= 0)
 			return r;
 		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
-			if (fd_wait(t->fd, want(t), deadline,
+			if (transport_fd_wait(t->fd, want(t), deadline,
 				"waiting for the server", err) == -1)
 				return -1;
 			continue;
@@ -80,7 +80,7 @@ tls_write(struct transport *t, const void *p, size_t n, int64_t deadline,
 			continue;
 		}
 		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
-			if (fd_wait(t->fd, want(t), deadline,
+			if (transport_fd_wait(t->fd, want(t), deadline,
 				"sending to the server", err) == -1)
 				return -1;
 			continue;
@@ -386,7 +386,7 @@ tls_start(struct transport *plain, const struct tls_conf *c, int64_t deadline,
 		if (r == 0)
 			break;
 		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
-			if (fd_wait(t->fd, want(t), deadline,
+			if (transport_fd_wait(t->fd, want(t), deadline,
 				"in the TLS handshake", err) == -1)
 				goto fail;
 			continue;

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 int64_t
-clock_ms(void)
+transport_clock_ms(void)
 {
 	struct timespec ts;
 
@@ -20,13 +20,13 @@ clock_ms(void)
 }
 
 int64_t
-deadline_in(int seconds)
+transport_deadline_in(int seconds)
 {
-	return clock_ms() + (int64_t)seconds * 1000;
+	return transport_clock_ms() + (int64_t)seconds * 1000;
 }
 
 int
-fd_wait(int fd, short events, int64_t deadline, const char *what,
+transport_fd_wait(int fd, short events, int64_t deadline, const char *what,
     struct error *err)
 {
 	struct pollfd pfd;
@@ -34,7 +34,7 @@ fd_wait(int fd, short events, int64_t deadline, const char *what,
 	int n;
 
 	for (;;) {
-		left = deadline - clock_ms();
+		left = deadline - transport_clock_ms();
 		if (left <= 0)
 			return error_set(err, ERR_TEMP, "timed out %s", what);
 		pfd.fd = fd;
@@ -64,15 +64,15 @@ plain_read(struct transport *t, void *p, size_t n, int64_t deadline,
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return error_set(err, ERR_TEMP,
 			    "network read error: %s", strerror(errno));
-		if (fd_wait(t->fd, POLLIN, deadline, "waiting for the server",
-			err) == -1)
+		if (transport_fd_wait(t->fd, POLLIN, deadline,
+			"waiting for the server", err) == -1)
 			return -1;
 	}
 }
 
 int
-fd_send_all(int fd, const void *p, size_t n, int64_t deadline, const char *peer,
-    struct error *err)
+transport_fd_send_all(int fd, const void *p, size_t n, int64_t deadline,
+    const char *peer, struct error *err)
 {
 	const char *s = p;
 	char what[64];
@@ -91,7 +91,7 @@ fd_send_all(int fd, const void *p, size_t n, int64_t deadline, const char *peer,
 			return error_set(err, ERR_TEMP, "cannot send to %s: %s",
 			    peer, strerror(errno));
 		snprintf(what, sizeof(what), "sending to %s", peer);
-		if (fd_wait(fd, POLLOUT, deadline, what, err) == -1)
+		if (transport_fd_wait(fd, POLLOUT, deadline, what, err) == -1)
 			return -1;
 	}
 	return 0;
@@ -101,7 +101,7 @@ static int
 plain_write(struct transport *t, const void *p, size_t n, int64_t deadline,
     struct error *err)
 {
-	return fd_send_all(t->fd, p, n, deadline, "the server", err);
+	return transport_fd_send_all(t->fd, p, n, deadline, "the server", err);
 }
 
 static size_t
@@ -146,7 +146,7 @@ transport_release(struct transport *t)
 }
 
 int
-fd_write_all(int fd, const void *data, size_t n)
+transport_fd_write_all(int fd, const void *data, size_t n)
 {
 	const char *p = data;
 	ssize_t w;

@@ -42,22 +42,22 @@ void transport_release(struct transport *);
 #define transport_close(t) ((t)->ops->close(t))
 
 /* Milliseconds on the monotonic clock. */
-int64_t clock_ms(void);
+int64_t transport_clock_ms(void);
 /* A deadline `seconds' from now. */
-int64_t deadline_in(int seconds);
+int64_t transport_deadline_in(int seconds);
 /*
  * Send all of p on a non-blocking socket by the deadline; `peer' names
  * the other end in messages ("the server").
  */
-int fd_send_all(int fd, const void *p, size_t n, int64_t deadline,
+int transport_fd_send_all(int fd, const void *p, size_t n, int64_t deadline,
     const char *peer, struct error *);
 /* Write all of p to a blocking file: 0, or -1 with errno set. */
-int fd_write_all(int fd, const void *p, size_t n);
+int transport_fd_write_all(int fd, const void *p, size_t n);
 /*
  * Wait until fd is ready for `events' (POLLIN/POLLOUT) or the deadline
  * passes.  0 when ready, -1 with err set on time-out.
  */
-int fd_wait(int fd, short events, int64_t deadline, const char *what,
+int transport_fd_wait(int fd, short events, int64_t deadline, const char *what,
     struct error *);
 
 #endif

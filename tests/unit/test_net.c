@@ -263,7 +263,7 @@ static enum error_kind
 proxy_fails(struct proxy *p, struct error *err)
 {
 	assert_int_equal(proxy_open(p, "smtp.example.invalid", 25,
-			     deadline_in(5), err, NULL),
+			     transport_deadline_in(5), err, NULL),
 	    -1);
 	proxy_done(p);
 	assert_true(err->msg[0] != '\0');
@@ -297,11 +297,11 @@ assert_greeting_follows(int fd)
 	char buf[256];
 	size_t got = 0;
 	ssize_t r;
-	int64_t deadline = deadline_in(5);
+	int64_t deadline = transport_deadline_in(5);
 
 	while (got < GREETING_LEN) {
-		assert_int_equal(fd_wait(fd, POLLIN, deadline, "test", &err),
-		    0);
+		assert_int_equal(
+		    transport_fd_wait(fd, POLLIN, deadline, "test", &err), 0);
 		r = recv(fd, buf + got, sizeof(buf) - got, 0);
 		assert_true(r > 0);
 		got += (size_t)r;
@@ -363,7 +363,7 @@ test_unix_connects(void **state)
 	memset(&t, 0, sizeof(t));
 	t.socket_path = path;
 	error_clear(&err);
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), 0);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), 0);
 	assert_socket_flags(fd);
 	sfd = accept(lfd, NULL, NULL);
 	assert_true(sfd != -1);
@@ -395,7 +395,7 @@ test_unix_wins_over_proxy(void **state)
 	t.proxy_host = "127.0.0.1";
 	t.proxy_port = closed_port();
 	error_clear(&err);
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), 0);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), 0);
 	sfd = accept(lfd, NULL, NULL);
 	assert_true(sfd != -1);
 	close(fd);
@@ -435,23 +435,24 @@ unix_backlog_full(int room_later)
 	t.socket_path = path;
 	error_clear(&err);
 	/* The first fills the backlog of 0 (Linux lets one wait). */
-	assert_int_equal(net_open(&t, deadline_in(5), &first, &err), 0);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &first, &err),
+	    0);
 	if (room_later)
 		assert_int_equal(pthread_create(&th, NULL, accept_later, &lfd),
 		    0);
-	start = clock_ms();
+	start = transport_clock_ms();
 	r = net_open(&t, start + (room_later ? 5000 : 300), &fd, &err);
 	if (room_later) {
 		assert_int_equal(pthread_join(th, NULL), 0);
 		assert_int_equal(r, 0);
-		assert_true(clock_ms() - start >= 100);
+		assert_true(transport_clock_ms() - start >= 100);
 		close(fd);
 	} else {
 		assert_int_equal(r, -1);
 		assert_int_equal(err.kind, ERR_TEMP);
 		assert_non_null(strstr(err.msg, "cannot connect to socket"));
-		assert_true(clock_ms() - start >= 290);
-		assert_true(clock_ms() - start < 2000);
+		assert_true(transport_clock_ms() - start >= 290);
+		assert_true(transport_clock_ms() - start < 2000);
 	}
 	close(first);
 	close(lfd);
@@ -481,7 +482,7 @@ test_unix_missing(void **state)
 	memset(&t, 0, sizeof(t));
 	t.socket_path = path;
 	error_clear(&err);
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), -1);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), -1);
 	assert_int_equal(err.kind, ERR_TEMP);
 	assert_non_null(strstr(err.msg, "cannot connect to socket"));
 	assert_non_null(strstr(err.msg, path));
@@ -502,7 +503,7 @@ test_unix_refused(void **state)
 	memset(&t, 0, sizeof(t));
 	t.socket_path = path;
 	error_clear(&err);
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), -1);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), -1);
 	assert_int_equal(err.kind, ERR_TEMP);
 	assert_non_null(strstr(err.msg, "cannot connect to socket"));
 	close(bfd);
@@ -522,7 +523,7 @@ test_unix_path_too_long(void **state)
 	memset(&t, 0, sizeof(t));
 	t.socket_path = path;
 	error_clear(&err);
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), -1);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), -1);
 	assert_int_equal(err.kind, ERR_CONFIG);
 	assert_non_null(strstr(err.msg, "too long"));
 }
@@ -542,7 +543,7 @@ test_tcp_direct(void **state)
 	t.socket_path = ""; /* empty: unset */
 	t.proxy_host = "";
 	error_clear(&err);
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), 0);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), 0);
 	assert_socket_flags(fd);
 	assert_nodelay(fd);
 	sfd = accept(lfd, NULL, NULL);
@@ -566,7 +567,7 @@ test_socks_domain_name(void **state)
 
 	proxy_init(&p);
 	assert_int_equal(proxy_open(&p, "smtp.example.invalid", 587,
-			     deadline_in(5), &err, &fd),
+			     transport_deadline_in(5), &err, &fd),
 	    0);
 	assert_socket_flags(fd);
 	assert_nodelay(fd);
@@ -588,8 +589,9 @@ test_socks_ipv4_literal(void **state)
 	struct error err;
 
 	proxy_init(&p);
-	assert_int_equal(
-	    proxy_open(&p, "127.0.0.1", 465, deadline_in(5), &err, NULL), 0);
+	assert_int_equal(proxy_open(&p, "127.0.0.1", 465,
+			     transport_deadline_in(5), &err, NULL),
+	    0);
 	proxy_done(&p);
 	assert_int_equal(p.request_len, sizeof(want));
 	assert_memory_equal(p.request, want, sizeof(want));
@@ -604,8 +606,8 @@ test_socks_ipv6_literal(void **state)
 	struct error err;
 
 	proxy_init(&p);
-	assert_int_equal(proxy_open(&p, "::1", 25, deadline_in(5), &err, NULL),
-	    0);
+	assert_int_equal(
+	    proxy_open(&p, "::1", 25, transport_deadline_in(5), &err, NULL), 0);
 	proxy_done(&p);
 	assert_int_equal(p.request_len, sizeof(want));
 	assert_memory_equal(p.request, want, sizeof(want));
@@ -631,7 +633,7 @@ greeting_after(const unsigned char *reply, size_t len, int trickle)
 	p.reply_len = len + GREETING_LEN;
 	p.trickle = trickle;
 	assert_int_equal(proxy_open(&p, "smtp.example.invalid", 25,
-			     deadline_in(5), &err, &fd),
+			     transport_deadline_in(5), &err, &fd),
 	    0);
 	assert_greeting_follows(fd);
 	close(fd);
@@ -833,7 +835,7 @@ silent(int stall)
 {
 	struct proxy p;
 	struct error err;
-	int64_t start = clock_ms();
+	int64_t start = transport_clock_ms();
 
 	proxy_init(&p);
 	p.silent = !stall;
@@ -843,8 +845,8 @@ silent(int stall)
 	    -1);
 	assert_int_equal(err.kind, ERR_TEMP);
 	assert_non_null(strstr(err.msg, "timed out"));
-	assert_true(clock_ms() - start >= 290);
-	assert_true(clock_ms() - start < 2000);
+	assert_true(transport_clock_ms() - start >= 290);
+	assert_true(transport_clock_ms() - start < 2000);
 	proxy_done(&p);
 }
 
@@ -877,7 +879,7 @@ test_socks_name_too_long(void **state)
 	t.proxy_host = "127.0.0.1";
 	t.proxy_port = local_port(lfd);
 	error_clear(&err);
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), -1);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), -1);
 	assert_int_equal(err.kind, ERR_CONFIG);
 	assert_non_null(strstr(err.msg, "too long"));
 	/* Refused before the proxy was contacted. */
@@ -897,8 +899,8 @@ test_socks_name_255(void **state)
 	memset(name, 'b', sizeof(name) - 1);
 	name[sizeof(name) - 1] = '\0';
 	proxy_init(&p);
-	assert_int_equal(proxy_open(&p, name, 25, deadline_in(5), &err, NULL),
-	    0);
+	assert_int_equal(
+	    proxy_open(&p, name, 25, transport_deadline_in(5), &err, NULL), 0);
 	proxy_done(&p);
 	assert_int_equal(p.request_len, 4 + 1 + 255 + 2);
 	assert_int_equal(p.request[3], 3);
@@ -918,17 +920,17 @@ test_socks_bad_ports(void **state)
 	t.proxy_host = "127.0.0.1";
 	t.port = 0;
 	error_clear(&err);
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), -1);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), -1);
 	assert_int_equal(err.kind, ERR_CONFIG);
 	t.port = 65536;
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), -1);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), -1);
 	assert_int_equal(err.kind, ERR_CONFIG);
 	t.port = 25;
 	t.proxy_port = 65536;
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), -1);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), -1);
 	assert_int_equal(err.kind, ERR_CONFIG);
 	t.proxy_port = -1;
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), -1);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), -1);
 	assert_int_equal(err.kind, ERR_CONFIG);
 }
 
@@ -945,7 +947,7 @@ test_socks_proxy_down(void **state)
 	t.proxy_host = "127.0.0.1";
 	t.proxy_port = closed_port();
 	error_clear(&err);
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), -1);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), -1);
 	assert_int_equal(err.kind, ERR_TEMP);
 	assert_non_null(strstr(err.msg, "cannot connect to the SOCKS proxy"));
 }
@@ -968,7 +970,7 @@ test_socks_source_ip(void **state)
 	t.source_ip = "127.0.0.2";
 	assert_int_equal(pthread_create(&p.thread, NULL, proxy_run, &p), 0);
 	error_clear(&err);
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), 0);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), 0);
 	close(fd);
 	proxy_done(&p);
 	assert_string_equal(p.peer, "127.0.0.2");
@@ -994,7 +996,7 @@ test_socks_default_port(void **state)
 	t.proxy_host = "127.0.0.1";
 	assert_int_equal(pthread_create(&p.thread, NULL, proxy_run, &p), 0);
 	error_clear(&err);
-	assert_int_equal(net_open(&t, deadline_in(5), &fd, &err), 0);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), 0);
 	close(fd);
 	proxy_done(&p);
 	assert_true(p.accepted);
@@ -1012,8 +1014,8 @@ test_source_ip_family_mismatch(void **state)
 
 	(void)state;
 	error_clear(&err);
-	assert_int_equal(
-	    net_connect("::1", 25, "127.0.0.1", clock_ms() + 2000, &fd, &err),
+	assert_int_equal(net_connect("::1", 25, "127.0.0.1",
+			     transport_clock_ms() + 2000, &fd, &err),
 	    -1);
 	assert_int_equal(err.kind, ERR_CONFIG);
 	assert_non_null(strstr(err.msg, "cannot reach"));

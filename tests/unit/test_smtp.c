@@ -226,6 +226,66 @@ test_greeting_refused(void **state)
 	smtp_free(s);
 }
 
+/*
+ * The AUTH list has a stated maximum: past it the session fails, rather
+ * than choosing among mechanisms it never saw.  The greeting and EHLO
+ * text kept for -S are cut at theirs, and say so.
+ */
+static void
+test_text_limits(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+	static char ehlo[8192], greeting[2048];
+	size_t n, i;
+	const char *kept;
+
+	(void)state;
+	params_init(&p);
+	s = engine(&p);
+	n = (size_t)snprintf(ehlo, sizeof(ehlo), "250-mx.example");
+	for (i = 0; i < 60; i++)
+		n += (size_t)snprintf(ehlo + n, sizeof(ehlo) - n,
+		    "\n250-AUTH MECHANISM-NUMBER-%02zu-XXXXXXXX", i);
+	snprintf(ehlo + n, sizeof(ehlo) - n, "\n250 8BITMIME");
+	expect_fail(s, to_ehlo(s, ehlo), ERR_PROTOCOL, 250);
+	assert_non_null(strstr(smtp_error(s)->msg, "AUTH"));
+	assert_non_null(strstr(smtp_error(s)->msg, "1023 bytes"));
+	smtp_free(s);
+
+	/* Many short lines: the kept EHLO text ends with a note. */
+	params_init(&p);
+	p.info_only = 1;
+	s = engine(&p);
+	n = (size_t)snprintf(ehlo, sizeof(ehlo), "250-mx.example");
+	for (i = 0; i < 180; i++)
+		n += (size_t)snprintf(ehlo + n, sizeof(ehlo) - n,
+		    "\n250-X-EXTENSION-%03zu-PADDING-PADDING", i);
+	snprintf(ehlo + n, sizeof(ehlo) - n, "\n250 8BITMIME");
+	to_ehlo(s, ehlo);
+	kept = smtp_ehlo_reply(s);
+	assert_true(strlen(kept) < 4096);
+	assert_non_null(strstr(kept, "more bytes not kept]"));
+	/* Cut at a line's end: the last whole line kept is intact. */
+	assert_non_null(strstr(kept, "X-EXTENSION-000-PADDING-PADDING\n"));
+	assert_null(strstr(kept, "X-EXTENSION-179"));
+	smtp_free(s);
+
+	/* A long greeting line is cut too, with the note. */
+	params_init(&p);
+	p.info_only = 1;
+	s = engine(&p);
+	memset(greeting, 'g', sizeof(greeting) - 1);
+	memcpy(greeting, "220 ", 4);
+	greeting[2000] = '\0';
+	expect_action(smtp_start(s), SMTP_A_READ);
+	on(s, greeting);
+	kept = smtp_greeting(s);
+	assert_true(strlen(kept) < 1024);
+	assert_non_null(strstr(kept, "more bytes not kept]"));
+	smtp_free(s);
+}
+
 static void
 test_pipelining(void **state)
 {
@@ -1879,6 +1939,7 @@ main(void)
 		cmocka_unit_test(test_session_lmtp_partial),
 		cmocka_unit_test(test_greeting_ehlo),
 		cmocka_unit_test(test_greeting_refused),
+		cmocka_unit_test(test_text_limits),
 		cmocka_unit_test(test_pipelining),
 		cmocka_unit_test(test_chunking),
 		cmocka_unit_test(test_no_pipelining),

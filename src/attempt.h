@@ -1,0 +1,31 @@
+/*
+ * attempt.h: the log record of one send attempt, written where the
+ * account's logfile and syslog settings say.
+ */
+#ifndef OUTBOX_ATTEMPT_H
+#define OUTBOX_ATTEMPT_H
+
+#include <stddef.h>
+
+#include "account.h"
+#include "error.h"
+#include "submit.h"
+
+/* What one log record is about. */
+struct attempt {
+	const char *from;
+	const char *const *rcpt;
+	size_t nrcpt;
+	long long size;	   /* -1: unknown */
+	const char *queue; /* "queued ID", "sent ID", ...; NULL: none */
+};
+
+/*
+ * Log the attempt (nothing when neither logfile nor syslog is set).  A
+ * failure to log is said on stderr with the record itself, and changes no
+ * exit code.  prog names the program in syslog.
+ */
+void attempt_log(const char *prog, const struct account *,
+    const struct submit_conf *, const struct attempt *, const struct error *);
+
+#endif

@@ -1,0 +1,406 @@
+/*
+ * flush.c: the queue's policy: store a prepared message, send a group of
+ * entries over one connection, and settle each outcome.  See flush.h.
+ */
+#include "flush.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attempt.h"
+#include "buf.h"
+#include "lineio.h"
+#include "log.h"
+#include "msg.h"
+
+static char *
+queue_dir_of(const struct account *a)
+{
+	const char *d = account_str(a, AF_QUEUE_DIR);
+
+	return d != NULL ? strdup(d) : queue_default_dir();
+}
+
+/*
+ * The server refused this message for good (5xx): it goes to failed/.
+ * Anything else (a refused or missing login, a certificate, a broken
+ * configuration, the network) is no fault of the message: it is tried
+ * again.
+ */
+enum flush_fate
+flush_fate(const struct error *err)
+{
+	if (err->kind == ERR_NONE)
+		return FLUSH_SENT;
+	/* RFC 4954 6: 530 asks for authentication first. */
+	if (err->code >= 500 && err->code < 600 && err->code != 530 &&
+	    err->kind != ERR_AUTH)
+		return FLUSH_FAILED;
+	return FLUSH_RETRY;
+}
+
+/* One line for the entry's record of the last attempt. */
+static char *
+error_line(const struct error *err)
+{
+	char *s = NULL, *nl;
+	int n;
+
+	if (err->code != 0)
+		n = asprintf(&s, "%s (%s)", err->msg, err->reply);
+	else
+		n = asprintf(&s, "%s", err->msg);
+	if (n < 0)
+		return NULL;
+	while ((nl = strchr(s, '\n')) != NULL)
+		*nl = ' ';
+	return s;
+}
+
+struct queue_entry *
+flush_enqueue(const struct prepared *p, const struct request *req,
+    struct error *err)
+{
+	struct queue_entry *e;
+	struct buf b;
+	char *dir = queue_dir_of(p->acc), *abs = NULL;
+	size_t i, k;
+	int more = 1, eight = 0;
+
+	if (dir == NULL) {
+		error_set(err, ERR_CONFIG,
+		    "no queue directory: set queue_dir (HOME is not set)");
+		return NULL;
+	}
+	e = queue_create(dir, err);
+	free(dir);
+	if (e == NULL)
+		return NULL;
+	if ((e->account = strdup(p->acc->name)) == NULL ||
+	    (e->from = strdup(p->from)) == NULL)
+		goto oom;
+	if (req->conffile != NULL &&
+	    (abs = realpath(req->conffile, NULL)) == NULL &&
+	    (abs = strdup(req->conffile)) == NULL)
+		goto oom;
+	e->conffile = abs;
+	e->host_given = req->host_given;
+	for (i = 0; i < (size_t)req->nov; i++)
+		if (queue_add_set(e, req->ov[i].name, req->ov[i].value, err) ==
+		    -1)
+			goto bad;
+	for (i = 0; i < p->rcpt.n; i++)
+		if (queue_add_rcpt(e, p->rcpt.v[i], err) == -1)
+			goto bad;
+	buf_init(&b, 2 * LINEIO_FLUSH_AT + 64);
+	msg_raw(p->msg);
+	while (more) {
+		b.len = 0;
+		if ((more = msg_pump(p->msg, &b, LINEIO_FLUSH_AT, err)) == -1)
+			break;
+		for (k = 0; k < b.len && !eight; k++)
+			eight = (unsigned char)b.data[k] >= 0x80;
+		if (queue_write(e, b.data, b.len, err) == -1) {
+			more = -1;
+			break;
+		}
+	}
+	buf_free(&b);
+	if (more == -1)
+		goto bad;
+	e->eightbit = eight;
+	if (queue_commit(e, err) == -1)
+		goto bad;
+	return e;
+oom:
+	error_set(err, ERR_OSERR, "out of memory");
+bad:
+	queue_entry_free(e);
+	return NULL;
+}
+
+static void
+flush_release(struct flush *f, struct submit_job *job)
+{
+	msg_free(job->msg);
+	job->msg = NULL;
+	if (f->content_fd != -1)
+		close(f->content_fd);
+	f->content_fd = -1;
+	free(f->rcpt);
+	free(f->rcpt_of);
+	f->rcpt = NULL;
+	f->rcpt_of = NULL;
+}
+
+static int
+flush_next(void *ctx, struct submit_job *job)
+{
+	struct flush *f = ctx;
+	struct queue_entry *e;
+	struct error err;
+	size_t k, np;
+
+	while (f->i < f->n) {
+		e = f->v[f->i++];
+		error_clear(&err);
+		if (!f->locked && queue_lock(e, &err) != 1) {
+			if (err.kind != ERR_NONE)
+				log_error(&err);
+			continue;
+		}
+		f->rcpt = calloc(e->nrcpt + 1, sizeof(char *));
+		f->rcpt_of = calloc(e->nrcpt + 1, sizeof(size_t));
+		if (f->rcpt == NULL || f->rcpt_of == NULL) {
+			flush_release(f, job);
+			return 0;
+		}
+		for (k = np = 0; k < e->nrcpt; k++)
+			if (e->state[k] == QUEUE_PENDING) {
+				f->rcpt_of[np] = k;
+				f->rcpt[np++] = e->rcpt[k];
+			}
+		if (np == 0) {
+			/* Nobody left to try: done, or failed for some. */
+			for (k = 0; k < e->nrcpt; k++)
+				if (e->state[k] == QUEUE_FAILED)
+					break;
+			if (k < e->nrcpt)
+				queue_fail(e, e->error ? e->error : "refused",
+				    &err);
+			else
+				queue_remove(e, &err);
+			flush_release(f, job);
+			if (!f->locked)
+				queue_unlock(e);
+			continue;
+		}
+		if ((f->content_fd = queue_content(e, &err)) == -1 ||
+		    (job->msg = msg_new(f->content_fd)) == NULL ||
+		    msg_prefetch(job->msg, &err) == -1) {
+			if (err.kind == ERR_NONE)
+				error_set(&err, ERR_OSERR, "out of memory");
+			log_error(&err);
+			flush_release(f, job);
+			continue;
+		}
+		job->smtp = f->sc->smtp;
+		job->smtp.from = e->from;
+		job->smtp.rcpt = f->rcpt;
+		job->smtp.nrcpt = np;
+		job->smtp.eightbit = e->eightbit;
+		job->smtp.whole = msg_whole(job->msg);
+		/* Stored with CRLF and not dot-stuffed: the exact size. */
+		job->smtp.size = e->size;
+		job->smtp.more = f->i < f->n;
+		job->tag = e;
+		log_info("sending queued message %s", e->id);
+		return 1;
+	}
+	return 0;
+}
+
+/* Keep the worse outcome: a permanent failure over a temporary one. */
+static void
+note_worst(struct flush *f, const struct error *err, enum flush_fate fate)
+{
+	if (fate == FLUSH_SENT)
+		return;
+	if (f->worst.kind == ERR_NONE ||
+	    (fate == FLUSH_FAILED && f->worst.kind == ERR_TEMP))
+		f->worst = *err;
+}
+
+enum flush_fate
+flush_decide(const struct flush_policy *pol, time_t created, int attempts,
+    enum flush_fate fate, time_t now, time_t *next)
+{
+	*next = 0;
+	if (fate != FLUSH_RETRY)
+		return fate;
+	if (pol->max_age > 0 && now - created >= pol->max_age)
+		return FLUSH_EXPIRED;
+	*next = queue_backoff(now, attempts, pol->rmin, pol->rmax);
+	return FLUSH_RETRY;
+}
+
+/* Record an attempt that did not deliver: retry later, or failed/. */
+static enum flush_fate
+settle(struct flush *f, struct queue_entry *e, const struct error *err,
+    enum flush_fate fate)
+{
+	time_t now = time(NULL);
+	struct error e2;
+	char *line = error_line(err), *reason = NULL;
+
+	error_clear(&e2);
+	free(e->error);
+	e->error = line;
+	e->attempts++;
+	fate = flush_decide(&f->pol, e->created, e->attempts, fate, now,
+	    &e->next);
+	if (fate == FLUSH_EXPIRED) {
+		fate = FLUSH_FAILED;
+		if (asprintf(&reason,
+			"expired after %lld seconds in the queue; "
+			"last error: %s",
+			(long long)(now - e->created), line ? line : "?") < 0)
+			reason = NULL;
+	}
+	if (fate == FLUSH_FAILED) {
+		if (queue_fail(e,
+			reason	 ? reason :
+			    line ? line :
+				   "refused",
+			&e2) == -1)
+			log_error(&e2);
+		else
+			log_warn("message %s failed for good and was moved to "
+				 "%s/failed/: %s",
+			    e->id, e->dir,
+			    reason   ? reason :
+				line ? line :
+				       "");
+	} else if (queue_save(e, &e2) == -1)
+		log_error(&e2);
+	free(reason);
+	return fate;
+}
+
+static void
+flush_done(void *ctx, const struct submit_job *job, const struct error *err,
+    const struct smtp *s)
+{
+	struct flush *f = ctx;
+	struct queue_entry *e = job->tag;
+	enum flush_fate fate = flush_fate(err);
+	struct attempt at;
+	struct error e2;
+	char note[64];
+	size_t k;
+
+	if (e == NULL)
+		return;
+	error_clear(&e2);
+	/*
+	 * Whoever got it is never sent it again; whoever was refused for
+	 * good (5xx) is marked so, and never tried again either.
+	 */
+	for (k = 0; s != NULL && k < job->smtp.nrcpt; k++)
+		if (smtp_rcpt_delivered(s, k))
+			e->state[f->rcpt_of[k]] = QUEUE_SENT;
+		else if (smtp_rcpt_code(s, k) / 100 == 5)
+			e->state[f->rcpt_of[k]] = QUEUE_FAILED;
+	if (fate == FLUSH_SENT) {
+		if (queue_remove(e, &e2) == -1)
+			log_error(&e2);
+		f->sent++;
+	} else if (f->locked && fate == FLUSH_RETRY && err->kind != ERR_TEMP) {
+		/*
+		 * The caller is waiting and hears of a fault that waiting will
+		 * not mend (a refused login, a certificate): the message stays
+		 * the caller's, as without a queue.
+		 */
+		if (queue_remove(e, &e2) == -1)
+			log_error(&e2);
+		fate = FLUSH_RETRY;
+		f->retried++;
+	} else {
+		fate = settle(f, e, err, fate);
+		if (fate == FLUSH_FAILED)
+			f->failed++;
+		else
+			f->retried++;
+	}
+	note_worst(f, err, fate);
+	snprintf(note, sizeof(note), "%s %s",
+	    fate == FLUSH_SENT			   ? "sent" :
+		fate == FLUSH_FAILED		   ? "failed" :
+		f->locked && err->kind != ERR_TEMP ? "not queued" :
+						     "queued",
+	    e->id);
+	f->last_fate = fate;
+	at.from = e->from;
+	at.rcpt = f->rcpt;
+	at.nrcpt = job->smtp.nrcpt;
+	at.size = (long long)msg_size_lf(job->msg);
+	at.queue = note;
+	attempt_log(f->prog, f->acc, f->sc, &at, err);
+	if (!f->locked)
+		queue_unlock(e);
+	flush_release(f, (struct submit_job *)job);
+}
+
+/*
+ * Send entries of one account, reconnecting after a message that broke
+ * the session for itself alone; when the server cannot be reached, the
+ * rest wait for the next run like the first.
+ */
+void
+flush_entries(struct flush *f)
+{
+	struct submit_job none;
+	struct error err;
+	size_t before;
+
+	f->content_fd = -1;
+	error_clear(&err);
+	while (f->i < f->n) {
+		error_clear(&err);
+		before = f->i;
+		if (submit_session(f->sc, flush_next, flush_done, f, &err) == 0)
+			continue;
+		if (err.kind == ERR_TEMP || err.kind == ERR_NOHOST ||
+		    f->i == before)
+			break;
+	}
+	memset(&none, 0, sizeof(none));
+	flush_release(f, &none);
+	if (err.kind != ERR_NONE)
+		flush_defer(f, &err);
+}
+
+void
+flush_policy_of(struct flush_policy *pol, const struct account *a)
+{
+	pol->rmin = account_num(a, AF_QUEUE_RETRY);
+	pol->rmax = account_num2(a, AF_QUEUE_RETRY);
+	pol->max_age = account_num(a, AF_QUEUE_MAX_AGE);
+}
+
+void
+flush_init(struct flush *f, const char *prog, const struct account *acc,
+    const struct submit_conf *sc, struct queue_entry **v, size_t n)
+{
+	memset(f, 0, sizeof(*f));
+	f->prog = prog;
+	f->acc = acc;
+	f->sc = sc;
+	f->v = v;
+	f->n = n;
+	f->content_fd = -1;
+	error_clear(&f->worst);
+	flush_policy_of(&f->pol, acc);
+}
+
+/* Not even tried: each counts the failed attempt all the same. */
+void
+flush_defer(struct flush *f, const struct error *err)
+{
+	struct queue_entry *e;
+	struct error e2;
+
+	while (f->i < f->n) {
+		e = f->v[f->i++];
+		error_clear(&e2);
+		if (!f->locked && queue_lock(e, &e2) != 1)
+			continue;
+		settle(f, e, err, FLUSH_RETRY);
+		f->retried++;
+		note_worst(f, err, FLUSH_RETRY);
+		if (!f->locked)
+			queue_unlock(e);
+	}
+}

@@ -1,0 +1,338 @@
+/*
+ * qrun.c: the queue run (-q, -qI/-qR/-qS), the detached run after a send,
+ * --queue-drop, and the queue directories.  See qrun.h.
+ */
+#include "qrun.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "flush.h"
+#include "log.h"
+#include "prepare.h"
+#include "queue.h"
+#include "report.h"
+
+/* One group's configuration: the request its entries were stored with. */
+struct group {
+	struct request req;
+	struct cli_override ov[CLI_OVERRIDES_MAX];
+	char *ov_text[CLI_OVERRIDES_MAX];
+	struct prepared p;
+};
+
+static char *
+queue_dir_of(const struct account *a)
+{
+	const char *d = account_str(a, AF_QUEUE_DIR);
+
+	return d != NULL ? strdup(d) : queue_default_dir();
+}
+
+int
+qrun_dirs(const struct cli *c, char ***dirs, size_t *n, struct error *err)
+{
+	struct prepared p;
+	struct request q;
+	const struct account *a;
+	char *d;
+	size_t i;
+	int dup;
+
+	*dirs = NULL;
+	*n = 0;
+	memset(&p, 0, sizeof(p));
+	prepare_request_from_cli(&q, c);
+	if (prepare_config(&p, &q, err) == -1) {
+		prepare_free(&p);
+		return -1;
+	}
+	for (a = p.accounts;; a = a->next) {
+		d = a != NULL ? queue_dir_of(a) : queue_default_dir();
+		for (i = 0, dup = 0; d != NULL && i < *n; i++)
+			dup |= strcmp((*dirs)[i], d) == 0;
+		if (d != NULL && !dup) {
+			char **v = realloc(*dirs, (*n + 1) * sizeof(char *));
+			if (v == NULL) {
+				free(d);
+				prepare_free(&p);
+				return error_set(err, ERR_OSERR,
+				    "out of memory");
+			}
+			*dirs = v;
+			(*dirs)[(*n)++] = d;
+		} else
+			free(d);
+		if (a == NULL)
+			break;
+	}
+	prepare_free(&p);
+	return 0;
+}
+
+void
+qrun_free_dirs(char **dirs, size_t n)
+{
+	while (n > 0)
+		free(dirs[--n]);
+	free(dirs);
+}
+
+static int
+selected(const struct cli *c, const struct queue_entry *e, time_t now)
+{
+	size_t k;
+
+	switch (c->queue_by) {
+	case 'I':
+		return strcasestr(e->id, c->queue_match) != NULL;
+	case 'S':
+		return strcasestr(e->from, c->queue_match) != NULL;
+	case 'R':
+		for (k = 0; k < e->nrcpt; k++)
+			if (e->state[k] == QUEUE_PENDING &&
+			    strcasestr(e->rcpt[k], c->queue_match) != NULL)
+				return 1;
+		return 0;
+	default:
+		return e->next <= now;
+	}
+}
+
+/*
+ * Entries sent together have the same configuration, account and
+ * settings: ordered by those, a group is a run of equal ones.
+ */
+static int
+group_cmp(const struct queue_entry *a, const struct queue_entry *b)
+{
+	int c;
+	size_t k;
+
+	if ((c = strcmp(a->conffile ? a->conffile : "",
+		 b->conffile ? b->conffile : "")) != 0 ||
+	    (c = (a->conffile != NULL) - (b->conffile != NULL)) != 0 ||
+	    (c = a->host_given - b->host_given) != 0 ||
+	    (c = strcmp(a->account, b->account)) != 0 ||
+	    (c = (a->nset > b->nset) - (a->nset < b->nset)) != 0)
+		return c;
+	for (k = 0; k < a->nset; k++)
+		if ((c = strcmp(a->set[k], b->set[k])) != 0)
+			return c;
+	return 0;
+}
+
+/*
+ * The account an entry names, as it is configured now: the entry's
+ * configuration file, account and settings, and no message.
+ */
+static int
+group_ready(struct group *g, const struct queue_entry *e, struct error *err)
+{
+	size_t k;
+	char *sp;
+
+	memset(g, 0, sizeof(*g));
+	g->req.conffile = e->conffile;
+	g->req.host_given = e->host_given;
+	g->req.account = e->host_given ? NULL : e->account;
+	g->req.msg_fd = -1;
+	g->req.ov = g->ov;
+	for (k = 0; k < e->nset && k < CLI_OVERRIDES_MAX; k++) {
+		if ((g->ov_text[k] = strdup(e->set[k])) == NULL)
+			return error_set(err, ERR_OSERR, "out of memory");
+		if ((sp = strchr(g->ov_text[k], ' ')) == NULL)
+			continue;
+		*sp = '\0';
+		g->ov[g->req.nov].option = g->ov_text[k];
+		g->ov[g->req.nov].name = g->ov_text[k];
+		g->ov[g->req.nov++].value = sp + 1;
+	}
+	return prepare(&g->p, &g->req, err);
+}
+
+static void
+group_free(struct group *g)
+{
+	prepare_free(&g->p);
+	for (int i = 0; i < CLI_OVERRIDES_MAX; i++)
+		free(g->ov_text[i]);
+}
+
+static int
+by_group(const void *pa, const void *pb)
+{
+	const struct queue_entry *a = *(struct queue_entry *const *)pa,
+				 *b = *(struct queue_entry *const *)pb;
+	int c = group_cmp(a, b);
+
+	return c != 0 ? c : strcmp(a->id, b->id);
+}
+
+/* -q: everything due (or selected), one connection per account. */
+int
+qrun_run(const struct cli *c, FILE *out, struct error *err)
+{
+	struct queue_entry **all = NULL, **v;
+	char **dirs;
+	size_t ndirs, nall = 0, n, i, j;
+	time_t now = time(NULL);
+	int sent = 0, retried = 0, failed = 0;
+	struct error worst;
+
+	error_clear(&worst);
+	if (qrun_dirs(c, &dirs, &ndirs, err) == -1)
+		return -1;
+	for (i = 0; i < ndirs; i++) {
+		if (queue_list(dirs[i], 0, &v, &n, err) == -1) {
+			log_error(err);
+			error_clear(err);
+			continue;
+		}
+		for (j = 0; j < n; j++) {
+			struct queue_entry **grown;
+
+			if (!selected(c, v[j], now) ||
+			    (grown = realloc(all, (nall + 1) * sizeof(*all))) ==
+				NULL) {
+				queue_entry_free(v[j]);
+				continue;
+			}
+			all = grown;
+			all[nall++] = v[j];
+		}
+		free(v);
+	}
+	qrun_free_dirs(dirs, ndirs);
+	if (nall > 1)
+		qsort(all, nall, sizeof(*all), by_group);
+	for (i = 0; i < nall; i = j) {
+		struct group g;
+		struct flush f;
+		struct error gerr;
+
+		for (j = i + 1; j < nall && group_cmp(all[i], all[j]) == 0; j++)
+			;
+		error_clear(&gerr);
+		if (group_ready(&g, all[i], &gerr) == -1) {
+			/*
+			 * Nothing can go until the configuration is mended.
+			 * The last such error is the run's, said at its end.
+			 */
+			if (worst.kind != ERR_NONE)
+				log_error(&worst);
+			worst = gerr;
+			if (g.p.acc == NULL)
+				retried += (int)(j - i);
+			else {
+				flush_init(&f, c->prog, g.p.acc, &g.p.sc,
+				    all + i, j - i);
+				flush_defer(&f, &gerr);
+				retried += f.retried;
+			}
+			group_free(&g);
+			continue;
+		}
+		flush_init(&f, c->prog, g.p.acc, &g.p.sc, all + i, j - i);
+		flush_entries(&f);
+		sent += f.sent;
+		retried += f.retried;
+		failed += f.failed;
+		if (f.worst.kind != ERR_NONE &&
+		    (worst.kind == ERR_NONE ||
+			(flush_fate(&f.worst) == FLUSH_FAILED &&
+			    flush_fate(&worst) != FLUSH_FAILED)))
+			worst = f.worst;
+		group_free(&g);
+	}
+	queue_list_free(all, nall);
+	log_info("queue run: %d sent, %d kept for later, %d failed", sent,
+	    retried, failed);
+	if (worst.kind != ERR_NONE) {
+		*err = worst;
+		return -1;
+	}
+	return 0;
+}
+
+void
+qrun_spawn(const struct cli *c, const struct account *acc)
+{
+	struct cli fc;
+	struct error err;
+	pid_t pid;
+	int fd;
+
+	if (!account_on(acc, AF_QUEUE_BACKGROUND))
+		return;
+	fflush(NULL);
+	if ((pid = fork()) != 0) {
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+		return;
+	}
+	/* The child: its own session, no terminal, nothing the caller reads. */
+	if (fork() != 0)
+		_exit(0);
+	setsid();
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	fc = *c;
+	fc.mode = CLI_QUEUE_RUN;
+	fc.queue_by = 0;
+	fc.rcpt = NULL;
+	fc.nrcpt = 0;
+	log_init(c->prog, 0);
+	error_clear(&err);
+	qrun_run(&fc, NULL, &err);
+	_exit(0);
+}
+
+/* --queue-drop=ID */
+int
+qrun_drop(const struct cli *c, FILE *out, struct error *err)
+{
+	char **dirs;
+	size_t ndirs, i;
+	int ret = -1;
+
+	if (qrun_dirs(c, &dirs, &ndirs, err) == -1)
+		return -1;
+	for (i = 0; i < ndirs && ret == -1; i++) {
+		error_clear(err);
+		if (queue_drop(dirs[i], c->queue_match, err) == 0) {
+			log_info("deleted %s from %s", c->queue_match, dirs[i]);
+			ret = 0;
+		} else if (err->kind != ERR_NOINPUT)
+			break;
+	}
+	if (ret == -1 && err->kind == ERR_NOINPUT)
+		error_set(err, ERR_NOINPUT, "no queued message %s",
+		    c->queue_match);
+	qrun_free_dirs(dirs, ndirs);
+	return ret;
+}
+
+int
+qrun_list(const struct cli *c, FILE *out, struct error *err)
+{
+	char **dirs;
+	size_t ndirs;
+	int ret;
+
+	if (qrun_dirs(c, &dirs, &ndirs, err) == -1)
+		return -1;
+	ret = report_queue(out, dirs, ndirs, err);
+	qrun_free_dirs(dirs, ndirs);
+	return ret;
+}

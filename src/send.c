@@ -1,0 +1,250 @@
+/*
+ * send.c: the modes that send now: a message on standard input (through
+ * the queue when the account has one), -S, --rmqs, -P's preparation, and
+ * the -bs dialogue.  See send.h.
+ */
+#include "send.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attempt.h"
+#include "bsmtp.h"
+#include "flush.h"
+#include "log.h"
+#include "prepare.h"
+#include "qrun.h"
+#include "queue.h"
+#include "report.h"
+
+/* One message of a -bs session, or the one on standard input. */
+struct sending {
+	const struct cli *cli;
+	struct prepared p;
+	char queued[QUEUE_ID_LEN + 1]; /* the message stays queued as */
+};
+
+/* The record of a message sent straight from its input. */
+static void
+record_sent(const struct sending *s, const char *queue, const struct error *err)
+{
+	struct attempt at;
+
+	at.from = s->p.from;
+	at.rcpt = (const char *const *)s->p.rcpt.v;
+	at.nrcpt = s->p.rcpt.n;
+	at.size = (long long)msg_size_lf(s->p.msg);
+	at.queue = queue;
+	attempt_log(s->cli->prog, s->p.acc, &s->p.sc, &at, err);
+}
+
+/*
+ * "queue on-failure" and "queue always": the message goes into the queue
+ * first; then it is sent as it would go now, or kept.
+ */
+static int
+send_queued(struct sending *s, const struct request *req, struct error *err)
+{
+	struct queue_entry *e;
+	struct flush f;
+	char note[64];
+	int ret = -1;
+
+	if ((e = flush_enqueue(&s->p, req, err)) == NULL) {
+		log_warn("the message could not be queued");
+		return -1;
+	}
+	if (account_num(s->p.acc, AF_QUEUE) == ACC_ALWAYS) {
+		snprintf(note, sizeof(note), "queued %s", e->id);
+		memcpy(s->queued, e->id, sizeof(s->queued));
+		log_info("queued as %s in %s", e->id, e->dir);
+		record_sent(s, note, err);
+		queue_entry_free(e); /* unlocked: the flush may take it */
+		qrun_spawn(s->cli, s->p.acc);
+		return 0;
+	}
+	flush_init(&f, s->cli->prog, s->p.acc, &s->p.sc, &e, 1);
+	f.locked = 1;
+	flush_entries(&f);
+	switch (f.last_fate) {
+	case FLUSH_SENT:
+		ret = 0;
+		error_clear(err);
+		break;
+	case FLUSH_RETRY:
+		*err = f.worst;
+		if (f.worst.kind == ERR_TEMP) {
+			memcpy(s->queued, e->id, sizeof(s->queued));
+			/*
+			 * Only a terminal hears of it: callers may take any
+			 * output on stderr for a failure (with -bs, the
+			 * reply says it).
+			 */
+			if (isatty(2) && s->cli->mode != CLI_BSMTP)
+				log_warn("%s; the message is queued as %s and "
+					 "will be sent later",
+				    f.worst.msg, e->id);
+			error_clear(err);
+			ret = 0;
+		}
+		break;
+	default:
+		*err = f.worst;
+		break;
+	}
+	queue_entry_free(e);
+	if (ret == 0)
+		qrun_spawn(s->cli, s->p.acc);
+	return ret;
+}
+
+/* The prepared message, submitted or queued as the account says. */
+static int
+deliver(struct sending *s, const struct request *req, struct error *err)
+{
+	struct submit_conf *sc = &s->p.sc;
+	int ret;
+
+	if (account_num(s->p.acc, AF_QUEUE) != ACC_OFF)
+		return send_queued(s, req, err);
+	sc->smtp.eightbit = msg_eightbit(s->p.msg);
+	sc->smtp.whole = msg_whole(s->p.msg);
+	sc->smtp.size = msg_content_size(s->p.msg);
+	ret = submit(sc, s->p.msg, err);
+	record_sent(s, NULL, err);
+	return ret;
+}
+
+/* A failure to send says which account and files it was sent with. */
+static void
+say_failure(const struct sending *s, struct error *err)
+{
+	log_error(err);
+	log_warn("could not send mail (account %s from %s)", s->p.acc->name,
+	    s->p.conf_files ? s->p.conf_files : "the command line");
+	err->said = 1;
+}
+
+int
+send_stdin(const struct cli *c, FILE *out, struct error *err)
+{
+	struct sending s;
+	struct request req;
+	int ret;
+
+	memset(&s, 0, sizeof(s));
+	s.cli = c;
+	prepare_request_from_cli(&req, c);
+	if ((ret = prepare(&s.p, &req, err)) == 0 &&
+	    (ret = deliver(&s, &req, err)) == -1)
+		say_failure(&s, err);
+	prepare_free(&s.p);
+	return ret;
+}
+
+int
+send_pretend(const struct cli *c, FILE *out, struct error *err)
+{
+	struct prepared p;
+	struct request req;
+	int ret;
+
+	memset(&p, 0, sizeof(p));
+	prepare_request_from_cli(&req, c);
+	if ((ret = prepare(&p, &req, err)) == 0)
+		report_settings(out, &p);
+	prepare_free(&p);
+	return ret;
+}
+
+int
+send_serverinfo(const struct cli *c, FILE *out, struct error *err)
+{
+	struct prepared p;
+	struct request req;
+	struct submit_info info;
+	int ret;
+
+	memset(&p, 0, sizeof(p));
+	memset(&info, 0, sizeof(info));
+	prepare_request_from_cli(&req, c);
+	if ((ret = prepare(&p, &req, err)) == 0) {
+		p.sc.info = &info;
+		if ((ret = submit(&p.sc, NULL, err)) == 0)
+			report_server(out, &p.sc, &info);
+	}
+	submit_info_free(&info);
+	prepare_free(&p);
+	return ret;
+}
+
+int
+send_rmqs(const struct cli *c, FILE *out, struct error *err)
+{
+	struct prepared p;
+	struct request req;
+	int ret;
+
+	memset(&p, 0, sizeof(p));
+	prepare_request_from_cli(&req, c);
+	if ((ret = prepare(&p, &req, err)) == 0)
+		ret = submit(&p.sc, NULL, err);
+	prepare_free(&p);
+	return ret;
+}
+
+/*
+ * -bs: one message of the dialogue, sent as if given with -f and the
+ * recipients as arguments (account, aliases, header edits and log line
+ * as usual).  Failures go into the SMTP reply, not to stderr: the caller
+ * holds our standard output, and stderr may be its screen.
+ */
+static int
+bs_deliver(void *ctx, const struct bsmtp_envelope *env, int fd,
+    struct error *err)
+{
+	struct sending *s = ctx;
+	struct request req;
+	int ret;
+
+	prepare_message_free(&s->p);
+	prepare_request_from_cli(&req, s->cli);
+	req.msg_fd = fd;
+	req.from = *env->from != '\0' ? env->from : "<>";
+	req.rcpt = (char *const *)env->rcpt;
+	req.nrcpt = env->nrcpt;
+	/* The recipients come with RCPT, never from the header. */
+	req.read_recipients = 0;
+	if (prepare(&s->p, &req, err) == -1)
+		return -1;
+	s->queued[0] = '\0';
+	if ((ret = deliver(s, &req, err)) == 0 && s->queued[0] != '\0')
+		snprintf(err->msg, sizeof(err->msg), "queued as %s", s->queued);
+	return ret;
+}
+
+int
+send_bs(const struct cli *c, FILE *out, struct error *err)
+{
+	struct sending s;
+	struct request req;
+	char name[256];
+	int ret = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.cli = c;
+	/* The configuration once, for the whole dialogue. */
+	prepare_request_from_cli(&req, c);
+	if (prepare_config(&s.p, &req, err) == -1) {
+		prepare_free(&s.p);
+		return -1;
+	}
+	if (gethostname(name, sizeof(name)) == -1)
+		strcpy(name, "localhost");
+	name[sizeof(name) - 1] = '\0';
+	if (bsmtp_serve(0, out, name, bs_deliver, &s, err) == -1)
+		ret = -1;
+	prepare_free(&s.p);
+	return ret;
+}
