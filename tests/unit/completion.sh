@@ -3,7 +3,7 @@
 # shell would: the candidates for "outbox --a" (the long options, which
 # must be src/cli.c's whole table) and "outbox -a " (the account names of
 # the configuration outbox would read: the user's file, -C's file, the
-# msmtp names, the system file); and the zsh completion's account names.
+# msmtp names, the system file); and the same in an interactive zsh.
 #
 # usage: completion.sh SOURCE_DIR
 set -u
@@ -147,22 +147,33 @@ expect "-bi
 -bp
 -bs" outbox -b
 
-# The zsh completion's account names, from the same kind of files (its
-# completion machinery stubbed: _describe prints what it would offer).
+# The zsh completion, in an interactive zsh on a pseudo-terminal.
+zexpect() {
+	local want=$1 got
+	got=$(timeout 20 zsh -f "$src/tests/unit/zsh-complete.zsh" \
+		"$src/completions" "$2")
+	[ "$got" = "$want" ] ||
+		fail "zsh: '$2' offered [$(echo $got)], expected [$(echo $want)]"
+}
 if command -v zsh >/dev/null; then
-	printf 'account work\nhost w.example\naccount home : work\n' \
+	rm -f "$HOME/.msmtprc" "$_outbox_sysconfdir/msmtprc"
+	printf 'defaults\ntls on\naccount work\nhost w.example\naccount home : work\n' \
 		>"$HOME/.config/outbox/config"
 	printf 'account zed\n' >"$tmp/z.conf"
-	got=$(HOME=$HOME _outbox_sysconfdir=$tmp/none zsh -fc '
-		_arguments() { :; }
-		_describe() { print -rl -- ${(P)4}; }
-		source "$1"
-		typeset -A opt_args
-		_outbox_accounts; print -r -- --
-		opt_args=(-C "$2")
-		_outbox_accounts' zsh "$src/completions/_outbox" "$tmp/z.conf" 2>&1)
-	[ "$got" = "$(printf 'work\nhome\n--\nzed')" ] ||
-		fail "zsh offered accounts [$(echo $got)]"
+	export _outbox_sysconfdir
+	zexpect "--account
+--add-missing-date-header
+--add-missing-from-header
+--aliases
+--auth
+--auto-from" "outbox --a"
+	zexpect "home
+work" "outbox -a "
+	zexpect "zed" "outbox -C $tmp/z.conf -a "
+	zexpect "home
+work" "sendmail --account="
+	zexpect "off
+on" "outbox --tls="
 else
 	fail "zsh is not installed (apt-get install zsh)"
 fi
