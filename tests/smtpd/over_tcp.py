@@ -28,8 +28,10 @@ OWN = re.compile(r'^(Listening on |Communication attempt on fd |'
                  r'Connection from |Spawned |Execing |Child \d+ died |'
                  r'Received SIG|Failed to )')
 DIED = re.compile(r'^Child \d+ died with code (-?\d+)$', re.M)
-# The variables run_case.py sets for outbox.
-PASSED_ENV = ('PATH', 'HOME', 'LC_ALL', 'TMPDIR', 'XDG_STATE_HOME')
+# The variables run_case.py sets for outbox, and the sanitizers' options
+# of the sanitizer build.
+PASSED_ENV = ('PATH', 'HOME', 'LC_ALL', 'TMPDIR', 'XDG_STATE_HOME',
+              'ASAN_OPTIONS', 'UBSAN_OPTIONS')
 LIMIT = 30.0
 
 
