@@ -93,7 +93,7 @@ _outbox()
 		--keepbcc | --remove-bcc-headers | --set-date-header | \
 		--set-from-header | --set-msgid-header | --set-to-header | \
 		--add-missing-date-header | --add-missing-from-header | \
-		--undisclosed-recipients | --tls-force-sslv3)
+		--undisclosed-recipients | --tls-force-sslv3 | --requiretls)
 		if [[ $split == true ]]; then
 			COMPREPLY=($(compgen -W 'on off' -- "$cur"))
 			return
@@ -136,7 +136,7 @@ _outbox()
 			--maildomain= --passwordeval= --port= --pretend
 			--protocol= --proxy-host= --proxy-port= --queue-drop=
 			--read-envelope-from --read-recipients --remove-bcc-headers
-			--rmqs= --serverinfo --set-date-header --set-from-header
+			--requiretls --rmqs= --serverinfo --set-date-header --set-from-header
 			--set-msgid-header --set-to-header --socket= --source-ip=
 			--syslog --timeout= --tls --tls-cert-file= --tls-certcheck
 			--tls-crl-file= --tls-fingerprint= --tls-force-sslv3

@@ -13,6 +13,8 @@ OUTBOX_TEST_PKGS="libcmocka-dev gnutls-bin mandoc python3 postfix dovecot-core t
 OUTBOX_TEST_PKGS="$OUTBOX_TEST_PKGS mutt neomutt alpine git git-email
     libmailtools-perl bsd-mailx s-nail php-cli python3-aiosmtpd dante-server
     dovecot-lmtpd"
+# The PKCS#11 cases keep a client certificate in a SoftHSM token.
+OUTBOX_TEST_PKGS="$OUTBOX_TEST_PKGS softhsm2"
 
 # need_packages PKG...: install whatever is missing, with apt-get when we are
 # root, or say exactly what to install and fail otherwise.

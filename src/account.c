@@ -10,6 +10,7 @@ static const char *const field_names[AF_N] = {
 	[AF_AUTH] = "auth",
 	[AF_AUTO_FROM] = "auto_from",
 	[AF_DOMAIN] = "domain",
+	[AF_DROP_SENDERS] = "drop_senders",
 	[AF_DSN_NOTIFY] = "dsn_notify",
 	[AF_DSN_RETURN] = "dsn_return",
 	[AF_FROM] = "from",
@@ -24,13 +25,17 @@ static const char *const field_names[AF_N] = {
 	[AF_PORT] = "port",
 	[AF_PROTOCOL] = "protocol",
 	[AF_PROXY_HOST] = "proxy_host",
+	[AF_PROXY_PASSWORD] = "proxy_password",
+	[AF_PROXY_PASSWORDEVAL] = "proxy_passwordeval",
 	[AF_PROXY_PORT] = "proxy_port",
+	[AF_PROXY_USER] = "proxy_user",
 	[AF_QUEUE] = "queue",
 	[AF_QUEUE_BACKGROUND] = "queue_background",
 	[AF_QUEUE_DIR] = "queue_dir",
 	[AF_QUEUE_MAX_AGE] = "queue_max_age",
 	[AF_QUEUE_RETRY] = "queue_retry",
 	[AF_REMOVE_BCC_HEADERS] = "remove_bcc_headers",
+	[AF_REQUIRETLS] = "requiretls",
 	[AF_SET_DATE_HEADER] = "set_date_header",
 	[AF_SET_FROM_HEADER] = "set_from_header",
 	[AF_SET_MSGID_HEADER] = "set_msgid_header",
@@ -200,6 +205,12 @@ account_port(const struct account *a)
 }
 
 int
+account_field_secret(enum acc_field f)
+{
+	return f == AF_PASSWORD || f == AF_PROXY_PASSWORD;
+}
+
+int
 account_check(const struct account *a, struct error *err)
 {
 	if (account_str(a, AF_HOST) == NULL &&
@@ -215,5 +226,23 @@ account_check(const struct account *a, struct error *err)
 	    (account_str(a, AF_TLS_KEY_FILE) == NULL))
 		return error_set(err, ERR_CONFIG,
 		    "tls_cert_file and tls_key_file must be set together");
+	/*
+	 * RFC 8689 4.2.1: REQUIRETLS promises TLS with an authenticated
+	 * server on every hop, starting with this one.
+	 */
+	if (account_on(a, AF_REQUIRETLS) && !account_on(a, AF_TLS))
+		return error_set(err, ERR_CONFIG,
+		    "requiretls needs tls on: the message would be sent in "
+		    "the clear");
+	if (account_on(a, AF_REQUIRETLS) && !account_on(a, AF_TLS_CERTCHECK))
+		return error_set(err, ERR_CONFIG,
+		    "requiretls needs a checked server certificate "
+		    "(tls_certcheck is off)");
+	/* RFC 1929 carries a user name only with its password. */
+	if (account_str(a, AF_PROXY_USER) == NULL &&
+	    (account_str(a, AF_PROXY_PASSWORD) != NULL ||
+		account_str(a, AF_PROXY_PASSWORDEVAL) != NULL))
+		return error_set(err, ERR_CONFIG,
+		    "proxy_password and proxy_passwordeval need proxy_user");
 	return 0;
 }

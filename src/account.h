@@ -13,6 +13,7 @@ enum acc_field {
 	AF_AUTH,
 	AF_AUTO_FROM,
 	AF_DOMAIN,
+	AF_DROP_SENDERS,
 	AF_DSN_NOTIFY,
 	AF_DSN_RETURN,
 	AF_FROM,
@@ -27,13 +28,17 @@ enum acc_field {
 	AF_PORT,
 	AF_PROTOCOL,
 	AF_PROXY_HOST,
+	AF_PROXY_PASSWORD,
+	AF_PROXY_PASSWORDEVAL,
 	AF_PROXY_PORT,
+	AF_PROXY_USER,
 	AF_QUEUE,
 	AF_QUEUE_BACKGROUND,
 	AF_QUEUE_DIR,
 	AF_QUEUE_MAX_AGE,
 	AF_QUEUE_RETRY,
 	AF_REMOVE_BCC_HEADERS,
+	AF_REQUIRETLS,
 	AF_SET_DATE_HEADER,
 	AF_SET_FROM_HEADER,
 	AF_SET_MSGID_HEADER,
@@ -115,6 +120,8 @@ long account_num2(const struct account *, enum acc_field);
 /* Copy every setting that src set explicitly. */
 int account_inherit(struct account *dst, const struct account *src);
 struct account *account_find(struct account *list, const char *name);
+/* Whether the setting holds a secret (masked wherever it is shown). */
+int account_field_secret(enum acc_field);
 /* The setting's name in the configuration file. */
 const char *account_field_name(enum acc_field);
 /* Whether the account speaks LMTP (protocol lmtp). */

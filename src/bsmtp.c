@@ -44,7 +44,8 @@ struct bsmtp {
 	int eof;
 
 	int greeted;
-	int in_mail; /* MAIL was accepted */
+	int in_mail;	/* MAIL was accepted */
+	int requiretls; /* and it asked for REQUIRETLS */
 	char *from;
 	char **rcpt;
 	size_t nrcpt;
@@ -80,6 +81,7 @@ reset_transaction(struct bsmtp *b)
 	free(b->from);
 	b->from = NULL;
 	b->in_mail = 0;
+	b->requiretls = 0;
 }
 
 /*
@@ -406,6 +408,8 @@ parse_path(const char *p, char **addr, const char **rest)
  * MAIL's parameters (RFC 5321 4.1.2): BODY (RFC 6152), SIZE (RFC 1870)
  * and SMTPUTF8 (RFC 6531), accepted and not needed: the content is read
  * as it comes, and the submission declares what the server needs.
+ * REQUIRETLS (RFC 8689) is kept: the message goes on with it, or not at
+ * all.
  */
 static int
 mail_params_ok(struct bsmtp *b, const char *p)
@@ -426,6 +430,10 @@ mail_params_ok(struct bsmtp *b, const char *p)
 		    strcasecmp(word, "BODY=8BITMIME") == 0 ||
 		    strcasecmp(word, "SMTPUTF8") == 0)
 			continue;
+		if (strcasecmp(word, "REQUIRETLS") == 0) {
+			b->requiretls = 1;
+			continue;
+		}
 		if (strncasecmp(word, "SIZE=", 5) == 0 && word[5] != '\0' &&
 		    strspn(word + 5, "0123456789") == n - 5)
 			continue;
@@ -448,6 +456,7 @@ cmd_ehlo(struct bsmtp *b, const char *arg, int extended)
 	reply(b, "250-PIPELINING");
 	reply(b, "250-8BITMIME");
 	reply(b, "250-SMTPUTF8");
+	reply(b, "250-REQUIRETLS");
 	reply(b, "250-ENHANCEDSTATUSCODES");
 	reply(b, "250 HELP");
 }
@@ -575,6 +584,7 @@ cmd_data(struct bsmtp *b, const char *arg, struct error *err)
 	env.from = b->from;
 	env.rcpt = (const char *const *)b->rcpt;
 	env.nrcpt = b->nrcpt;
+	env.requiretls = b->requiretls;
 	error_clear(&e);
 	if (lseek(b->spool, 0, SEEK_SET) == -1)
 		error_set(&e, ERR_IO, "cannot read back the temporary file");

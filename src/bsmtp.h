@@ -21,6 +21,7 @@ struct bsmtp_envelope {
 	const char *from; /* "" for the null sender */
 	const char *const *rcpt;
 	size_t nrcpt;
+	int requiretls; /* MAIL said REQUIRETLS (RFC 8689) */
 };
 
 /*

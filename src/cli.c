@@ -101,6 +101,7 @@ static const struct longopt {
 	{ "read-envelope-from", 0, 0, NULL },
 	{ "read-recipients", 0, 't', NULL },
 	{ "remove-bcc-headers", 2, 0, "remove_bcc_headers" },
+	{ "requiretls", 2, 0, "requiretls" },
 	{ "rmqs", 1, 0, NULL },
 	{ "serverinfo", 0, 'S', NULL },
 	{ "set-date-header", 2, 0, "set_date_header" },
@@ -456,6 +457,8 @@ cli_usage(FILE *fp, const char *prog)
 	    "From field\n"
 	    "  -N LIST, -R RET       delivery status notifications "
 	    "(--dsn-notify, --dsn-return)\n"
+	    "  --requiretls          ask for TLS on every hop to the "
+	    "recipients (RFC 8689)\n"
 	    "  -V ENVID              envelope identifier for those "
 	    "notifications\n"
 	    "  -v, -d, --debug       print the SMTP dialogue (secrets "

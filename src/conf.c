@@ -49,6 +49,7 @@ static const struct keyword {
 	{ "auto_from", T_BOOL, AF_AUTO_FROM, NULL },
 	{ "connect_timeout", T_TIMEOUT, AF_TIMEOUT, NULL },
 	{ "domain", T_STR, AF_DOMAIN, NULL },
+	{ "drop_senders", T_FILE, AF_DROP_SENDERS, NULL },
 	{ "dsn_notify", T_DSN_NOTIFY, AF_DSN_NOTIFY, NULL },
 	{ "dsn_return", T_ENUM, AF_DSN_RETURN, "off|headers|full" },
 	{ "from", T_STR, AF_FROM, NULL },
@@ -64,13 +65,17 @@ static const struct keyword {
 	{ "port", T_PORT, AF_PORT, NULL },
 	{ "protocol", T_ENUM, AF_PROTOCOL, "smtp|lmtp" },
 	{ "proxy_host", T_STR, AF_PROXY_HOST, NULL },
+	{ "proxy_password", T_STR, AF_PROXY_PASSWORD, NULL },
+	{ "proxy_passwordeval", T_STR, AF_PROXY_PASSWORDEVAL, NULL },
 	{ "proxy_port", T_PORT, AF_PROXY_PORT, NULL },
+	{ "proxy_user", T_STR, AF_PROXY_USER, NULL },
 	{ "queue", T_ENUM, AF_QUEUE, "off|on-failure|always" },
 	{ "queue_background", T_BOOL, AF_QUEUE_BACKGROUND, NULL },
 	{ "queue_dir", T_FILE, AF_QUEUE_DIR, NULL },
 	{ "queue_max_age", T_DURATION, AF_QUEUE_MAX_AGE, NULL },
 	{ "queue_retry", T_RETRY, AF_QUEUE_RETRY, NULL },
 	{ "remove_bcc_headers", T_BOOL, AF_REMOVE_BCC_HEADERS, NULL },
+	{ "requiretls", T_BOOL, AF_REQUIRETLS, NULL },
 	{ "set_date_header", T_ENUM, AF_SET_DATE_HEADER, "auto|off" },
 	{ "set_from_header", T_ENUM, AF_SET_FROM_HEADER, "auto|on|off" },
 	{ "set_msgid_header", T_ENUM, AF_SET_MSGID_HEADER, "auto|off" },
@@ -142,6 +147,7 @@ static const struct setting_default {
 	{ AF_QUEUE_MAX_AGE, "5d" },
 	{ AF_QUEUE_RETRY, "5m 4h" },
 	{ AF_REMOVE_BCC_HEADERS, "on" },
+	{ AF_REQUIRETLS, "off" },
 	{ AF_SET_DATE_HEADER, "auto" },
 	{ AF_SET_FROM_HEADER, "auto" },
 	{ AF_SET_MSGID_HEADER, "auto" },
@@ -704,7 +710,8 @@ conf_parse(FILE *fp, const char *path, int user_file, struct account **list,
 		split(line, &cmd, &arg);
 		if (*cmd == '\0' || *cmd == '#')
 			continue;
-		if (strcmp(cmd, "password") == 0)
+		if (strcmp(cmd, "password") == 0 ||
+		    strcmp(cmd, "proxy_password") == 0)
 			secret = 1;
 		if (strcmp(cmd, "eval") == 0) {
 			/* The command's first line stands in for this one. */

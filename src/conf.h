@@ -35,6 +35,18 @@ struct account *conf_account_new(const char *name, const char *file,
     unsigned line, const struct account *base);
 /* Whether setting f has a fixed default, and which (as the file says it). */
 int conf_default_of(enum acc_field f, const char **value);
+/*
+ * The fallback account when none was chosen (-a, --host, -f matching)
+ * and none is named default: host from SMTPSERVER, the sender from EMAIL
+ * unless have_sender (-f or --read-envelope-from gives it).  1 with *out
+ * (an account named default), 0 when the variables do not describe one
+ * (SMTPSERVER unset or empty, or no sender at all), -1 on a bad value.
+ * Implemented in conf_env.c.
+ */
+int conf_from_environment(const char *smtpserver, const char *email,
+    int have_sender, struct account **out, struct error *);
+/* For -P: "SMTPSERVER" or "EMAIL" when that variable gave a's field f. */
+const char *conf_environment_source(const struct account *a, enum acc_field f);
 /* The nearest known command to a misspelt one, or NULL. */
 const char *conf_suggest(const char *name);
 /* Whether the keyword table is sorted (for the unit test). */

@@ -73,6 +73,17 @@ error_exit_code(enum error_kind kind)
 	return exits[kind].code;
 }
 
+enum error_kind
+error_kind_of_exit(int code)
+{
+	size_t k;
+
+	for (k = 0; k < sizeof(exits) / sizeof(exits[0]); k++)
+		if (exits[k].code == code)
+			return (enum error_kind)k;
+	return ERR_SOFTWARE;
+}
+
 const char *
 error_exit_name(enum error_kind kind)
 {

@@ -42,6 +42,8 @@ int error_set(struct error *, enum error_kind, const char *, ...)
 void error_clear(struct error *);
 void error_set_reply(struct error *, int code, const char *text, size_t len);
 int error_exit_code(enum error_kind);
+/* The kind whose exit code a program returned (ERR_SOFTWARE if none). */
+enum error_kind error_kind_of_exit(int code);
 const char *error_exit_name(enum error_kind);
 /* The SMTP reply class for a kind: 2 (none), 4 (temporary) or 5. */
 int error_reply_class(enum error_kind);

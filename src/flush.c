@@ -91,6 +91,9 @@ flush_enqueue(const struct prepared *p, const struct request *req,
 		if (queue_add_set(e, req->ov[i].name, req->ov[i].value, err) ==
 		    -1)
 			goto bad;
+	/* A -bs caller's REQUIRETLS stays with the queued message. */
+	if (req->requiretls && queue_add_set(e, "requiretls", "on", err) == -1)
+		goto bad;
 	for (i = 0; i < p->rcpt.n; i++)
 		if (queue_add_rcpt(e, p->rcpt.v[i], err) == -1)
 			goto bad;

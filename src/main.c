@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "configure.h"
@@ -18,6 +19,7 @@
 #include "qrun.h"
 #include "sasl.h"
 #include "send.h"
+#include "spool.h"
 #include "tls.h"
 
 typedef int mode_fn(const struct cli *, FILE *, struct error *);
@@ -43,6 +45,8 @@ version(const struct cli *c, FILE *out, struct error *err)
 	    "User configuration file: %s (else ~/.msmtprc, "
 	    "$XDG_CONFIG_HOME/msmtp/config)\n",
 	    user ? user : "?");
+	fprintf(out, "System queue's drop directory: %s%s\n", SPOOL_DROP_DIR,
+	    access(SPOOL_DROP_DIR, F_OK) == 0 ? "" : " (not set up)");
 	fprintf(out,
 	    "Copyright (C) 2026 the outbox developers. License GPLv3+: "
 	    "GNU GPL version 3 or later.\n");

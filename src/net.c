@@ -1,6 +1,6 @@
 /*
  * net.c: name resolution and TCP connection, Unix-domain sockets, and the
- * SOCKS5 client (RFC 1928).
+ * SOCKS5 client (RFC 1928, with RFC 1929 user name and password).
  */
 #include "net.h"
 
@@ -245,7 +245,11 @@ open_unix(const char *path, int64_t deadline, int *fdp, struct error *err)
 #define SOCKS_VERSION 5
 #define SOCKS_PORT 1080
 #define SOCKS_NO_AUTH 0x00
+#define SOCKS_USER_PASS 0x02
 #define SOCKS_NO_METHOD 0xff
+/* RFC 1929 2: the sub-negotiation's version, and its longest fields. */
+#define SOCKS_AUTH_VERSION 1
+#define SOCKS_AUTH_FIELD_MAX 255
 #define SOCKS_CONNECT 1
 #define SOCKS_ATYP_IPV4 1
 #define SOCKS_ATYP_NAME 3
@@ -357,32 +361,109 @@ socks_recv(int fd, unsigned char *p, size_t n, int first, int64_t deadline,
 	return 0;
 }
 
-/* RFC 1928 3: offer "no authentication" only, and insist on it. */
+/*
+ * RFC 1928 3: offer "no authentication", and user name and password (RFC
+ * 1929) only when a user is configured.  0 with *method set to the one
+ * the proxy chose, which must be one that was offered.
+ */
 static int
-socks_greet(int fd, int64_t deadline, struct error *err)
+socks_greet(int fd, const struct net_target *t, int64_t deadline, int *method,
+    struct error *err)
 {
-	static const unsigned char hello[] = { SOCKS_VERSION, 1,
-		SOCKS_NO_AUTH };
+	int with_user = t->proxy_user != NULL && *t->proxy_user != '\0';
+	/* VER NMETHODS METHODS */
+	const unsigned char hello[] = { SOCKS_VERSION, with_user ? 2 : 1,
+		SOCKS_NO_AUTH, SOCKS_USER_PASS };
 	unsigned char r[2];
 
-	if (socks_send(fd, hello, sizeof(hello), deadline, err) == -1 ||
+	if (socks_send(fd, hello, with_user ? 4 : 3, deadline, err) == -1 ||
 	    socks_recv(fd, r, sizeof(r), 1, deadline, err) == -1)
 		return -1;
 	if (r[0] != SOCKS_VERSION)
 		return error_set(err, ERR_UNAVAILABLE,
-		    "the SOCKS proxy refused the greeting: it answered as "
+		    "the SOCKS proxy %s refused the greeting: it answered as "
 		    "version %u, not SOCKS version 5",
-		    r[0]);
-	if (r[1] == SOCKS_NO_AUTH)
+		    t->proxy_host, r[0]);
+	*method = r[1];
+	if (r[1] == SOCKS_NO_AUTH || (r[1] == SOCKS_USER_PASS && with_user))
 		return 0;
-	if (r[1] == SOCKS_NO_METHOD)
+	if (r[1] == SOCKS_NO_METHOD && with_user)
 		return error_set(err, ERR_UNAVAILABLE,
-		    "the SOCKS proxy refused to work without authentication, "
-		    "which outbox does not support");
-	return error_set(err, ERR_UNAVAILABLE,
-	    "the SOCKS proxy refused to work without authentication (it "
-	    "chose method %u), which outbox does not support",
-	    r[1]);
+		    "the SOCKS proxy %s refused both methods offered (no "
+		    "authentication, user name and password)",
+		    t->proxy_host);
+	/* Not offered, but the usual way of saying a password is needed. */
+	if (r[1] == SOCKS_NO_METHOD || r[1] == SOCKS_USER_PASS)
+		return error_set(err, ERR_UNAVAILABLE,
+		    "the SOCKS proxy %s refused to work without "
+		    "authentication: set proxy_user and proxy_password",
+		    t->proxy_host);
+	return error_set(err, ERR_PROTOCOL,
+	    "the SOCKS proxy %s chose method %u, which was not offered",
+	    t->proxy_host, r[1]);
+}
+
+/* RFC 1929 2: ULEN and PLEN are 1 to 255; what does not fit is not sent. */
+static int
+socks_login_fits(const struct net_target *t, struct error *err)
+{
+	size_t ulen, plen;
+
+	if (t->proxy_user == NULL || *t->proxy_user == '\0')
+		return 0;
+	ulen = strlen(t->proxy_user);
+	plen = t->proxy_password != NULL ? strlen(t->proxy_password) : 0;
+	if (ulen > SOCKS_AUTH_FIELD_MAX || plen > SOCKS_AUTH_FIELD_MAX ||
+	    plen == 0)
+		return error_set(err, ERR_CONFIG,
+		    "the SOCKS proxy %s takes a user name and a password of "
+		    "1 to %d bytes each (proxy_user has %zu, the password "
+		    "%zu)",
+		    t->proxy_host, SOCKS_AUTH_FIELD_MAX, ulen, plen);
+	return 0;
+}
+
+/*
+ * RFC 1929 2: VER ULEN UNAME PLEN PASSWD, and a two-byte answer whose
+ * STATUS 0 is success.  The request holds the password: it is wiped
+ * whatever happens, and no message repeats it.
+ */
+static int
+socks_login(int fd, const struct net_target *t, int64_t deadline,
+    struct error *err)
+{
+	unsigned char req[3 + 2 * SOCKS_AUTH_FIELD_MAX], r[2];
+	const char *pass = t->proxy_password != NULL ? t->proxy_password : "";
+	size_t ulen = strlen(t->proxy_user), plen = strlen(pass), n = 0;
+	int rc;
+
+	/* socks_login_fits said so before connecting. */
+	if (ulen > SOCKS_AUTH_FIELD_MAX || plen > SOCKS_AUTH_FIELD_MAX)
+		return error_set(err, ERR_SOFTWARE,
+		    "SOCKS credentials too long");
+	req[n++] = SOCKS_AUTH_VERSION;
+	req[n++] = (unsigned char)ulen;
+	memcpy(req + n, t->proxy_user, ulen);
+	n += ulen;
+	req[n++] = (unsigned char)plen;
+	memcpy(req + n, pass, plen);
+	n += plen;
+	rc = socks_send(fd, req, n, deadline, err);
+	explicit_bzero(req, sizeof(req));
+	if (rc == -1 || socks_recv(fd, r, sizeof(r), 1, deadline, err) == -1)
+		return -1;
+	/* Some proxies answer with the SOCKS version: the status decides. */
+	if (r[0] != SOCKS_AUTH_VERSION && r[0] != SOCKS_VERSION)
+		return error_set(err, ERR_PROTOCOL,
+		    "the SOCKS proxy %s's answer to the user name and "
+		    "password is malformed (version %u)",
+		    t->proxy_host, r[0]);
+	if (r[1] != 0)
+		return error_set(err, ERR_CONFIG,
+		    "the SOCKS proxy %s refused the user name %s and its "
+		    "password (proxy_user, proxy_password)",
+		    t->proxy_host, t->proxy_user);
+	return 0;
 }
 
 /*
@@ -444,10 +525,11 @@ open_socks(const struct net_target *t, int64_t deadline, int *fdp,
 {
 	unsigned char req[SOCKS_REQUEST_MAX];
 	size_t len = 0;
-	int fd, port;
+	int fd, port, method = SOCKS_NO_AUTH;
 
 	/* A request the proxy cannot take is refused before connecting. */
-	if (socks_request(t->host, t->port, req, &len, err) == -1)
+	if (socks_request(t->host, t->port, req, &len, err) == -1 ||
+	    socks_login_fits(t, err) == -1)
 		return -1;
 	port = t->proxy_port == 0 ? SOCKS_PORT : t->proxy_port;
 	if (port < 1 || port > 65535)
@@ -456,7 +538,9 @@ open_socks(const struct net_target *t, int64_t deadline, int *fdp,
 	if (tcp_connect("the SOCKS proxy ", t->proxy_host, port, t->source_ip,
 		deadline, &fd, err) == -1)
 		return -1;
-	if (socks_greet(fd, deadline, err) == -1 ||
+	if (socks_greet(fd, t, deadline, &method, err) == -1 ||
+	    (method == SOCKS_USER_PASS &&
+		socks_login(fd, t, deadline, err) == -1) ||
 	    socks_send(fd, req, len, deadline, err) == -1 ||
 	    socks_reply(fd, t->host, t->port, deadline, err) == -1) {
 		close(fd);

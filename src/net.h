@@ -27,6 +27,12 @@ struct net_target {
 	const char *socket_path; /* a Unix-domain socket instead, or NULL */
 	const char *proxy_host;	 /* SOCKS5 proxy (RFC 1928), or NULL */
 	int proxy_port;		 /* 0: 1080 */
+	/*
+	 * RFC 1929: with proxy_user set, user name and password are offered
+	 * to the proxy, and sent only if it chooses that method.
+	 */
+	const char *proxy_user;
+	const char *proxy_password;
 };
 
 /*

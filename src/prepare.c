@@ -94,6 +94,21 @@ prepare_user_conf_path(void)
 	return conf_path(0);
 }
 
+int
+prepare_has_user_file(void)
+{
+	char *path;
+	int i, found = 0;
+
+	for (i = 0; i < 3 && !found; i++) {
+		if ((path = conf_path(i)) == NULL)
+			return 1;
+		found = access(path, F_OK) == 0;
+		free(path);
+	}
+	return found;
+}
+
 /* User accounts come first; system accounts fill in the names left. */
 static void
 merge(struct account **list, struct account *sys)
@@ -369,7 +384,26 @@ choose_account(struct prepared *p, const struct request *req,
 			free(f);
 		}
 	if (p->acc == NULL &&
-	    (p->acc = account_find(p->accounts, name)) == NULL) {
+	    (p->acc = account_find(p->accounts, name)) == NULL &&
+	    req->account == NULL) {
+		/*
+		 * Neither chosen nor named default: SMTPSERVER and EMAIL may
+		 * describe one, as for scripts and containers without a file.
+		 */
+		if (conf_from_environment(getenv("SMTPSERVER"), getenv("EMAIL"),
+			sender != NULL, &a, err) == -1)
+			return -1;
+		if ((p->acc = a) != NULL) {
+			a->next = p->accounts;
+			p->accounts = a;
+		}
+	}
+	if (p->acc == NULL && req->account == NULL && getenv("SMTPSERVER") &&
+	    *getenv("SMTPSERVER") != '\0')
+		return error_set(err, ERR_CONFIG,
+		    "SMTPSERVER is set but there is no sender: set EMAIL or "
+		    "give -f");
+	if (p->acc == NULL) {
 		if (p->conf_files == NULL)
 			return error_set(err, ERR_CONFIG,
 			    "no configuration file found: use -C FILE, or "
@@ -603,6 +637,23 @@ submit_conf(struct prepared *p, const struct request *req, struct error *err)
 	    AF_TLS_MIN_DH_PRIME_BITS);
 	if (sc->tls && tls_check_conf(&sc->tls_conf, err) == -1)
 		return -1;
+	/* A token's PIN is the account's password (RFC 7512 URIs). */
+	if (sc->tls && tls_uses_token(&sc->tls_conf)) {
+		if (secret_password(a, &p->password, err) == -1)
+			return -1;
+		sc->tls_conf.pin = p->password;
+	}
+	sc->proxy_user = account_str(a, AF_PROXY_USER);
+	if (sc->proxy_host != NULL && sc->proxy_user != NULL) {
+		if (secret_proxy_password(a, &p->proxy_password, err) == -1)
+			return -1;
+		if (p->proxy_password == NULL)
+			return error_set(err, ERR_CONFIG,
+			    "proxy_user is set but proxy_password (or "
+			    "proxy_passwordeval) is not (account %s)",
+			    a->name);
+		sc->proxy_password = p->proxy_password;
+	}
 
 	sc->smtp.helo = p->helo;
 	sc->smtp.starttls = sc->tls && sc->starttls;
@@ -615,13 +666,21 @@ submit_conf(struct prepared *p, const struct request *req, struct error *err)
 	sc->smtp.dsn_notify = unless_off(a, AF_DSN_NOTIFY);
 	sc->smtp.dsn_return = unless_off(a, AF_DSN_RETURN);
 	sc->smtp.envid = req->envid;
+	/* RFC 8689: asked for by the account, or by a -bs caller's MAIL. */
+	sc->smtp.requiretls = account_on(a, AF_REQUIRETLS) || req->requiretls;
+	if (sc->smtp.requiretls && (!sc->tls || !sc->tls_conf.certcheck))
+		return error_set(err, ERR_CONFIG,
+		    "requiretls needs tls on and tls_certcheck on (account "
+		    "%s): the message was not sent",
+		    a->name);
 	/* -S looks, it does not log in; --rmqs does, to ask for ETRN. */
 	sc->smtp.info_only = req->info_only;
 	sc->smtp.etrn = req->etrn;
 	sc->smtp.auth = sc->smtp.info_only ? NULL : unless_off(a, AF_AUTH);
 	if (sc->smtp.auth != NULL) {
 		sc->smtp.user = account_str(a, AF_USER);
-		if (secret_password(a, &p->password, err) == -1)
+		if (p->password == NULL &&
+		    secret_password(a, &p->password, err) == -1)
 			return -1;
 		sc->smtp.password = p->password;
 		sc->smtp.realm = account_str(a, AF_NTLMDOMAIN);
@@ -704,10 +763,11 @@ prepare_message_free(struct prepared *p)
 	free(p->tls_host);
 	free(p->helo);
 	secret_free(p->password);
+	secret_free(p->proxy_password);
 	msg_free(p->msg);
 	memset(&p->sc, 0, sizeof(p->sc));
 	p->from = p->header_from = p->host = p->tls_host = p->helo = NULL;
-	p->password = NULL;
+	p->password = p->proxy_password = NULL;
 	p->msg = NULL;
 	p->acc = NULL;
 }

@@ -39,6 +39,7 @@ struct request {
 	int account_only;    /* -P: choose the account, no more */
 	int info_only;	     /* -S: connect and look; no login */
 	const char *etrn;    /* --rmqs: what to ask the server to run */
+	int requiretls;	     /* -bs: MAIL said REQUIRETLS (RFC 8689) */
 };
 
 /* What one request was asked from the command line. */
@@ -55,9 +56,10 @@ struct prepared {
 	char *from;			 /* the envelope sender */
 	struct addrlist rcpt;		 /* the envelope recipients */
 	char *password;
-	char *host;	/* in A-labels */
-	char *tls_host; /* tls_host_override in A-labels */
-	char *helo;	/* domain, substituted, in A-labels */
+	char *proxy_password; /* RFC 1929, for the SOCKS proxy */
+	char *host;	      /* in A-labels */
+	char *tls_host;	      /* tls_host_override in A-labels */
+	char *helo;	      /* domain, substituted, in A-labels */
 	struct msg *msg;
 	struct submit_conf sc;
 };
@@ -77,6 +79,8 @@ void prepare_free(struct prepared *);
 
 /* Where this user's configuration file is looked for first. */
 char *prepare_user_conf_path(void);
+/* Whether this user has a configuration file of their own. */
+int prepare_has_user_file(void);
 
 /*
  * from's and domain's substitutions: %U the user, %H the host name, %C

@@ -14,6 +14,7 @@
 
 #include "flush.h"
 #include "log.h"
+#include "pickup.h"
 #include "prepare.h"
 #include "queue.h"
 #include "report.h"
@@ -186,7 +187,9 @@ qrun_run(const struct cli *c, FILE *out, struct error *err)
 	struct error worst;
 
 	error_clear(&worst);
-	if (qrun_dirs(c, &dirs, &ndirs, err) == -1)
+	/* root's run takes what users left for the system queue first. */
+	if (pickup_run(c->prog, err) == -1 ||
+	    qrun_dirs(c, &dirs, &ndirs, err) == -1)
 		return -1;
 	for (i = 0; i < ndirs; i++) {
 		if (queue_list(dirs[i], 0, &v, &n, err) == -1) {
@@ -330,7 +333,8 @@ qrun_list(const struct cli *c, FILE *out, struct error *err)
 	size_t ndirs;
 	int ret;
 
-	if (qrun_dirs(c, &dirs, &ndirs, err) == -1)
+	if (pickup_run(c->prog, err) == -1 ||
+	    qrun_dirs(c, &dirs, &ndirs, err) == -1)
 		return -1;
 	ret = report_queue(out, dirs, ndirs, err);
 	qrun_free_dirs(dirs, ndirs);

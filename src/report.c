@@ -19,7 +19,7 @@ void
 report_settings(FILE *out, const struct prepared *p)
 {
 	const struct account *a = p->acc;
-	const char *v, *dflt;
+	const char *v, *dflt, *env;
 	char *qdir;
 	int i, is_default;
 
@@ -44,12 +44,16 @@ report_settings(FILE *out, const struct prepared *p)
 		else if (v == NULL)
 			fprintf(out, "%s = (not set)\n",
 			    account_field_name((enum acc_field)i));
+		else if ((env = conf_environment_source(a,
+			      (enum acc_field)i)) != NULL)
+			fprintf(out, "%s = %s (from %s)\n",
+			    account_field_name((enum acc_field)i), v, env);
 		else
 			fprintf(out, "%s = %s%s\n",
 			    account_field_name((enum acc_field)i),
-			    *v == '\0'		 ? "(empty)" :
-				i == AF_PASSWORD ? "*" :
-						   v,
+			    *v == '\0' ? "(empty)" :
+				account_field_secret((enum acc_field)i) ? "*" :
+									  v,
 			    is_default &&
 				    conf_default_of((enum acc_field)i, &dflt) ?
 				" (default)" :

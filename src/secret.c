@@ -239,22 +239,28 @@ prompt(const char *host, const char *user, char **out, struct error *err)
 	return 1;
 }
 
-int
-secret_password(const struct account *a, char **out, struct error *err)
+/*
+ * One password's sources, in order: the setting, the command, the user's
+ * netrc, the system's netrc, the terminal.  `what' names the server in
+ * the prompt.
+ */
+static int
+password_from(const char *pass, const char *eval, const char *host,
+    const char *user, const char *what, char **out, struct error *err)
 {
-	const char *p, *host = account_str(a, AF_HOST), *user;
+	const char *p;
 	char *home_netrc = NULL;
 	int r;
 
 	*out = NULL;
-	if ((p = account_str(a, AF_PASSWORD)) != NULL) {
-		if ((*out = strdup(p)) == NULL)
+	if (pass != NULL) {
+		if ((*out = strdup(pass)) == NULL)
 			return error_set(err, ERR_OSERR, "out of memory");
 		return 0;
 	}
-	if ((p = account_str(a, AF_PASSWORDEVAL)) != NULL)
-		return secret_run(p, out, err);
-	if (host == NULL || (user = account_str(a, AF_USER)) == NULL)
+	if (eval != NULL)
+		return secret_run(eval, out, err);
+	if (host == NULL || user == NULL)
 		return 0;
 	if ((p = getenv("HOME")) != NULL &&
 	    asprintf(&home_netrc, "%s/.netrc", p) == -1)
@@ -265,6 +271,35 @@ secret_password(const struct account *a, char **out, struct error *err)
 		r = netrc_lookup(OUTBOX_SYSCONFDIR "/netrc", host, user, out,
 		    err);
 	if (r == 0)
-		r = prompt(host, user, out, err);
+		r = prompt(what, user, out, err);
 	return r == -1 ? -1 : 0;
+}
+
+int
+secret_password(const struct account *a, char **out, struct error *err)
+{
+	const char *host = account_str(a, AF_HOST);
+
+	return password_from(account_str(a, AF_PASSWORD),
+	    account_str(a, AF_PASSWORDEVAL), host, account_str(a, AF_USER),
+	    host, out, err);
+}
+
+int
+secret_proxy_password(const struct account *a, char **out, struct error *err)
+{
+	const char *host = account_str(a, AF_PROXY_HOST);
+	char *what = NULL;
+	int r;
+
+	*out = NULL;
+	if (account_str(a, AF_PROXY_USER) == NULL)
+		return 0;
+	if (host != NULL && asprintf(&what, "the SOCKS proxy %s", host) == -1)
+		return error_set(err, ERR_OSERR, "out of memory");
+	r = password_from(account_str(a, AF_PROXY_PASSWORD),
+	    account_str(a, AF_PROXY_PASSWORDEVAL), host,
+	    account_str(a, AF_PROXY_USER), what, out, err);
+	free(what);
+	return r;
 }

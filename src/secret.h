@@ -11,6 +11,12 @@
  * secret_free, which wipes it.
  */
 int secret_password(const struct account *, char **out, struct error *);
+/*
+ * The SOCKS proxy's password (RFC 1929), from the same kinds of source:
+ * proxy_password, proxy_passwordeval, then netrc (machine proxy_host,
+ * login proxy_user) and the terminal.  *out is NULL without proxy_user.
+ */
+int secret_proxy_password(const struct account *, char **out, struct error *);
 void secret_free(char *);
 /*
  * Run cmd with /bin/sh, standard input from /dev/null, and return the

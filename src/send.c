@@ -12,6 +12,7 @@
 #include "attempt.h"
 #include "bsmtp.h"
 #include "flush.h"
+#include "handoff.h"
 #include "log.h"
 #include "prepare.h"
 #include "qrun.h"
@@ -23,6 +24,7 @@ struct sending {
 	const struct cli *cli;
 	struct prepared p;
 	char queued[QUEUE_ID_LEN + 1]; /* the message stays queued as */
+	int handoff;		       /* -bs: each to the system queue */
 };
 
 /* The record of a message sent straight from its input. */
@@ -133,6 +135,9 @@ send_stdin(const struct cli *c, FILE *out, struct error *err)
 	struct request req;
 	int ret;
 
+	if (handoff_wanted(c))
+		return handoff(0, c->from, c->rcpt, (size_t)c->nrcpt,
+		    c->read_recipients, err);
 	memset(&s, 0, sizeof(s));
 	s.cli = c;
 	prepare_request_from_cli(&req, c);
@@ -208,8 +213,13 @@ bs_deliver(void *ctx, const struct bsmtp_envelope *env, int fd,
 	struct request req;
 	int ret;
 
+	if (s->handoff)
+		return handoff(fd, *env->from != '\0' ? env->from : "<>",
+		    (char *const *)env->rcpt, env->nrcpt, 0, err);
 	prepare_message_free(&s->p);
 	prepare_request_from_cli(&req, s->cli);
+	/* RFC 8689 4.1: the message goes on with REQUIRETLS, or not at all. */
+	req.requiretls = env->requiretls;
 	req.msg_fd = fd;
 	req.from = *env->from != '\0' ? env->from : "<>";
 	req.rcpt = (char *const *)env->rcpt;
@@ -236,7 +246,8 @@ send_bs(const struct cli *c, FILE *out, struct error *err)
 	s.cli = c;
 	/* The configuration once, for the whole dialogue. */
 	prepare_request_from_cli(&req, c);
-	if (prepare_config(&s.p, &req, err) == -1) {
+	if (!(s.handoff = handoff_wanted(c)) &&
+	    prepare_config(&s.p, &req, err) == -1) {
 		prepare_free(&s.p);
 		return -1;
 	}

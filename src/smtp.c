@@ -1,4 +1,7 @@
-/* smtp.c: the SMTP client engine (RFC 5321, 2920, 3207, 4954, 6152). */
+/*
+ * smtp.c: the SMTP client engine (RFC 5321, 2920, 3207, 4954, 6152,
+ * 8689).
+ */
 #include "smtp.h"
 
 #include <ctype.h>
@@ -97,6 +100,7 @@ static const struct {
 	{ "DSN", SMTP_CAP_DSN },
 	{ "ENHANCEDSTATUSCODES", SMTP_CAP_ENHANCEDSTATUSCODES },
 	{ "PIPELINING", SMTP_CAP_PIPELINING },
+	{ "REQUIRETLS", SMTP_CAP_REQUIRETLS },
 	{ "SIZE", SMTP_CAP_SIZE },
 	{ "SMTPUTF8", SMTP_CAP_SMTPUTF8 },
 	{ "STARTTLS", SMTP_CAP_STARTTLS },
@@ -608,7 +612,28 @@ mail_params(struct smtp *s, struct buf *b)
 	/* RFC 3461 4.4: the envelope identifier, returned in reports. */
 	if (s->p.envid != NULL && dsn_used(s))
 		r |= buf_addstr(b, " ENVID=") | add_xtext(b, s->p.envid);
+	/* RFC 8689 4.1; requiretls_refused made sure it may be said. */
+	if (s->p.requiretls)
+		r |= buf_addstr(b, " REQUIRETLS");
 	return r;
+}
+
+/*
+ * RFC 8689 4.2.1: a message that asks for TLS on every hop goes only over
+ * TLS, and only to a server that offers REQUIRETLS in its EHLO reply after
+ * the handshake (what it said in the clear was forgotten).  Otherwise it
+ * is not sent at all: never in the clear, never without the parameter.
+ */
+static enum smtp_action
+requiretls_refused(struct smtp *s)
+{
+	if (!s->tls)
+		return fail(s, ERR_CONFIG, NULL,
+		    "requiretls is on but the session is not encrypted "
+		    "(set tls on): the message was not sent");
+	return fail(s, ERR_UNAVAILABLE, NULL,
+	    "requiretls is on but the server does not offer REQUIRETLS "
+	    "(RFC 8689): the message was not sent");
 }
 
 static enum smtp_action
@@ -630,6 +655,8 @@ enter_mail(struct smtp *s)
 		return fail(s, ERR_UNAVAILABLE, NULL,
 		    "the server does not "
 		    "support delivery status notifications (DSN)");
+	if (s->p.requiretls && (!s->tls || !(s->caps & SMTP_CAP_REQUIRETLS)))
+		return requiretls_refused(s);
 	/*
 	 * From here a refusal concerns this message alone: with more to
 	 * send, RSET and go on with the next.

@@ -57,6 +57,7 @@ enum smtp_cap {
 	SMTP_CAP_SIZE = 1 << 6,
 	SMTP_CAP_SMTPUTF8 = 1 << 7,
 	SMTP_CAP_STARTTLS = 1 << 8,
+	SMTP_CAP_REQUIRETLS = 1 << 9,
 };
 
 struct smtp_params {
@@ -82,6 +83,11 @@ struct smtp_params {
 	const char *etrn; /* RFC 1985: ask the server to run a queue */
 	int timeout;	  /* seconds for every wait; 0: RFC 5321 values */
 	int more;	  /* another transaction follows on this connection */
+	/*
+	 * RFC 8689: the message must travel over TLS on every hop; MAIL
+	 * says REQUIRETLS, and without TLS or the extension nothing is sent.
+	 */
+	int requiretls;
 };
 
 enum smtp_trace {

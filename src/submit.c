@@ -202,6 +202,8 @@ submit_session(const struct submit_conf *c, submit_next_fn *next,
 	nt.socket_path = c->socket_path;
 	nt.proxy_host = c->proxy_host;
 	nt.proxy_port = c->proxy_port;
+	nt.proxy_user = c->proxy_user;
+	nt.proxy_password = c->proxy_password;
 	if (c->socket_path != NULL)
 		log_info("connecting to socket %s", c->socket_path);
 	else if (c->proxy_host != NULL)

@@ -14,6 +14,8 @@ struct submit_conf {
 	const char *socket_path; /* a Unix socket instead of host */
 	const char *proxy_host;	 /* a SOCKS5 proxy, or NULL */
 	int proxy_port;
+	const char *proxy_user; /* RFC 1929, or NULL */
+	const char *proxy_password;
 	int timeout; /* seconds; 0: the defaults */
 	int tls;
 	int starttls;

@@ -10,12 +10,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 struct tls {
 	gnutls_session_t session;
 	gnutls_certificate_credentials_t cred;
+	/* The token's PIN, and what became of asking for it. */
+	const char *pin;
+	int pin_asked;	 /* the token wanted a PIN */
+	int pin_wrong;	 /* and refused the one given */
+	char token[128]; /* its label, for messages */
 };
 
 static int
@@ -162,9 +168,24 @@ parse_fingerprint(const char *s, unsigned char *out, size_t *len)
 	return 0;
 }
 
+/* RFC 7512: a PKCS#11 URI, which names an object on a token, not a file. */
+static int
+is_token_uri(const char *v)
+{
+	return v != NULL && strncasecmp(v, "pkcs11:", 7) == 0;
+}
+
+int
+tls_uses_token(const struct tls_conf *c)
+{
+	return is_token_uri(c->cert_file) || is_token_uri(c->key_file);
+}
+
 static int
 readable(const char *what, const char *path, struct error *err)
 {
+	if (is_token_uri(path))
+		return 0;
 	if (access(path, R_OK) == -1)
 		return error_set(err, ERR_NOINPUT, "cannot read %s %s: %s",
 		    what, path, strerror(errno));
@@ -221,6 +242,55 @@ tls_check_conf(const struct tls_conf *c, struct error *err)
 	return 0;
 }
 
+/*
+ * A token asks for its PIN.  It gets the configured one once: a second
+ * request means the first was wrong, and trying again could lock the
+ * token, so the answer is then an error.
+ */
+static int
+pin_callback(void *ctx, int attempt, const char *token_url,
+    const char *token_label, unsigned int flags, char *pin, size_t pin_max)
+{
+	struct tls *s = ctx;
+	size_t n;
+
+	(void)token_url;
+	s->pin_asked = 1;
+	if (token_label != NULL)
+		snprintf(s->token, sizeof(s->token), "%s", token_label);
+	if (attempt > 0 || (flags & GNUTLS_PIN_WRONG)) {
+		s->pin_wrong = 1;
+		return GNUTLS_E_PKCS11_PIN_ERROR;
+	}
+	if (s->pin == NULL || (n = strlen(s->pin)) == 0 || n >= pin_max)
+		return GNUTLS_E_PKCS11_PIN_ERROR;
+	memcpy(pin, s->pin, n + 1);
+	return 0;
+}
+
+/* What went wrong with a token (GnuTLS said r), if it was the PIN; else 0. */
+static int
+pin_error(struct tls *s, int r, struct error *err)
+{
+	const char *label = s->token[0] != '\0' ? s->token : "?";
+
+	if (r == GNUTLS_E_PKCS11_PIN_LOCKED || r == GNUTLS_E_PKCS11_PIN_EXPIRED)
+		return error_set(err, ERR_CONFIG, "the PKCS#11 token %s: %s",
+		    label, gnutls_strerror(r));
+	if (s->pin_wrong ||
+	    (r == GNUTLS_E_PKCS11_PIN_ERROR && s->pin != NULL && s->pin_asked))
+		return error_set(err, ERR_CONFIG,
+		    "the PKCS#11 token %s refused the PIN (the account's "
+		    "password or passwordeval)",
+		    label);
+	if (s->pin_asked && s->pin == NULL)
+		return error_set(err, ERR_CONFIG,
+		    "the PKCS#11 token %s asks for a PIN: set password or "
+		    "passwordeval in the account",
+		    label);
+	return 0;
+}
+
 static int
 setup_credentials(struct tls *s, const struct tls_conf *c, struct error *err)
 {
@@ -252,8 +322,17 @@ setup_credentials(struct tls *s, const struct tls_conf *c, struct error *err)
 			    gnutls_strerror(r));
 	}
 	if (c->cert_file != NULL && c->key_file != NULL) {
+		/* RFC 7512 URIs are taken by the same call. */
+		s->pin = c->pin != NULL && *c->pin != '\0' ? c->pin : NULL;
+		gnutls_certificate_set_pin_function(s->cred, pin_callback, s);
 		r = gnutls_certificate_set_x509_key_file2(s->cred, c->cert_file,
 		    c->key_file, GNUTLS_X509_FMT_PEM, NULL, 0);
+		if (r < 0 && pin_error(s, r, err) == -1)
+			return -1;
+		if (r < 0 && tls_uses_token(c))
+			return error_set(err, ERR_CONFIG,
+			    "cannot use tls_cert_file %s / tls_key_file %s: %s",
+			    c->cert_file, c->key_file, gnutls_strerror(r));
 		if (r < 0)
 			return error_set(err, ERR_NOINPUT,
 			    "cannot load tls_cert_file %s / tls_key_file %s: %s",
@@ -393,7 +472,9 @@ tls_start(struct transport *plain, const struct tls_conf *c, int64_t deadline,
 		}
 		if (!gnutls_error_is_fatal(r))
 			continue;
-		handshake_error(s, r, err);
+		/* A token may ask for its PIN only when the key must sign. */
+		if (pin_error(s, r, err) == 0)
+			handshake_error(s, r, err);
 		goto fail;
 	}
 	if (c->certcheck && c->fingerprint != NULL && *c->fingerprint != '\0' &&

@@ -12,14 +12,17 @@ struct tls_conf {
 	const char *host;	/* name to verify and send as SNI (ASCII) */
 	const char *trust_file; /* NULL or "system": the system's store */
 	const char *crl_file;
-	const char *cert_file; /* client certificate, with key_file */
-	const char *key_file;
+	const char *cert_file;	 /* client certificate, with key_file */
+	const char *key_file;	 /* either may be a PKCS#11 URI (RFC 7512) */
+	const char *pin;	 /* a token's PIN, for such a URI; or NULL */
 	const char *fingerprint; /* pinned leaf certificate, hex with colons */
 	const char *priorities;	 /* GnuTLS priority string */
 	int certcheck;		 /* 0: accept any certificate */
 	int min_dh_bits; /* smallest Diffie-Hellman prime, 0: GnuTLS default */
 };
 
+/* Whether the client certificate or its key lives on a PKCS#11 token. */
+int tls_uses_token(const struct tls_conf *);
 /* Check the settings before connecting (files readable, formats). */
 int tls_check_conf(const struct tls_conf *, struct error *);
 /*

@@ -19,7 +19,7 @@ class Case:
                  expect_diff=None, files=None, env=None, timeout=20,
                  headers_absent=(), headers_present=(),
                  config_msmtp=None, msmtp_unsupported=None,
-                 version_diff=None):
+                 version_diff=None, no_config=False, proxy=None):
         self.name = name
         self.doc = doc
         self.config = config
@@ -49,6 +49,12 @@ class Case:
         # The installed msmtp lacks the feature: it must refuse the file
         # (exit 78), and outbox is checked against expect alone.
         self.msmtp_unsupported = msmtp_unsupported
+        # Neither side gets -C: no configuration file at all (the HOME of
+        # both is empty), for the SMTPSERVER and EMAIL fallback.
+        self.no_config = no_config
+        # Start the scripted suite's SOCKS5 proxy (socks5.py) with these
+        # options; its port is @PROXY_PORT@.
+        self.proxy = proxy
         # Unless a case says otherwise, both must deliver and exit 0.
         # A case expecting no delivery and naming no status expects a
         # failure status (non-zero) from both.
@@ -81,6 +87,8 @@ FOUR_XX = ("msmtp exits 69 (EX_UNAVAILABLE) for a 4xx, outbox 75 "
            "(EX_TEMPFAIL): msmtp-compat.md, 'Where outbox deliberately "
            "differs', first row; outbox(1) EXIT STATUS")
 
+EMAIL_PLAIN = ("outbox(1), DIFFERENCES FROM MSMTP: EMAIL must hold a plain "
+               "address")
 INJECT = ("msmtp-compat.md, deliberate differences: CR/LF in -f is refused "
           "(EX_USAGE); msmtp injects SMTP commands")
 
@@ -891,5 +899,85 @@ CASES = [
              "rcpt": {"msmtp": ["<injected@example.org>",
                                 "<rcpt@example.org>"], "outbox": [],
                       "why": INJECT}}),
+
+    # -- SOCKS5 (RFC 1928, 1929) ---------------------------------------------
+    Case("socks5-through-proxy",
+         "proxy_host and proxy_port: both speak SMTP through the SOCKS5 "
+         "proxy, which needs no authentication, and have it resolve the "
+         "server's name (the test proxy takes the name localhost only).",
+         acct("proxy_host 127.0.0.1\nproxy_port @PROXY_PORT@\n"
+              "host localhost\n"),
+         ["rcpt@example.org"], MSG, proxy=[],
+         expect={"mail": "<sender@example.org>"}),
+    Case("socks5-proxy-requires-password",
+         "The proxy wants a user name and password and none is configured: "
+         "both give up before any SMTP.",
+         acct("proxy_host 127.0.0.1\nproxy_port @PROXY_PORT@\n"),
+         ["rcpt@example.org"], MSG, proxy=["--require-auth"],
+         expect={"delivered": False, "greeting": None, "exit": 69},
+         exit="exact"),
+    Case("socks5-proxy-user-password",
+         "proxy_user and proxy_password (RFC 1929): outbox logs in to the "
+         "proxy and delivers; msmtp 1.8.23 has no proxy_user.",
+         acct("proxy_host 127.0.0.1\nproxy_port @PROXY_PORT@\n"
+              "proxy_user carol\nproxy_password Pr0xy-pw\n"),
+         ["rcpt@example.org"], MSG, proxy=["--auth", "carol:Pr0xy-pw"],
+         msmtp_unsupported="proxy_user is not in msmtp (outbox.conf(5))",
+         expect={"delivered": True, "exit": 0,
+                 "mail": "<sender@example.org>"}),
+
+    # -- SMTPSERVER and EMAIL ------------------------------------------------
+    Case("env-no-configuration-file",
+         "No configuration file at all: SMTPSERVER names the server, EMAIL "
+         "the envelope sender (and the added From).",
+         None, ["--port=@PORT@", "rcpt@example.org"], MSG, no_config=True,
+         env={"SMTPSERVER": "127.0.0.1", "EMAIL": "env@example.org"},
+         expect={"mail": "<env@example.org>",
+                 "rcpt": ["<rcpt@example.org>"]}),
+    Case("env-f-overrides-email",
+         "-f wins over EMAIL; SMTPSERVER alone is then enough.",
+         None, ["--port=@PORT@", "-f", "cli@example.org", "rcpt@example.org"],
+         MSG, no_config=True, env={"SMTPSERVER": "127.0.0.1"},
+         expect={"mail": "<cli@example.org>"}),
+    Case("env-file-without-default-account",
+         "A file whose only account is not named default, no -a: the "
+         "environment's account is used.",
+         "account other\nhost 192.0.2.1\nfrom other@example.org\n",
+         ["--port=@PORT@", "rcpt@example.org"], MSG,
+         env={"SMTPSERVER": "127.0.0.1", "EMAIL": "env@example.org"},
+         expect={"mail": "<env@example.org>"}),
+    Case("env-default-account-wins",
+         "An account named default wins over SMTPSERVER and EMAIL.",
+         acct(), ["rcpt@example.org"], MSG,
+         env={"SMTPSERVER": "192.0.2.1", "EMAIL": "env@example.org"},
+         expect={"mail": "<sender@example.org>"}),
+    Case("env-smtpserver-without-sender",
+         "SMTPSERVER with neither EMAIL nor -f: no account, exit 78 on "
+         "both sides, no connection.",
+         None, ["--port=@PORT@", "rcpt@example.org"], MSG, no_config=True,
+         env={"SMTPSERVER": "127.0.0.1"},
+         expect={"delivered": False, "greeting": None, "exit": 78},
+         exit="exact"),
+    Case("env-email-with-display-name",
+         "EMAIL with a display name: msmtp puts it all inside MAIL FROM:<>, "
+         "outbox refuses it (78) before connecting.  (No Message-ID: "
+         "msmtp 1.8.23 would make a malformed one from that sender.)",
+         None, ["--port=@PORT@", "--set-msgid-header=off",
+                "rcpt@example.org"], MSG, no_config=True,
+         env={"SMTPSERVER": "127.0.0.1", "EMAIL": "Env <env@example.org>"},
+         expect_diff={k: dict(v, why=EMAIL_PLAIN) for k, v in {
+             "exit": {"msmtp": 0, "outbox": 78},
+             "greeting": {"msmtp": "EHLO localhost", "outbox": None},
+             "mail": {"msmtp": "<Env <env@example.org>>", "outbox": None},
+             "rcpt": {"msmtp": ["<rcpt@example.org>"], "outbox": []},
+             "delivered": {"msmtp": True, "outbox": False},
+             "headers": {"msmtp": ["From: Env <env@example.org>", D,
+                                   "Subject: differential",
+                                   "To: Rcpt <rcpt@example.org>"],
+                         "outbox": None},
+             "separator": {"msmtp": True, "outbox": None},
+             "body": {"msmtp": "Hello,\nthis is the body.\n",
+                      "outbox": None}}.items()},
+         exit="exact"),
 ]
 

@@ -174,7 +174,7 @@ def run_side(prog, argv0, case, work, server, env):
     conf = os.path.join(work, "config")
     if argv0 == "msmtp" and case.config_msmtp is not None:
         conf = os.path.join(work, "config-msmtp")
-    args = [prog, "-C", conf] + case.argv
+    args = [prog] + ([] if case.no_config else ["-C", conf]) + case.argv
     started = time.time()
     try:
         p = subprocess.run(args, input=case.stdin, capture_output=True,
@@ -197,8 +197,9 @@ def run_side(prog, argv0, case, work, server, env):
     return obs
 
 
-def setup(case, work, port, certs):
-    subst = {"@PORT@": str(port), "@DIR@": work, "@CERTS@": certs or ""}
+def setup(case, work, port, certs, proxy_port=0):
+    subst = {"@PORT@": str(port), "@DIR@": work, "@CERTS@": certs or "",
+             "@PROXY_PORT@": str(proxy_port)}
 
     def fill(s):
         for k, v in subst.items():
@@ -373,10 +374,27 @@ def report(case, m, o, fails, out):
     w("=" * 78 + "\n")
 
 
+def start_proxy(options):
+    """The scripted suite's SOCKS5 proxy, and the port it listens on."""
+    here = os.path.dirname(HERE)
+    for path in (os.path.join(here, "lib", "socks5.py"),
+                 os.path.join(here, "scripted", "socks5.py")):
+        if os.path.exists(path):
+            break
+    p = subprocess.Popen([sys.executable, path] + list(options),
+                         stdout=subprocess.PIPE)
+    line = p.stdout.readline().decode()
+    if not line.startswith("PORT "):
+        p.kill()
+        raise RuntimeError("the SOCKS5 proxy did not start: %r" % line)
+    return p, int(line.split()[1])
+
+
 def run_case(case, outbox, msmtp, certs, keep=False, verbose=False,
              out=sys.stdout):
     work = tempfile.mkdtemp(prefix="outbox-diff-")
-    server = None
+    server = proxy = None
+    proxy_port = 0
     try:
         behaviour = dict(case.server)
         if behaviour.get("unix"):
@@ -385,7 +403,9 @@ def run_case(case, outbox, msmtp, certs, keep=False, verbose=False,
             behaviour["tls"] = (os.path.join(certs, "server.pem"),
                                 os.path.join(certs, "server.key"))
         server = capture.CaptureServer(behaviour)
-        setup(case, work, server.port, certs)
+        if case.proxy is not None:
+            proxy, proxy_port = start_proxy(case.proxy)
+        setup(case, work, server.port, certs, proxy_port)
         os.makedirs(os.path.join(work, "home"), exist_ok=True)
         env = {
             "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
@@ -412,6 +432,9 @@ def run_case(case, outbox, msmtp, certs, keep=False, verbose=False,
     finally:
         if server:
             server.close()
+        if proxy:
+            proxy.terminate()
+            proxy.wait(timeout=10)
         if keep:
             out.write("kept %s\n" % work)
         else:

@@ -30,6 +30,10 @@ Case file format (UTF-8):
   listen: unix                         the server listens on a Unix-domain
                                        socket, $SOCKET, instead of TCP
                                        ($PORT is then 0)
+  env: NAME=VALUE [NAME=VALUE...]      more environment for outbox, which
+                                       otherwise gets PATH, HOME ($TMP)
+                                       and LC_ALL=C only; $ variables are
+                                       replaced, words split as args are
   proxy: socks5 [OPTIONS]              also start socks5.py (a SOCKS5
                                        proxy on 127.0.0.1, its port in
                                        $PROXY_PORT) with OPTIONS such as
@@ -157,7 +161,8 @@ SECTIONS = ('config', 'config-escaped', 'stdin', 'stdin-escaped', 'server',
 SECTION_RE = re.compile(r'^--- (%s|file(?:-escaped)? [A-Za-z0-9._-]+)\s*$'
                         % '|'.join(map(re.escape, SECTIONS)))
 HEADER_KEYS = ('args', 'connect', 'timeout', 'server-timeout', 'config-mode',
-               'stdin-repeat', 'stdin-file', 'headers', 'listen', 'proxy')
+               'stdin-repeat', 'stdin-file', 'headers', 'listen', 'proxy',
+               'env')
 # What the runner puts before a case's own arguments unless "headers: added".
 NO_ADDED_HEADERS = ['--set-from-header=off', '--set-date-header=off',
                     '--set-msgid-header=off']
@@ -421,6 +426,11 @@ class Runner:
             stdin = literal(sec.get('stdin', []))
         stdin *= int(header.get('stdin-repeat', '1'))
         env = {'PATH': '/usr/bin:/bin', 'HOME': self.tmp, 'LC_ALL': 'C'}
+        for word in shlex.split(self.subst(header.get('env', ''))):
+            name, sep, value = word.partition('=')
+            if not sep or not name:
+                raise CaseError('env: takes NAME=VALUE words, not %r' % word)
+            env[name] = value
         self.argv = argv
         limit = float(header.get('timeout', '10'))
         start = time.monotonic()

@@ -17,6 +17,16 @@ Options, for the cases that need a misbehaving or observable proxy:
                    (ipv4 / name / ipv6 is the ATYP the client used)
   --require-auth   answer the greeting with 05 02 (username/password
                    required), which outbox must refuse
+  --auth USER:PASS require username/password (RFC 1929): choose method 2
+                   if offered (else answer 05 FF), then accept only
+                   these credentials (a refusal is 01 01, then close)
+  --select N       answer every greeting with method N, whatever was
+                   offered (255: "no acceptable methods"), and go on as
+                   that method says: 0 the request, 2 the credentials,
+                   anything else close
+With --log, the greeting is logged too ("METHODS 0 2", the methods the
+client offered) and so is each sub-negotiation ("AUTH alice ok" or
+"AUTH alice refused").
   --refuse N       answer every CONNECT with REP N, without connecting
   --coalesce       send the reply and the server's first bytes (its
                    greeting) in one write, as a busy proxy may
@@ -126,19 +136,44 @@ def relay(conn, upstream):
     t.join()
 
 
+def login(args, conn):
+    """RFC 1929 2: VER ULEN UNAME PLEN PASSWD; True when accepted."""
+    ver, ulen = read_exact(conn, 2)
+    user = read_exact(conn, ulen)
+    plen = read_exact(conn, 1)[0]
+    password = read_exact(conn, plen)
+    want_user, _, want_pass = (args.auth or '').partition(':')
+    ok = ver == 1 and args.auth is not None and \
+        (user, password) == (want_user.encode(), want_pass.encode())
+    log(args, 'AUTH %s %s' % (user.decode('utf-8', 'replace'),
+                              'ok' if ok else 'refused'))
+    conn.sendall(b'\x01\x00' if ok else b'\x01\x01')
+    return ok
+
+
+def choose(args, methods):
+    if args.select is not None:
+        return args.select
+    if args.require_auth:
+        return 2
+    if args.auth is not None:
+        return 2 if 2 in methods else 0xff
+    return 0 if 0 in methods else 0xff
+
+
 def handle(args, conn):
     conn.settimeout(HANDSHAKE_TIMEOUT)
     ver, nmethods = read_exact(conn, 2)
     methods = read_exact(conn, nmethods)
     if ver != 5:
         return
-    if args.require_auth:
-        conn.sendall(b'\x05\x02')
+    log(args, 'METHODS ' + ' '.join(str(m) for m in methods))
+    method = choose(args, methods)
+    conn.sendall(bytes([5, method]))
+    if method == 2 and (args.require_auth or not login(args, conn)):
         return
-    if 0 not in methods:
-        conn.sendall(b'\x05\xff')
+    if method not in (0, 2):
         return
-    conn.sendall(b'\x05\x00')
     cmd, atyp, host, port = read_request(conn)
     what = 'CONNECT %s %s %s' % (ATYP_NAMES.get(atyp, str(atyp)), host, port)
     if cmd != 1:
@@ -195,6 +230,8 @@ def main():
     ap = argparse.ArgumentParser(description='a minimal SOCKS5 test proxy')
     ap.add_argument('--log', metavar='FILE')
     ap.add_argument('--require-auth', action='store_true')
+    ap.add_argument('--auth', metavar='USER:PASS')
+    ap.add_argument('--select', type=int, metavar='N')
     ap.add_argument('--refuse', type=int, metavar='N')
     ap.add_argument('--coalesce', action='store_true')
     args = ap.parse_args()

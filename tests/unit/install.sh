@@ -27,6 +27,10 @@ if ! "$cmake" -S "$src" -B "$tmp/build" -DOUTBOX_TESTS=OFF \
 	exit 1
 fi
 cp "$outbox" "$tmp/build/outbox" || exit 1
+# Its companion programs, built beside it.
+for prog in outbox-drop; do
+	cp "$(dirname "$outbox")/$prog" "$tmp/build/$prog" || exit 1
+done
 if ! DESTDIR="$tmp/root" "$cmake" --install "$tmp/build" \
 	>"$tmp/install.log" 2>&1; then
 	cat "$tmp/install.log"
@@ -35,7 +39,8 @@ if ! DESTDIR="$tmp/root" "$cmake" --install "$tmp/build" \
 fi
 
 root=$tmp/root/usr
-for f in bin/outbox share/man/man1/outbox.1 share/man/man5/outbox.conf.5; do
+for f in bin/outbox libexec/outbox/outbox-drop share/man/man1/outbox.1 \
+	share/man/man5/outbox.conf.5; do
 	[ -f "$root/$f" ] || fail "$f is not installed"
 done
 [ -x "$root/bin/outbox" ] || fail "bin/outbox is not executable"
@@ -119,7 +124,7 @@ cmp -s "$root/share/zsh/vendor-completions/_outbox" "$src/completions/_outbox" |
 # way): the units name /usr/local/bin/outbox, and no sendmail appears.
 if "$cmake" -S "$src" -B "$tmp/build2" -DOUTBOX_TESTS=OFF \
 	>"$tmp/configure2.log" 2>&1 &&
-	cp "$outbox" "$tmp/build2/outbox" &&
+	cp "$outbox" "$(dirname "$outbox")/outbox-drop" "$tmp/build2/" &&
 	DESTDIR="$tmp/root2" "$cmake" --install "$tmp/build2" \
 	>"$tmp/install2.log" 2>&1; then
 	check_queue_files "$tmp/root2" /usr/local

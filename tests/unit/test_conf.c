@@ -854,6 +854,47 @@ load(const char *path, int user_file, struct error *err)
 	return r;
 }
 
+/* RFC 7512 URIs are not file names: no ~ expansion, nothing else. */
+static void
+test_pkcs11_uri_kept(void **state)
+{
+	struct account *list;
+
+	list = parse_ok("account a\n"
+			"tls_cert_file pkcs11:token=~t;object=c;type=cert\n"
+			"tls_key_file \"pkcs11:token=My%20Token;object=c\"\n");
+	setting_is(list, "a", AF_TLS_CERT_FILE,
+	    "pkcs11:token=~t;object=c;type=cert");
+	setting_is(list, "a", AF_TLS_KEY_FILE,
+	    "pkcs11:token=My%20Token;object=c");
+	account_free_list(list);
+}
+
+/* proxy_password makes the file one that must be private. */
+static void
+test_proxy_password_private(void **state)
+{
+	struct error err;
+	char *path;
+
+	path = write_conf("account a\nhost x\nproxy_host p\nproxy_user u\n"
+			  "proxy_password hunter3\n",
+	    0644);
+	assert_int_equal(load(path, 1, &err), -1);
+	assert_int_equal(err.kind, ERR_CONFIG);
+	assert_non_null(strstr(err.msg, "chmod 600"));
+	assert_null(strstr(err.msg, "hunter3"));
+	unlink(path);
+	free(path);
+	/* proxy_passwordeval does not. */
+	path = write_conf("account a\nhost x\nproxy_host p\nproxy_user u\n"
+			  "proxy_passwordeval echo hunter3\n",
+	    0644);
+	assert_int_equal(load(path, 1, &err), 0);
+	unlink(path);
+	free(path);
+}
+
 static void
 test_permissions(void **state)
 {
@@ -940,6 +981,8 @@ main(void)
 		cmocka_unit_test(test_conf_set_option),
 		cmocka_unit_test(test_table_sorted),
 		cmocka_unit_test(test_permissions),
+		cmocka_unit_test(test_pkcs11_uri_kept),
+		cmocka_unit_test(test_proxy_password_private),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

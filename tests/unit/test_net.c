@@ -47,6 +47,10 @@ struct proxy {
 	int trickle;	     /* send one byte at a time */
 	int close_at_method; /* close right after choosing the method */
 	int close_at_reply;  /* close right after sending the reply */
+	/* RFC 1929: the answer to the user name and password, if asked. */
+	const unsigned char *auth_reply;
+	size_t auth_reply_len;
+	const char *user, *password; /* what the client gives, or NULL */
 	/* What happened. */
 	int accepted;
 	char peer[INET6_ADDRSTRLEN];
@@ -54,10 +58,14 @@ struct proxy {
 	size_t hello_len;
 	unsigned char request[600];
 	size_t request_len;
+	unsigned char auth[600]; /* VER ULEN UNAME PLEN PASSWD as received */
+	size_t auth_len;
 	pthread_t thread;
 };
 
 static const unsigned char method_none[] = { 5, 0 };
+static const unsigned char method_user[] = { 5, 2 };
+static const unsigned char auth_ok[] = { 1, 0 };
 static const unsigned char reply_ok[] = { 5, 0, 0, 1, 127, 0, 0, 1, 0x04,
 	0x38 };
 
@@ -192,13 +200,32 @@ proxy_run(void *arg)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (p->silent)
 		goto out;
-	p->hello_len = read_n(fd, p->hello, 3);
+	/* VER NMETHODS, then the methods. */
+	p->hello_len = read_n(fd, p->hello, 2);
+	if (p->hello_len == 2 && p->hello[1] <= sizeof(p->hello) - 2)
+		p->hello_len += read_n(fd, p->hello + 2, p->hello[1]);
 	send_bytes(fd, p->method, p->method_len, p->trickle);
 	if (p->close_at_method) {
 		close(fd);
 		return NULL;
 	}
-	if (p->method_len != 2 || memcmp(p->method, method_none, 2) != 0)
+	if (p->method_len == 2 && memcmp(p->method, method_user, 2) == 0) {
+		/* RFC 1929 2: VER ULEN UNAME PLEN PASSWD. */
+		p->auth_len = read_n(fd, p->auth, 2);
+		if (p->auth_len < 2)
+			goto out;
+		p->auth_len += read_n(fd, p->auth + 2, p->auth[1] + 1u);
+		if (p->auth_len != 3u + p->auth[1])
+			goto out;
+		p->auth_len += read_n(fd, p->auth + p->auth_len,
+		    p->auth[p->auth_len - 1]);
+		send_bytes(fd, p->auth_reply, p->auth_reply_len, p->trickle);
+		/* RFC 1929 2: after a refusal the proxy closes. */
+		if (p->auth_reply_len != 2 || p->auth_reply[1] != 0) {
+			close(fd);
+			return NULL;
+		}
+	} else if (p->method_len != 2 || memcmp(p->method, method_none, 2) != 0)
 		goto out;
 	proxy_request(p, fd);
 	if (p->stall)
@@ -224,6 +251,8 @@ proxy_init(struct proxy *p)
 	p->method_len = sizeof(method_none);
 	p->reply = reply_ok;
 	p->reply_len = sizeof(reply_ok);
+	p->auth_reply = auth_ok;
+	p->auth_reply_len = sizeof(auth_ok);
 }
 
 /* Start the proxy, run net_open against it, close, and wait for it. */
@@ -239,6 +268,8 @@ proxy_open(struct proxy *p, const char *host, int port, int64_t deadline,
 	t.port = port;
 	t.proxy_host = "127.0.0.1";
 	t.proxy_port = p->port;
+	t.proxy_user = p->user;
+	t.proxy_password = p->password;
 	assert_int_equal(pthread_create(&p->thread, NULL, proxy_run, p), 0);
 	error_clear(err);
 	r = net_open(&t, deadline, &fd, err);
@@ -741,12 +772,20 @@ test_socks_method_refused(void **state)
 {
 	static const struct {
 		unsigned char method[2];
+		const char *user;
+		enum error_kind kind;
 		const char *text;
 	} cases[] = {
-		{ { 5, 2 }, "without authentication" }, /* username/password */
-		{ { 5, 1 }, "without authentication" }, /* GSSAPI */
-		{ { 5, 0xff }, "without authentication" },
-		{ { 4, 0 }, "version 4" },
+		/* A password is needed and none is configured. */
+		{ { 5, 2 }, NULL, ERR_UNAVAILABLE, "set proxy_user" },
+		{ { 5, 0xff }, NULL, ERR_UNAVAILABLE, "set proxy_user" },
+		/* Neither of the two offered suits it. */
+		{ { 5, 0xff }, "alice", ERR_UNAVAILABLE, "refused both" },
+		/* It chose what was never offered (GSSAPI, method 3). */
+		{ { 5, 1 }, NULL, ERR_PROTOCOL, "method 1, which was not" },
+		{ { 5, 1 }, "alice", ERR_PROTOCOL, "method 1, which was not" },
+		{ { 5, 3 }, "alice", ERR_PROTOCOL, "method 3, which was not" },
+		{ { 4, 0 }, NULL, ERR_UNAVAILABLE, "version 4" },
 	};
 	struct proxy p;
 	struct error err;
@@ -756,12 +795,144 @@ test_socks_method_refused(void **state)
 		proxy_init(&p);
 		p.method = cases[i].method;
 		p.method_len = 2;
-		assert_int_equal(proxy_fails(&p, &err), ERR_UNAVAILABLE);
-		assert_non_null(strstr(err.msg, "the SOCKS proxy refused"));
-		assert_non_null(strstr(err.msg, cases[i].text));
-		/* No request after a refusal. */
+		p.user = cases[i].user;
+		p.password = "pw-never-sent";
+		assert_int_equal(proxy_fails(&p, &err), cases[i].kind);
+		assert_non_null(strstr(err.msg, "the SOCKS proxy 127.0.0.1"));
+		if (strstr(err.msg, cases[i].text) == NULL)
+			fail_msg("case %zu: \"%s\"", i, err.msg);
+		/* Neither credentials nor a request after a refusal. */
+		assert_int_equal(p.auth_len, 0);
 		assert_int_equal(p.request_len, 0);
+		assert_null(strstr(err.msg, "pw-never-sent"));
 	}
+}
+
+/* RFC 1929: offered with a user, sent once chosen, then the request. */
+static void
+test_socks_user_password(void **state)
+{
+	static const unsigned char want[] = { 1, 5, 'a', 'l', 'i', 'c', 'e', 4,
+		'p', '@', 's', 's' };
+	struct proxy p;
+	struct error err;
+
+	proxy_init(&p);
+	p.method = method_user;
+	p.user = "alice";
+	p.password = "p@ss";
+	assert_int_equal(proxy_open(&p, "127.0.0.1", 25,
+			     transport_deadline_in(5), &err, NULL),
+	    0);
+	proxy_done(&p);
+	assert_int_equal(p.hello_len, 4);
+	assert_memory_equal(p.hello, "\x05\x02\x00\x02", 4);
+	assert_int_equal(p.auth_len, sizeof(want));
+	assert_memory_equal(p.auth, want, sizeof(want));
+	assert_int_equal(p.request_len, 10);
+
+	/* The proxy wants no password after all: none is sent. */
+	proxy_init(&p);
+	p.user = "alice";
+	p.password = "p@ss";
+	assert_int_equal(proxy_open(&p, "127.0.0.1", 25,
+			     transport_deadline_in(5), &err, NULL),
+	    0);
+	proxy_done(&p);
+	assert_int_equal(p.hello_len, 4);
+	assert_int_equal(p.auth_len, 0);
+	assert_int_equal(p.request_len, 10);
+	assert_int_equal(p.request[0], 5);
+
+	/* Trickled, one byte at a time. */
+	proxy_init(&p);
+	p.method = method_user;
+	p.trickle = 1;
+	p.user = "alice";
+	p.password = "p@ss";
+	assert_int_equal(proxy_open(&p, "127.0.0.1", 25,
+			     transport_deadline_in(5), &err, NULL),
+	    0);
+	proxy_done(&p);
+	assert_int_equal(p.auth_len, sizeof(want));
+}
+
+/* Credentials the proxy could not take: refused before connecting. */
+static void
+not_connected(const char *user, const char *password, const char *text)
+{
+	struct net_target t;
+	struct error err;
+	struct pollfd pfd;
+	int lfd = listen_tcp(0), fd = -1;
+
+	memset(&t, 0, sizeof(t));
+	t.host = "127.0.0.1";
+	t.port = 25;
+	t.proxy_host = "127.0.0.1";
+	t.proxy_port = local_port(lfd);
+	t.proxy_user = user;
+	t.proxy_password = password;
+	error_clear(&err);
+	assert_int_equal(net_open(&t, transport_deadline_in(5), &fd, &err), -1);
+	assert_int_equal(err.kind, ERR_CONFIG);
+	assert_non_null(strstr(err.msg, text));
+	/* Nobody knocked. */
+	pfd.fd = lfd;
+	pfd.events = POLLIN;
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+	close(lfd);
+}
+
+/* The proxy says no to the password: a configuration error, named. */
+static void
+test_socks_user_password_refused(void **state)
+{
+	static const unsigned char no[] = { 1, 1 }, bad[] = { 9, 0 };
+	static const unsigned char short_no[] = { 1 };
+	struct proxy p;
+	struct error err;
+	char longname[300];
+
+	proxy_init(&p);
+	p.method = method_user;
+	p.auth_reply = no;
+	p.auth_reply_len = sizeof(no);
+	p.user = "alice";
+	p.password = "wrong-pw";
+	assert_int_equal(proxy_fails(&p, &err), ERR_CONFIG);
+	assert_non_null(strstr(err.msg, "the SOCKS proxy 127.0.0.1 refused"));
+	assert_non_null(strstr(err.msg, "alice"));
+	assert_null(strstr(err.msg, "wrong-pw"));
+	assert_int_equal(p.request_len, 0);
+
+	/* An answer in no version we know. */
+	proxy_init(&p);
+	p.method = method_user;
+	p.auth_reply = bad;
+	p.auth_reply_len = sizeof(bad);
+	p.user = "alice";
+	p.password = "pw";
+	assert_int_equal(proxy_fails(&p, &err), ERR_PROTOCOL);
+	assert_int_equal(p.request_len, 0);
+
+	/* Half an answer, then the proxy hangs up. */
+	proxy_init(&p);
+	p.method = method_user;
+	p.auth_reply = short_no;
+	p.auth_reply_len = sizeof(short_no);
+	p.user = "alice";
+	p.password = "pw";
+	assert_int_equal(proxy_fails(&p, &err), ERR_PROTOCOL);
+	assert_non_null(strstr(err.msg, "truncated"));
+
+	/* RFC 1929 allows 255 bytes: a longer name is never sent. */
+	memset(longname, 'u', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	not_connected(longname, "pw", "1 to 255 bytes");
+	/* No password at all, or an empty one. */
+	not_connected("alice", NULL, "1 to 255 bytes");
+	not_connected("alice", "", "1 to 255 bytes");
 }
 
 static void
@@ -1046,6 +1217,8 @@ main(void)
 		cmocka_unit_test(test_socks_reply_codes),
 		cmocka_unit_test(test_socks_short_refusal),
 		cmocka_unit_test(test_socks_method_refused),
+		cmocka_unit_test(test_socks_user_password),
+		cmocka_unit_test(test_socks_user_password_refused),
 		cmocka_unit_test(test_socks_truncated_reply),
 		cmocka_unit_test(test_socks_truncated_method),
 		cmocka_unit_test(test_socks_closed_before_reply),

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "conf.h"
 #include "prepare.h"
 
 static char dir[256];
@@ -415,6 +416,107 @@ test_account_only_and_auth(void **state)
 	done(&p, &q);
 }
 
+/*
+ * SMTPSERVER and EMAIL: only when no account is chosen and none is named
+ * default, in a file or without any.
+ */
+static void
+test_environment_fallback(void **state)
+{
+	struct prepared p;
+	struct request q;
+	struct error err;
+
+	(void)state;
+	setenv("SMTPSERVER", "env.example", 1);
+	setenv("EMAIL", "env@example.org", 1);
+	/* No file at all (HOME is empty): the environment's account. */
+	request(&q);
+	q.conffile = NULL;
+	if (prepare_with(&p, &q, "To: r@example.net\n\nbody\n", &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_string_equal(p.acc->name, "default");
+	assert_string_equal(p.sc.host, "env.example");
+	assert_int_equal(p.sc.port, 25);
+	assert_string_equal(p.from, "env@example.org");
+	assert_string_equal(conf_environment_source(p.acc, AF_HOST),
+	    "SMTPSERVER");
+	done(&p, &q);
+
+	/* -f wins over EMAIL. */
+	request(&q);
+	q.conffile = NULL;
+	q.from = "cli@example.org";
+	assert_int_equal(
+	    prepare_with(&p, &q, "To: r@example.net\n\nbody\n", &err), 0);
+	assert_string_equal(p.from, "cli@example.org");
+	done(&p, &q);
+
+	/* A file with an account named default: that one. */
+	write_file(conf, accounts);
+	request(&q);
+	assert_int_equal(prepare_with(&p, &q, NULL, &err), 0);
+	assert_string_equal(p.sc.host, "default.example");
+	done(&p, &q);
+
+	/* A file without: the environment's, unless -a names one. */
+	write_file(conf, "account work\nhost work.example\nfrom w@x.example\n");
+	request(&q);
+	assert_int_equal(prepare_with(&p, &q, NULL, &err), 0);
+	assert_string_equal(p.sc.host, "env.example");
+	done(&p, &q);
+	request(&q);
+	q.account = "default";
+	assert_int_equal(prepare_with(&p, &q, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "account default not found"));
+	done(&p, &q);
+
+	/* No sender at all: said so. */
+	unsetenv("EMAIL");
+	request(&q);
+	assert_int_equal(prepare_with(&p, &q, NULL, &err), -1);
+	assert_int_equal(err.kind, ERR_CONFIG);
+	assert_non_null(strstr(err.msg, "set EMAIL or give -f"));
+	done(&p, &q);
+	unsetenv("SMTPSERVER");
+}
+
+/* requiretls and the proxy's password reach the submission. */
+static void
+test_requiretls_and_proxy(void **state)
+{
+	struct prepared p;
+	struct request q;
+	struct error err;
+
+	(void)state;
+	write_file(conf,
+	    "account default\nhost mx.example\nfrom a@x.example\n"
+	    "tls on\nrequiretls on\nproxy_host 127.0.0.1\n"
+	    "proxy_user carol\nproxy_passwordeval echo pr0xy\n");
+	request(&q);
+	assert_int_equal(prepare_with(&p, &q, NULL, &err), 0);
+	assert_true(p.sc.smtp.requiretls);
+	assert_string_equal(p.sc.proxy_user, "carol");
+	assert_string_equal(p.sc.proxy_password, "pr0xy");
+	done(&p, &q);
+
+	/* A -bs caller's REQUIRETLS, with an account that has tls off. */
+	write_file(conf,
+	    "account default\nhost mx.example\nfrom a@x.example\n");
+	request(&q);
+	q.requiretls = 1;
+	assert_int_equal(prepare_with(&p, &q, NULL, &err), -1);
+	assert_int_equal(err.kind, ERR_CONFIG);
+	assert_non_null(strstr(err.msg, "requiretls needs tls on"));
+	done(&p, &q);
+	request(&q);
+	assert_int_equal(prepare_with(&p, &q, NULL, &err), 0);
+	assert_false(p.sc.smtp.requiretls);
+	assert_null(p.sc.proxy_user);
+	done(&p, &q);
+}
+
 int
 main(void)
 {
@@ -424,6 +526,8 @@ main(void)
 		cmocka_unit_test(test_envelope_and_maildomain),
 		cmocka_unit_test(test_override_order),
 		cmocka_unit_test(test_account_only_and_auth),
+		cmocka_unit_test(test_environment_fallback),
+		cmocka_unit_test(test_requiretls_and_proxy),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -153,6 +153,50 @@ test_netrc_readable_by_others(void **state)
 	account_free(a);
 }
 
+/* The proxy's password: its own settings, never the account's. */
+static void
+test_proxy_password(void **state)
+{
+	struct account *a = mkacct("mx.example", "alice");
+	struct error err;
+	char *pw = NULL;
+
+	account_set(a, AF_PASSWORD, "smtp-pw", 0, 0);
+	account_set(a, AF_PROXY_HOST, "proxy.example", 0, 0);
+	account_set(a, AF_PROXY_PASSWORD, "proxy-pw", 0, 0);
+	/* No proxy_user: no password, whatever else is set. */
+	error_clear(&err);
+	assert_int_equal(secret_proxy_password(a, &pw, &err), 0);
+	assert_null(pw);
+	account_set(a, AF_PROXY_USER, "carol", 0, 0);
+	assert_int_equal(secret_proxy_password(a, &pw, &err), 0);
+	assert_string_equal(pw, "proxy-pw");
+	secret_free(pw);
+	account_set(a, AF_PROXY_PASSWORD, NULL, 0, 0);
+	account_set(a, AF_PROXY_PASSWORDEVAL, "echo from-eval; echo second", 0,
+	    0);
+	assert_int_equal(secret_proxy_password(a, &pw, &err), 0);
+	assert_string_equal(pw, "from-eval");
+	secret_free(pw);
+	account_set(a, AF_PROXY_PASSWORDEVAL, "exit 4", 0, 0);
+	assert_int_equal(secret_proxy_password(a, &pw, &err), -1);
+	assert_int_equal(err.kind, ERR_CONFIG);
+	/* netrc: the proxy's entry, under proxy_user. */
+	account_set(a, AF_PROXY_PASSWORDEVAL, NULL, 0, 0);
+	write_netrc("machine mx.example login carol password wrong-host\n"
+		    "machine proxy.example login alice password wrong-user\n"
+		    "machine proxy.example login carol password netrc-pw\n",
+	    0600);
+	error_clear(&err);
+	assert_int_equal(secret_proxy_password(a, &pw, &err), 0);
+	assert_string_equal(pw, "netrc-pw");
+	secret_free(pw);
+	/* The account's own password is unchanged by all this. */
+	assert_string_equal(pw = lookup(a, &err), "smtp-pw");
+	secret_free(pw);
+	account_free(a);
+}
+
 int
 main(void)
 {
@@ -161,6 +205,7 @@ main(void)
 		cmocka_unit_test(test_passwordeval),
 		cmocka_unit_test(test_netrc),
 		cmocka_unit_test(test_netrc_readable_by_others),
+		cmocka_unit_test(test_proxy_password),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -667,6 +667,121 @@ test_dsn_not_offered(void **state)
 	smtp_free(s);
 }
 
+/* Up to the EHLO after STARTTLS; `before' is the EHLO reply in the clear. */
+static struct smtp *
+requiretls_session(struct smtp_params *p, const char *before)
+{
+	struct smtp *s;
+
+	p->starttls = 1;
+	p->requiretls = 1;
+	s = engine(p);
+	expect_action(to_ehlo(s, before), SMTP_A_READ);
+	assert_string_equal(take(s), "STARTTLS\r\n");
+	expect_action(on(s, "220 2.0.0 ready"), SMTP_A_TLS);
+	expect_action(smtp_tls_started(s, NULL, NULL, 0), SMTP_A_READ);
+	assert_string_equal(take(s), "EHLO " HELO "\r\n");
+	return s;
+}
+
+/* RFC 8689 4.1: offered after TLS, asked for: MAIL says REQUIRETLS. */
+static void
+test_requiretls_sent(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.size = 300;
+	p.eightbit = 1;
+	s = requiretls_session(&p, "250-mx\n250 STARTTLS");
+	expect_action(on(s,
+			  "250-mx\n250-PIPELINING\n250-SIZE 1000\n"
+			  "250-8BITMIME\n250 REQUIRETLS"),
+	    SMTP_A_READ);
+	assert_true(smtp_caps(s) & SMTP_CAP_REQUIRETLS);
+	assert_string_equal(take(s),
+	    "MAIL FROM:<" FROM "> SIZE=300 BODY=8BITMIME REQUIRETLS\r\n"
+	    "RCPT TO:<a@example.org>\r\nRCPT TO:<b@example.org>\r\n"
+	    "DATA\r\n");
+	smtp_free(s);
+
+	/* Implicit TLS: the first EHLO is already inside TLS. */
+	params_init(&p);
+	p.tls = 1;
+	p.requiretls = 1;
+	s = engine(&p);
+	expect_action(smtp_start(s), SMTP_A_READ);
+	expect_action(smtp_tls_started(s, NULL, NULL, 0), SMTP_A_READ);
+	expect_action(on(s, "220 mx ESMTP"), SMTP_A_READ);
+	assert_string_equal(take(s), "EHLO " HELO "\r\n");
+	expect_action(on(s, "250-mx\n250 requiretls"), SMTP_A_READ);
+	assert_string_equal(take(s), "MAIL FROM:<" FROM "> REQUIRETLS\r\n");
+	smtp_free(s);
+
+	/* Not asked for: offered or not, MAIL carries no REQUIRETLS. */
+	params_init(&p);
+	p.tls = 1;
+	s = engine(&p);
+	smtp_start(s);
+	smtp_tls_started(s, NULL, NULL, 0);
+	expect_action(on(s, "220 mx ESMTP"), SMTP_A_READ);
+	take(s);
+	expect_action(on(s, "250-mx\n250 REQUIRETLS"), SMTP_A_READ);
+	assert_string_equal(take(s), "MAIL FROM:<" FROM ">\r\n");
+	smtp_free(s);
+}
+
+/* Offered only in the clear: forgotten after TLS, so nothing is sent. */
+static void
+test_requiretls_not_offered(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	s = requiretls_session(&p, "250-mx\n250-STARTTLS\n250 REQUIRETLS");
+	expect_fail(s, on(s, "250-mx\n250-PIPELINING\n250 DSN"),
+	    ERR_UNAVAILABLE, 0);
+	assert_string_equal(take(s), "QUIT\r\n");
+	assert_non_null(
+	    strstr(smtp_error(s)->msg, "does not offer REQUIRETLS"));
+	assert_null(strstr(trace_log, "MAIL"));
+	smtp_free(s);
+}
+
+/* RFC 8689 4.2.1: never in the clear, even where the server offers it. */
+static void
+test_requiretls_without_tls(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	params_init(&p);
+	p.requiretls = 1;
+	s = engine(&p);
+	expect_fail(s, to_ehlo(s, "250-mx\n250-PIPELINING\n250 REQUIRETLS"),
+	    ERR_CONFIG, 0);
+	assert_string_equal(take(s), "QUIT\r\n");
+	assert_non_null(strstr(smtp_error(s)->msg, "not encrypted"));
+	assert_null(strstr(trace_log, "MAIL"));
+	smtp_free(s);
+
+	/* The same after AUTH: the check is at MAIL, whatever came first. */
+	params_init(&p);
+	p.requiretls = 1;
+	p.auth = "plain";
+	p.user = USER;
+	p.password = PASS;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250-AUTH PLAIN\n250 REQUIRETLS"),
+	    SMTP_A_READ);
+	assert_string_equal(take(s), "AUTH PLAIN " PLAIN_B64 "\r\n");
+	expect_fail(s, on(s, "235 ok"), ERR_CONFIG, 0);
+	assert_string_equal(take(s), "QUIT\r\n");
+	smtp_free(s);
+}
+
 /* RFC 1870: SIZE=n declared where known and offered. */
 static void
 test_size_declared(void **state)
@@ -1409,7 +1524,7 @@ test_capabilities(void **state)
 	const unsigned all = SMTP_CAP_8BITMIME | SMTP_CAP_AUTH |
 	    SMTP_CAP_CHUNKING | SMTP_CAP_DSN | SMTP_CAP_ENHANCEDSTATUSCODES |
 	    SMTP_CAP_PIPELINING | SMTP_CAP_SIZE | SMTP_CAP_SMTPUTF8 |
-	    SMTP_CAP_STARTTLS;
+	    SMTP_CAP_STARTTLS | SMTP_CAP_REQUIRETLS;
 
 	params_init(&p);
 	/* Keywords are case-insensitive (RFC 5321 2.4). */
@@ -1417,7 +1532,7 @@ test_capabilities(void **state)
 	ehlo = "250-mx.example greets you\n"
 	       "250-pipelining\n250-8bitmime\n250-Starttls\n250-auth plain\n"
 	       "250-size 1000\n250-dsn\n250-chunking\n250-smtputf8\n"
-	       "250 enhancedstatuscodes";
+	       "250-requiretls\n250 enhancedstatuscodes";
 	expect_action(to_ehlo(s, ehlo), SMTP_A_READ);
 	assert_int_equal(smtp_caps(s), all);
 	/* Lower-case PIPELINING still pipelines. */
@@ -1430,7 +1545,7 @@ test_capabilities(void **state)
 	s = engine(&p);
 	ehlo = "250-mx\n250-STARTTLS\n250-SMTPUTF8\n"
 	       "250-SIZE\n250-PIPELINING\n250-ENHANCEDSTATUSCODES\n250-DSN\n"
-	       "250-CHUNKING\n250-AUTH=LOGIN\n250 8BITMIME";
+	       "250-CHUNKING\n250-AUTH=LOGIN\n250-REQUIRETLS\n250 8BITMIME";
 	expect_action(to_ehlo(s, ehlo), SMTP_A_READ);
 	assert_int_equal(smtp_caps(s), all);
 	smtp_free(s);
@@ -1981,6 +2096,9 @@ main(void)
 		cmocka_unit_test(test_dsn_parameters),
 		cmocka_unit_test(test_dsn_orcpt_utf8),
 		cmocka_unit_test(test_dsn_not_offered),
+		cmocka_unit_test(test_requiretls_sent),
+		cmocka_unit_test(test_requiretls_not_offered),
+		cmocka_unit_test(test_requiretls_without_tls),
 		cmocka_unit_test(test_size_declared),
 		cmocka_unit_test(test_size_over_limit),
 	};
