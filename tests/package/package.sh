@@ -13,7 +13,9 @@
 #      mail system the machine has, in the overlay only), then the
 #      links, the manual links, the conffile, the units (not enabled),
 #      and /usr/sbin/sendmail -t delivering to the scripted SMTP server
-#      on the namespace's loopback; removal and purge leave nothing of
+#      on the namespace's loopback; the system queue (group, set-group-ID
+#      outbox-drop, drop directory) and a user's message through it sent
+#      by root's outbox -q; removal and purge leave nothing of
 #      the packages (dpkg -L against the tree, and no file named
 #      *outbox* left in the overlay's writes).
 #
@@ -64,7 +66,7 @@ echo "built in $(($(date +%s) - start)) s (DEB_BUILD_OPTIONS=$opts)"
 grep -E '^[0-9]+% tests passed' "$tmp/build.log"
 changes=$(ls "$tmp"/build/outbox_*.changes)
 deb=$(ls "$tmp"/build/outbox_*_*.deb)
-mta=$(ls "$tmp"/build/outbox-mta_*_all.deb)
+mta=$(ls "$tmp"/build/outbox-mta_*_*.deb)
 
 # -- 2. lintian, hardening ----------------------------------------------
 lintian --display-info --fail-on error,warning "$changes" \
@@ -168,8 +170,19 @@ for u in lib/systemd/system/outbox-smtpd.socket \
 	usr/share/zsh/vendor-completions/_outbox; do
 	[ -f "$root/$u" ] || fail "/$u is not installed"
 done
-enabled=$(find "$root/etc/systemd" -name '*outbox*' 2>/dev/null)
-[ -z "$enabled" ] || fail "units enabled by the installation: $enabled"
+# Enabled: the system queue's timer, nothing else.
+enabled=$(cd "$root/etc/systemd" && find . -name '*outbox*' | sort | xargs)
+[ "$enabled" = "./system/timers.target.wants/outbox-system-queue.timer" ] ||
+	fail "units enabled by the installation: [$enabled], expected the system queue's timer only"
+
+# The system queue, with the modes outbox(1) gives.
+in_root getent group outbox >/dev/null || fail "no group outbox"
+m=$(in_root stat -c '%a %U %G' /usr/libexec/outbox/outbox-drop)
+[ "$m" = "2755 root outbox" ] || fail "outbox-drop is $m"
+in_root dpkg-statoverride --list /usr/libexec/outbox/outbox-drop \
+	>/dev/null || fail "no dpkg-statoverride for outbox-drop"
+m=$(in_root stat -c '%a %U %G' /var/spool/outbox-drop)
+[ "$m" = "1730 root outbox" ] || fail "/var/spool/outbox-drop is $m"
 
 # A message through /usr/sbin/sendmail -t, from the account in
 # /etc/outbox.conf, to the scripted SMTP server on this namespace's
@@ -186,7 +199,7 @@ for _ in $(seq 50); do
 done
 port=$(sed -n 's/^PORT //p' "$sinkdir/port")
 [ -n "$port" ] || fail "the test server did not start"
-printf '# test account\naccount default\nhost 127.0.0.1\nport %s\ntls off\nfrom root@pkg.example\n' \
+printf '# test account\naccount default\nhost 127.0.0.1\nport %s\ntls off\nfrom root@pkg.example\nmaildomain pkg.example\n' \
 	"$port" >"$root/etc/outbox.conf"
 printf 'To: bob@example.net\nSubject: through the package\n\nIt works.\n' |
 	in_root /usr/sbin/sendmail -t >"$tmp/send.out" 2>&1
@@ -200,6 +213,32 @@ grep -q '^It works\.' "$sinkdir/msg" 2>/dev/null ||
 	fail "the message did not arrive"
 grep -q '^Subject: through the package' "$sinkdir/msg" 2>/dev/null ||
 	fail "the message arrived without its Subject"
+
+# A user without a configuration of their own: the message goes through
+# outbox-drop into the system queue, and root's outbox -q (what the
+# timer runs) sends it with the account in /etc/outbox.conf.
+in_root useradd -m dropper || fail "useradd dropper"
+printf 'Subject: from a user\n\nDropped.\n' |
+	chroot --userspec=dropper:dropper "$root" env -i PATH=/usr/bin:/bin \
+	HOME=/home/dropper LC_ALL=C /usr/sbin/sendmail carol@example.net \
+	>"$tmp/drop.out" 2>&1
+rc=$?
+[ $rc -eq 0 ] || fail "sendmail as a user exited $rc: $(cat "$tmp/drop.out")"
+n=$(in_root find /var/spool/outbox-drop -type f -user dropper | wc -l)
+[ "$n" -eq 1 ] || fail "$n files of dropper's in the drop directory, expected 1"
+grep -q 'carol@example.net' "$sinkdir/log" &&
+	fail "the user's message went out before root's queue run"
+out=$(in_root /usr/bin/outbox -q 2>&1) || fail "root's outbox -q: $out"
+grep -qx 'C: RCPT TO:<carol@example.net>' "$sinkdir/log" ||
+	fail "root's outbox -q did not send the user's message: $out"
+grep -q '^Dropped\.' "$sinkdir/msg" 2>/dev/null ||
+	fail "the user's message did not arrive whole"
+from=$(grep -o 'C: MAIL FROM:<[^>]*>' "$sinkdir/log" | tail -1)
+[ "$from" = "C: MAIL FROM:<dropper@pkg.example>" ] ||
+	fail "the user's message was sent as '$from', not from dropper@pkg.example"
+[ -z "$(ls -A "$root/var/spool/outbox-drop")" ] ||
+	fail "the drop directory is not empty after the run"
+in_root userdel -r dropper 2>/dev/null
 kill "$sink"
 wait "$sink" 2>/dev/null
 out=$(in_root /usr/bin/mailq 2>&1)
@@ -229,8 +268,12 @@ while IFS= read -r p; do
 done <"$tmp/files"
 [ -z "$left" ] || fail "left after purge:$left"
 stray=$(cd "$tmp/t/upper" && find . -name '*outbox*' | grep -v '^\./tmp/')
-[ -z "$stray" ] || fail "files named *outbox* left after purge: $stray"
+[ -z "$stray" ] || fail "files named *outbox* left after purge: $stray
+$(cd "$tmp/t/upper" && ls -laR $stray)"
 [ -e "$root/etc/outbox.conf" ] && fail "purge left /etc/outbox.conf"
+in_root getent group outbox >/dev/null && fail "purge left the group outbox"
+in_root dpkg-statoverride --list /usr/libexec/outbox/outbox-drop \
+	>/dev/null && fail "purge left the statoverride of outbox-drop"
 exit $((fails > 0))
 INNER
 unshare --mount --pid --net --uts --ipc --fork --mount-proc \

@@ -107,8 +107,13 @@ check_queue_files() {
 	exe=$(unit_path "$sy/outbox-smtpd@.service" ExecStart)
 	[ "$exe" = "$p/bin/outbox" ] ||
 		fail "outbox-smtpd@.service runs '$exe', not $p/bin/outbox"
+	exe=$(unit_path "$sy/outbox-system-queue.service" ExecStart)
+	[ "$exe" = "$p/bin/outbox" ] ||
+		fail "outbox-system-queue.service runs '$exe', not $p/bin/outbox"
+	grep -q '^WantedBy=timers.target' "$sy/outbox-system-queue.timer" ||
+		fail "outbox-system-queue.timer is not installed or cannot be enabled"
 	grep -q "@[A-Z_]*@" "$u/outbox-queue.service" "$ex/outbox-queue.cron" \
-		"$sy/outbox-smtpd@.service" &&
+		"$sy/outbox-smtpd@.service" "$sy/outbox-system-queue.service" &&
 		fail "a @VARIABLE@ was left in the generated files"
 }
 check_queue_files "$tmp/root" /usr
