@@ -5,7 +5,7 @@
 #      build runs the unit and scripted tests; OUTBOX_PACKAGE_NOCHECK=1
 #      skips them);
 #   2. lintian on the .changes: any error or warning not overridden
-#      fails; hardening-check on the program (PIE, stack protector,
+#      fails; hardening-check on the programs (PIE, stack protector,
 #      FORTIFY, RELRO, BIND_NOW) and blhc on the build log;
 #   3. in new mount, PID and network namespaces, a throwaway root that
 #      is this machine's own tree under an overlay whose writes go to a
@@ -77,8 +77,9 @@ grep -v 'running with root privileges' "$tmp/lintian.log"
 grep -q '^[EW]: ' "$tmp/lintian.log" && fail "lintian: error or warning tags"
 mkdir "$tmp/x"
 dpkg-deb -x "$deb" "$tmp/x"
-hardening-check --nocfprotection "$tmp/x/usr/bin/outbox" ||
-	fail "hardening-check"
+dpkg-deb -x "$mta" "$tmp/x"
+hardening-check --nocfprotection "$tmp/x/usr/bin/outbox" \
+	"$tmp/x/usr/libexec/outbox/outbox-drop" || fail "hardening-check"
 # Every compiler and linker line of the build got the flags (PIE is the
 # compiler's default on Debian, which blhc knows without --all).
 if blhc "$tmp/build.log" >"$tmp/blhc.log" 2>&1; then
