@@ -4,13 +4,13 @@
  * line endings only, the final dot, the BDAT chunk sizes) and throws it
  * away, and counts the round trips each connection cost.
  *
- * Round trips are counted as tests/scripted/smtpserver.py counts them: 1
- * for the TCP handshake, plus 1 for every turn, a point where the server
- * needed more bytes from the client after it had sent something (replies
- * or TLS handshake records) since its last read.  Bytes that arrive within
- * a short grace after such a send were already on the way and cost
- * nothing (a client that writes QUIT and closes without waiting for the
- * 221 does not pay for it).  Every read is timestamped for that.
+ * Round trips are counted as tests/lib/outboxtest/smtpserver.py counts them:
+ * 1 for the TCP handshake, plus 1 for every turn, a point where the server
+ * needed more bytes from the client after it had sent something (replies or
+ * TLS handshake records) since its last read.  Bytes that arrive within a
+ * short grace after such a send were already on the way and cost nothing (a
+ * client that writes QUIT and closes without waiting for the 221 does not
+ * pay for it).  Every read is timestamped for that.
  *
  * One line per connection goes to the statistics file:
  *   conn=N rtt=R flights=F wire_in=B wire_out=B msgs=M bad=K

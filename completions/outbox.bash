@@ -135,6 +135,7 @@ _outbox()
 			--host= --keepbcc --logfile= --logfile-time-format=
 			--maildomain= --passwordeval= --port= --pretend
 			--protocol= --proxy-host= --proxy-port= --queue-drop=
+			--queue-run
 			--read-envelope-from --read-recipients --remove-bcc-headers
 			--requiretls --rmqs= --serverinfo --set-date-header --set-from-header
 			--set-msgid-header --set-to-header --socket= --source-ip=

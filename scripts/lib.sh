@@ -2,9 +2,11 @@
 
 # The packages that building outbox needs.
 OUTBOX_BUILD_PKGS="build-essential cmake pkg-config libgnutls28-dev libgsasl-dev libidn2-dev"
-# The packages that the test suites need on top of those.
-OUTBOX_TEST_PKGS="libcmocka-dev gnutls-bin mandoc python3 postfix dovecot-core time msmtp
-    strace"
+# The packages that the unit and scripted tests need on top of those
+# (scripts/test installs only these when it runs nothing else).
+OUTBOX_UNIT_PKGS="libcmocka-dev gnutls-bin mandoc python3 clang-format"
+# The packages that all the test suites need on top of the build's.
+OUTBOX_TEST_PKGS="$OUTBOX_UNIT_PKGS postfix dovecot-core time msmtp strace"
 # The real callers and servers of tests/integration/callers.py. git
 # send-email needs Mail::Address (libmailtools-perl, only recommended).
 # cron, systemd-cron, at and fail2ban are not installed: cron and
@@ -13,7 +15,8 @@ OUTBOX_TEST_PKGS="libcmocka-dev gnutls-bin mandoc python3 postfix dovecot-core t
 OUTBOX_TEST_PKGS="$OUTBOX_TEST_PKGS mutt neomutt alpine git git-email
     libmailtools-perl bsd-mailx s-nail php-cli python3-aiosmtpd dante-server
     dovecot-lmtpd"
-# The PKCS#11 cases keep a client certificate in a SoftHSM token.
+# The PKCS#11 cases (scripted) keep a client certificate in a SoftHSM token.
+OUTBOX_UNIT_PKGS="$OUTBOX_UNIT_PKGS softhsm2"
 OUTBOX_TEST_PKGS="$OUTBOX_TEST_PKGS softhsm2"
 
 # need_packages PKG...: install whatever is missing, with apt-get when we are

@@ -33,6 +33,7 @@ static const char *const field_names[AF_N] = {
 	[AF_QUEUE_BACKGROUND] = "queue_background",
 	[AF_QUEUE_DIR] = "queue_dir",
 	[AF_QUEUE_MAX_AGE] = "queue_max_age",
+	[AF_QUEUE_NOTIFY] = "queue_notify",
 	[AF_QUEUE_RETRY] = "queue_retry",
 	[AF_REMOVE_BCC_HEADERS] = "remove_bcc_headers",
 	[AF_REQUIRETLS] = "requiretls",
@@ -123,20 +124,20 @@ account_set(struct account *a, enum acc_field f, const char *value, long n,
 	a->v[f] = copy;
 	a->n[f][0] = n;
 	a->n[f][1] = n2;
-	a->set |= (uint64_t)1 << f;
+	a->set[f / 64] |= (uint64_t)1 << (f % 64);
 	return 0;
 }
 
 void
 account_mark_default(struct account *a, enum acc_field f)
 {
-	a->set &= ~((uint64_t)1 << f);
+	a->set[f / 64] &= ~((uint64_t)1 << (f % 64));
 }
 
 int
 account_is_set(const struct account *a, enum acc_field f)
 {
-	return (a->set >> f & 1) != 0;
+	return (a->set[f / 64] >> (f % 64) & 1) != 0;
 }
 
 const char *
@@ -169,7 +170,7 @@ account_inherit(struct account *dst, const struct account *src)
 	int i;
 
 	for (i = 0; i < AF_N; i++)
-		if ((src->set >> i & 1) &&
+		if (account_is_set(src, (enum acc_field)i) &&
 		    account_set(dst, (enum acc_field)i, src->v[i], src->n[i][0],
 			src->n[i][1]) == -1)
 			return -1;

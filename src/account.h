@@ -36,6 +36,7 @@ enum acc_field {
 	AF_QUEUE_BACKGROUND,
 	AF_QUEUE_DIR,
 	AF_QUEUE_MAX_AGE,
+	AF_QUEUE_NOTIFY,
 	AF_QUEUE_RETRY,
 	AF_REMOVE_BCC_HEADERS,
 	AF_REQUIRETLS,
@@ -95,7 +96,7 @@ struct account {
 	unsigned line;
 	char *v[AF_N];	 /* values as validated by conf.c; NULL: none */
 	long n[AF_N][2]; /* typed: an acc_word, a number, seconds */
-	uint64_t set;	 /* which were set explicitly */
+	uint64_t set[(AF_N + 63) / 64]; /* which were set explicitly */
 	struct account *next;
 };
 

@@ -98,6 +98,7 @@ static const struct longopt {
 	{ "proxy-host", 1, 0, "proxy_host" },
 	{ "proxy-port", 1, 0, "proxy_port" },
 	{ "queue-drop", 1, 0, NULL },
+	{ "queue-run", 0, 0, NULL },
 	{ "read-envelope-from", 0, 0, NULL },
 	{ "read-recipients", 0, 't', NULL },
 	{ "remove-bcc-headers", 2, 0, "remove_bcc_headers" },
@@ -318,6 +319,11 @@ parse_long(struct cli *c, int argc, char **argv, int *i, struct error *err)
 		c->mode = CLI_QUEUE_RUN;
 		return 0;
 	}
+	if (strcmp(o->name, "queue-run") == 0) {
+		c->mode = CLI_QUEUE_RUN;
+		c->queue_due_only = 1;
+		return 0;
+	}
 	if (strcmp(o->name, "queue-drop") == 0) {
 		c->mode = CLI_QUEUE_DROP;
 		c->queue_match = val;
@@ -417,7 +423,7 @@ cli_parse(struct cli *c, int argc, char **argv, struct error *err)
 		return error_set(err, ERR_USAGE, "%s takes no recipients",
 		    c->mode == CLI_SERVERINFO	  ? "-S" :
 			c->mode == CLI_PRETEND	  ? "-P" :
-			c->mode == CLI_QUEUE_RUN  ? "-q" :
+			c->mode == CLI_QUEUE_RUN  ? "-q and --queue-run" :
 			c->mode == CLI_QUEUE_LIST ? "-bp" :
 			c->mode == CLI_QUEUE_DROP ? "--queue-drop" :
 			c->mode == CLI_CONFIGURE  ? "--configure" :
@@ -438,7 +444,8 @@ cli_usage(FILE *fp, const char *prog)
 	    "       %s --configure=ADDRESS   print an account found through "
 	    "DNS\n"
 	    "       %s -q [-qIID|-qRRCPT|-qSSENDER]  send what the queue "
-	    "holds (--flush)\n"
+	    "holds, now (--flush)\n"
+	    "       %s --queue-run       send what is due (for a timer)\n"
 	    "       %s -bp               list the queue (also as mailq)\n"
 	    "       %s --queue-drop=ID   delete a queued message\n"
 	    "       %s -bs [options]     speak SMTP on standard input and "
@@ -488,5 +495,5 @@ cli_usage(FILE *fp, const char *prog)
 	    "Exit status: 0 sent (or queued); 75 temporary failure (try "
 	    "again later); "
 	    "others: see outbox(1).\n",
-	    prog, prog, prog, prog, prog, prog, prog, prog, prog);
+	    prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
 }

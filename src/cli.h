@@ -44,6 +44,7 @@ struct cli {
 	const char *configure;	 /* --configure: the address to look up */
 	int host_given;		 /* --host: no configuration files */
 	char queue_by;		 /* -qI, -qR, -qS: by ID, recipient, sender */
+	int queue_due_only;	 /* --queue-run: what the schedule says */
 	const char *queue_match; /* what that selects by; queue_drop: ID */
 	char **rcpt;		 /* the arguments left after the options */
 	int nrcpt;

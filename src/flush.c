@@ -14,6 +14,7 @@
 #include "lineio.h"
 #include "log.h"
 #include "msg.h"
+#include "notice.h"
 
 static char *
 queue_dir_of(const struct account *a)
@@ -237,6 +238,7 @@ settle(struct flush *f, struct queue_entry *e, const struct error *err,
 	time_t now = time(NULL);
 	struct error e2;
 	char *line = error_line(err), *reason = NULL;
+	int expired = 0;
 
 	error_clear(&e2);
 	free(e->error);
@@ -246,6 +248,7 @@ settle(struct flush *f, struct queue_entry *e, const struct error *err,
 	    &e->next);
 	if (fate == FLUSH_EXPIRED) {
 		fate = FLUSH_FAILED;
+		expired = 1;
 		if (asprintf(&reason,
 			"expired after %lld seconds in the queue; "
 			"last error: %s",
@@ -259,13 +262,24 @@ settle(struct flush *f, struct queue_entry *e, const struct error *err,
 				   "refused",
 			&e2) == -1)
 			log_error(&e2);
-		else
+		else {
 			log_warn("message %s failed for good and was moved to "
 				 "%s/failed/: %s",
 			    e->id, e->dir,
 			    reason   ? reason :
 				line ? line :
 				       "");
+			/* A caller waiting for the outcome hears it itself. */
+			if (!f->locked && f->req != NULL &&
+			    notice_queue(f->req, e, err,
+				reason	 ? reason :
+				    line ? line :
+					   "refused",
+				expired,
+				f->sc->socket_path ? NULL : f->sc->host,
+				&e2) == -1)
+				log_error(&e2);
+		}
 	} else if (queue_save(e, &e2) == -1)
 		log_error(&e2);
 	free(reason);

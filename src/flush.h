@@ -52,6 +52,7 @@ struct queue_entry *flush_enqueue(const struct prepared *,
 struct flush {
 	const char *prog;
 	const struct account *acc;
+	const struct request *req; /* what the entries were prepared from */
 	const struct submit_conf *sc;
 	struct queue_entry **v;
 	size_t n, i;

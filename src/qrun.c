@@ -24,6 +24,7 @@ struct group {
 	struct request req;
 	struct cli_override ov[CLI_OVERRIDES_MAX];
 	char *ov_text[CLI_OVERRIDES_MAX];
+	char *conffile, *account; /* the request's own copies */
 	struct prepared p;
 };
 
@@ -101,7 +102,12 @@ selected(const struct cli *c, const struct queue_entry *e, time_t now)
 				return 1;
 		return 0;
 	default:
-		return e->next <= now;
+		/*
+		 * -q sends everything now, as sendmail's and Postfix's do:
+		 * whoever runs it by hand has mended something.  The timer's
+		 * --queue-run and the run after a send keep the schedule.
+		 */
+		return !c->queue_due_only || e->next <= now;
 	}
 }
 
@@ -139,9 +145,14 @@ group_ready(struct group *g, const struct queue_entry *e, struct error *err)
 	char *sp;
 
 	memset(g, 0, sizeof(*g));
-	g->req.conffile = e->conffile;
+	/* Copies: settling an entry may change it while the group lives. */
+	if ((e->conffile != NULL &&
+		(g->conffile = strdup(e->conffile)) == NULL) ||
+	    (g->account = strdup(e->account)) == NULL)
+		return error_set(err, ERR_OSERR, "out of memory");
+	g->req.conffile = g->conffile;
 	g->req.host_given = e->host_given;
-	g->req.account = e->host_given ? NULL : e->account;
+	g->req.account = e->host_given ? NULL : g->account;
 	g->req.msg_fd = -1;
 	g->req.ov = g->ov;
 	for (k = 0; k < e->nset && k < CLI_OVERRIDES_MAX; k++) {
@@ -163,6 +174,8 @@ group_free(struct group *g)
 	prepare_free(&g->p);
 	for (int i = 0; i < CLI_OVERRIDES_MAX; i++)
 		free(g->ov_text[i]);
+	free(g->conffile);
+	free(g->account);
 }
 
 static int
@@ -242,6 +255,7 @@ qrun_run(const struct cli *c, FILE *out, struct error *err)
 			continue;
 		}
 		flush_init(&f, c->prog, g.p.acc, &g.p.sc, all + i, j - i);
+		f.req = &g.req;
 		flush_entries(&f);
 		sent += f.sent;
 		retried += f.retried;
@@ -293,6 +307,7 @@ qrun_spawn(const struct cli *c, const struct account *acc)
 	fc = *c;
 	fc.mode = CLI_QUEUE_RUN;
 	fc.queue_by = 0;
+	fc.queue_due_only = 1;
 	fc.rcpt = NULL;
 	fc.nrcpt = 0;
 	log_init(c->prog, 0);

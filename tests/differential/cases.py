@@ -1,10 +1,11 @@
 """The differential cases: outbox against msmtp (see diffrun.py).
 
-Each case gives a configuration (msmtp format; @PORT@ is the capture
+Each case gives a configuration (msmtp format; @PORT@ is the test
 server's port, @DIR@ the case's scratch directory, @CERTS@ the
 certificate directory), an argv (after "-C CONFIG"), the standard input,
-and the capture server's behaviour.  Both programs run with HOME in the
-scratch directory, USER=LOGNAME=difftest, HOSTNAME=diffhost.example,
+and the rules of the test server (the sink of tests/lib/outboxtest/
+smtpserver.py; "unix": True puts it on a Unix-domain socket).  Both
+programs run with HOME in the scratch directory, USER=LOGNAME=difftest, HOSTNAME=diffhost.example,
 TZ=UTC, LC_ALL=C.UTF-8 (a case may change or unset these with env).
 
 expect_diff lists the deliberate differences, aspect by aspect, with the
@@ -68,7 +69,7 @@ class Case:
 
 
 def acct(extra="", frm="sender@example.org"):
-    """A one-account file for the capture server, plus extra lines."""
+    """A one-account file for the test server, plus extra lines."""
     return ("account default\nhost 127.0.0.1\nport @PORT@\ntimeout 10\n"
             "from %s\n%s" % (frm, extra))
 
@@ -619,7 +620,7 @@ CASES = [
          acct("protocol lmtp\n"),
          ["a@example.org", "b@example.org"], MSG,
          server={"lmtp": True,
-                 "lmtp_final": {"b@example.org": "550 5.2.2 mailbox full"}},
+                 "dot_by": {"b@example.org": "550 5.2.2 mailbox full"}},
          expect={"greeting": "LHLO localhost", "delivered": False}),
 
     # -- refusals -------------------------------------------------------------
@@ -627,18 +628,18 @@ CASES = [
          "A 5xx to the only RCPT: both exit 65 (EX_DATAERR), nothing "
          "delivered.",
          acct(), ["bad@example.org"], MSG,
-         server={"rcpt": {"bad@example.org": "550 5.1.1 no such user"}},
+         server={"rcpt_by": {"bad@example.org": "550 5.1.1 no such user"}},
          exit="exact", expect={"exit": 65, "delivered": False}),
     Case("rcpt-5xx-one-of-two",
          "A 5xx to one of two RCPTs: the whole message fails, nothing is "
          "delivered to the other.",
          acct(), ["good@example.org", "bad@example.org"], MSG,
-         server={"rcpt": {"bad@example.org": "550 5.1.1 no such user"}},
+         server={"rcpt_by": {"bad@example.org": "550 5.1.1 no such user"}},
          exit="exact", expect={"exit": 65, "delivered": False}),
     Case("rcpt-4xx",
          "A 4xx to RCPT: msmtp 69, outbox 75 (deliberate).",
          acct(), ["later@example.org"], MSG,
-         server={"rcpt": {"later@example.org": "450 4.2.1 try later"}},
+         server={"rcpt_by": {"later@example.org": "450 4.2.1 try later"}},
          expect={"delivered": False},
          expect_diff={"exit": {"msmtp": 69, "outbox": 75, "why": FOUR_XX}}),
     Case("mail-5xx",
@@ -649,7 +650,7 @@ CASES = [
     Case("data-end-4xx",
          "A 4xx after the final dot: msmtp 69, outbox 75 (deliberate).",
          acct(), ["rcpt@example.org"], MSG,
-         server={"data_end": "451 4.3.0 local error"},
+         server={"dot": "451 4.3.0 local error"},
          expect={"delivered": False},
          expect_diff={"exit": {"msmtp": 69, "outbox": 75, "why": FOUR_XX}}),
 
@@ -882,7 +883,7 @@ CASES = [
     Case("data-end-5xx",
          "A 5xx after the final dot.",
          acct(), ["rcpt@example.org"], MSG,
-         server={"data_end": "554 5.7.1 spam"},
+         server={"dot": "554 5.7.1 spam"},
          expect={"delivered": False}, exit="exact"),
     Case("from-crlf-injection",
          "-f holding CRLF: msmtp sends the injected command to the server; "

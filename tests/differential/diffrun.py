@@ -1,14 +1,15 @@
 #!/usr/bin/python3
 """Differential test: outbox against msmtp, case by case.
 
-  diffrun.py --outbox PATH [--msmtp PATH] [--certs DIR] CASE...
-  diffrun.py --outbox PATH --all
+  diffrun.py --outbox PATH [--msmtp PATH] [--certs DIR] CASE...  ("all":
+                                                          every case)
   diffrun.py --list
 
 For each case (defined in cases.py) the same configuration file (mode
 600), the same argv and the same standard input are given to msmtp and to
-outbox, each talking to a capture server on 127.0.0.1 (capture.py).  What
-the two clients did is then compared:
+outbox, each talking to the library's SMTP sink (tests/lib/outboxtest/
+smtpserver.py, run inside this program) on 127.0.0.1, which keeps every
+session.  What the two clients did is then compared:
 
   exit      the exit status: its class (0 or not) by default, the exact
             value when the case says exit="exact"
@@ -33,7 +34,6 @@ caught too.
 msmtp missing is a failure, never a skip.  Python 3 standard library only.
 """
 
-import argparse
 import difflib
 import email.utils
 import os
@@ -46,10 +46,19 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.dont_write_bytecode = True  # keep the source tree clean
 
-import capture  # noqa: E402
 import cases as casedefs  # noqa: E402
+from outboxtest import PY, tool  # noqa: E402
+from outboxtest import cases as registry  # noqa: E402
+from outboxtest.smtpserver import Sink  # noqa: E402
+
+CASES = registry.Registry()
+for _c in casedefs.CASES:
+    CASES.add(_c.name, _c)
+# What the server offers when a case does not say (its "ext").
+EXT = ["PIPELINING"]
 
 ASPECTS = ["exit", "greeting", "auth", "mail", "rcpt", "delivered", "headers",
            "separator", "body"]
@@ -375,13 +384,8 @@ def report(case, m, o, fails, out):
 
 
 def start_proxy(options):
-    """The scripted suite's SOCKS5 proxy, and the port it listens on."""
-    here = os.path.dirname(HERE)
-    for path in (os.path.join(here, "lib", "socks5.py"),
-                 os.path.join(here, "scripted", "socks5.py")):
-        if os.path.exists(path):
-            break
-    p = subprocess.Popen([sys.executable, path] + list(options),
+    """The test library's SOCKS5 proxy, and the port it listens on."""
+    p = subprocess.Popen([PY, "-B", tool("socks5.py")] + list(options),
                          stdout=subprocess.PIPE)
     line = p.stdout.readline().decode()
     if not line.startswith("PORT "):
@@ -396,13 +400,11 @@ def run_case(case, outbox, msmtp, certs, keep=False, verbose=False,
     server = proxy = None
     proxy_port = 0
     try:
-        behaviour = dict(case.server)
-        if behaviour.get("unix"):
-            behaviour["unix"] = os.path.join(work, "smtp.sock")
-        if behaviour.get("tls"):
-            behaviour["tls"] = (os.path.join(certs, "server.pem"),
-                                os.path.join(certs, "server.key"))
-        server = capture.CaptureServer(behaviour)
+        rules = dict(case.server)
+        rules.setdefault("ext", EXT)
+        unix = os.path.join(work, "smtp.sock") if rules.pop("unix", None) \
+            else None
+        server = Sink(rules, certs=certs, unix=unix)
         if case.proxy is not None:
             proxy, proxy_port = start_proxy(case.proxy)
         setup(case, work, server.port, certs, proxy_port)
@@ -441,57 +443,31 @@ def run_case(case, outbox, msmtp, certs, keep=False, verbose=False,
             shutil.rmtree(work, ignore_errors=True)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--outbox")
-    ap.add_argument("--msmtp", default="/usr/bin/msmtp")
-    ap.add_argument("--certs", help="directory made by scripts/gencerts")
-    ap.add_argument("--list", action="store_true")
-    ap.add_argument("--all", action="store_true")
-    ap.add_argument("--keep", action="store_true",
-                    help="keep the scratch directories")
+def options(ap):
+    ap.add_argument("--msmtp", default="/usr/bin/msmtp",
+                    help="the msmtp compared with (default /usr/bin/msmtp)")
     ap.add_argument("--verbose", action="store_true",
                     help="show both observations even when a case passes")
-    ap.add_argument("case", nargs="*")
-    a = ap.parse_args()
-    allc = casedefs.CASES
-    names = [c.name for c in allc]
-    if len(set(names)) != len(names):
-        sys.exit("duplicate case names")
-    if a.list:
-        print(";".join(names))
-        return 0
-    if not a.outbox or not os.access(a.outbox, os.X_OK):
-        print("FAIL: outbox binary not given or not executable: %s"
-              % a.outbox)
-        return 1
+
+
+def check(a):
     if not os.access(a.msmtp, os.X_OK):
-        print("FAIL: msmtp not found at %s: the differential test needs "
-              "it (apt-get install msmtp). This is a failure, not a skip."
-              % a.msmtp)
-        return 1
-    sel = allc if a.all else []
-    for n in a.case:
-        if n not in names:
-            print("FAIL: unknown case %s" % n)
-            return 1
-        sel.append(allc[names.index(n)])
-    if not sel:
-        ap.error("no case given")
-    ok = 0
-    for c in sel:
-        if c.server.get("tls") and not (
-                a.certs and os.path.exists(os.path.join(a.certs,
-                                                        "server.pem"))):
-            print("FAIL: differential/%s needs --certs DIR with server.pem "
-                  "(scripts/gencerts DIR)" % c.name)
-            continue
-        if run_case(c, a.outbox, a.msmtp, a.certs, a.keep, a.verbose):
-            ok += 1
-    if len(sel) > 1:
-        print("%d of %d cases passed" % (ok, len(sel)))
-    return 0 if ok == len(sel) else 1
+        return ("msmtp not found at %s: the differential test needs it "
+                "(apt-get install msmtp). This is a failure, not a skip."
+                % a.msmtp)
+    return None
+
+
+def run_one(name, a):
+    c = CASES.fn(name)
+    if c.server.get("tls") and not (
+            a.certs and os.path.exists(os.path.join(a.certs, "server.pem"))):
+        print("FAIL: differential/%s needs --certs DIR with server.pem "
+              "(tests/lib/outboxtest/certs.py DIR)" % c.name)
+        return False
+    return run_case(c, a.outbox, a.msmtp, a.certs, a.keep, a.verbose)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(registry.main(CASES, run_one, __doc__, options=options,
+                           check=check))

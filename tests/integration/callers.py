@@ -5,9 +5,10 @@ git send-email, bsd-mailx, s-nail and PHP, the exact argv of cron, cronie,
 systemd-cron, at and fail2ban, a Python script; aiosmtpd, Dovecot's LMTP
 server, a dante SOCKS5 proxy.
 
-usage: callers.py CASE OUTBOX DIR     run one case (see --list)
-       callers.py all OUTBOX DIR      run every case, report each
-       callers.py --list              print the case names
+usage: callers.py --outbox PATH --itest DIR CASE...   run cases ("all":
+                                                      every one)
+       callers.py --list              print the case names (one ctest test
+                                      integration/callers/NAME each)
 
 DIR is the directory given to "servers start" (see itest.py, whose helpers
 this file uses).  Needs root: every caller runs in a private mount namespace
@@ -49,6 +50,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import itest  # noqa: E402  (the helpers shared with itest.py)
 from itest import Failure, describe_difference, normalise  # noqa: E402
+from outboxtest import cases as registry  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY = "/usr/bin/python3"
@@ -417,14 +419,8 @@ def check_content(got, sent, added, bcc, where):
 
 # --- the cases -------------------------------------------------------------
 
-CASES = {}
-
-
-def case(name):
-    def register(fn):
-        CASES[name] = fn
-        return fn
-    return register
+CASES = registry.Registry()
+case = CASES.case
 
 
 def mutt_like(c, program):
@@ -1218,7 +1214,7 @@ def run_case(name, outbox, d):
     t0 = time.monotonic()
     try:
         try:
-            rcpts = CASES[name](c)
+            rcpts = CASES.fn(name)(c)
         finally:
             c.stop_daemons()
     except Failure as e:

@@ -2,16 +2,17 @@
 """outbox integration tests against the private Postfix + Dovecot instance
 started by tests/integration/servers.
 
-usage: itest.py CASE OUTBOX DIR     run one case (see --list)
-       itest.py all OUTBOX DIR      run every case, report each
-       itest.py --list              print the case names
+usage: itest.py --outbox PATH --itest DIR CASE...   run cases ("all":
+                                                    every one)
+       itest.py --list              print the case names (one ctest test
+                                    integration/NAME each)
 
 With ITEST_VERBOSE=1 in the environment, passing cases print outbox's -v
 trace too.
 
 DIR is the directory given to "servers start"; DIR/ports says where the
 servers listen.  Each case writes its own outbox configuration (mode 0600),
-runs OUTBOX -v with the message on stdin and checks the exit code, stderr and
+runs outbox -v with the message on stdin and checks the exit code, stderr and
 what Postfix delivered: DIR/mail/RECIPIENT/*.msg is the message as delivered,
 which after removing the Received: header Postfix prepends must equal the
 input with its line endings normalised to LF and a final newline added.
@@ -29,6 +30,11 @@ import shutil
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+sys.dont_write_bytecode = True  # keep the source tree clean
+from outboxtest import cases as registry  # noqa: E402
 
 DELIVERY_WAIT = 20        # seconds to wait for Postfix to deliver
 LARGE_DELIVERY_WAIT = 90
@@ -341,14 +347,8 @@ def simple_message(case, rcpt, body=None, extra_headers=b""):
 
 # --- the cases -------------------------------------------------------------
 
-CASES = {}
-
-
-def case(name):
-    def register(fn):
-        CASES[name] = fn
-        return fn
-    return register
+CASES = registry.Registry()
+case = CASES.case
 
 
 def deliver_ok(c, port, auth, mech, tls="on", starttls="on", user=None,
@@ -646,7 +646,7 @@ def run_case(name, outbox, d):
     try:
         if not os.access(c.outbox, os.X_OK):
             raise Failure("%s is not an executable" % c.outbox)
-        rcpts = CASES[name](c)
+        rcpts = CASES.fn(name)(c)
     except Failure as e:
         c.report_failure(e)
         return False
@@ -662,25 +662,17 @@ def run_case(name, outbox, d):
 
 
 def run_cli(argv, doc, cases, run_one, needs_root=False):
-    """The command line shared by the case files: --list, a case or all."""
-    if len(argv) == 2 and argv[1] == "--list":
-        print("\n".join(cases))
-        return 0
-    if len(argv) != 4 or (argv[1] != "all" and argv[1] not in cases):
-        print(doc.strip(), file=sys.stderr)
-        print("\ncases: " + " ".join(cases), file=sys.stderr)
-        return 64
-    if needs_root and os.geteuid() != 0:
-        print("%s must run as root (mount namespaces)"
-              % os.path.basename(argv[0]), file=sys.stderr)
-        return 1
-    names = list(cases) if argv[1] == "all" else [argv[1]]
-    failed = [n for n in names if not run_one(n, argv[2], argv[3])]
-    if len(names) > 1:
-        print("%d of %d cases passed%s" % (
-            len(names) - len(failed), len(names),
-            "; failed: " + " ".join(failed) if failed else ""))
-    return 1 if failed else 0
+    """The command line of the case files (tests/lib/outboxtest/cases.py):
+    --list, or --outbox PATH --itest DIR and the cases."""
+    def check(a):
+        if not a.itest:
+            return "--itest DIR (the servers' directory) is required"
+        if needs_root and os.geteuid() != 0:
+            return ("%s must run as root (mount namespaces)"
+                    % os.path.basename(argv[0]))
+        return None
+    return registry.main(cases, lambda n, a: run_one(n, a.outbox, a.itest),
+                         doc, argv[1:], check=check)
 
 
 def main(argv):

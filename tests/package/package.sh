@@ -15,7 +15,7 @@
 #      and /usr/sbin/sendmail -t delivering to the scripted SMTP server
 #      on the namespace's loopback; the system queue (group, set-group-ID
 #      outbox-drop, drop directory) and a user's message through it sent
-#      by root's outbox -q; removal and purge leave nothing of
+#      by root's outbox --queue-run; removal and purge leave nothing of
 #      the packages (dpkg -L against the tree, and no file named
 #      *outbox* left in the overlay's writes).
 #
@@ -190,8 +190,8 @@ m=$(in_root stat -c '%a %U %G' /var/spool/outbox-drop)
 # loopback.
 sinkdir=$tmp/t/sink
 mkdir "$sinkdir"
-/usr/bin/python3 "$src/tests/scripted/smtpserver.py" --sink \
-	--certs "$sinkdir" --transcript "$sinkdir/log" \
+/usr/bin/python3 -B "$src/tests/lib/outboxtest/smtpserver.py" --sink \
+	--transcript "$sinkdir/log" \
 	--message "$sinkdir/msg" >"$sinkdir/port" &
 sink=$!
 for _ in $(seq 50); do
@@ -216,8 +216,8 @@ grep -q '^Subject: through the package' "$sinkdir/msg" 2>/dev/null ||
 	fail "the message arrived without its Subject"
 
 # A user without a configuration of their own: the message goes through
-# outbox-drop into the system queue, and root's outbox -q (what the
-# timer runs) sends it with the account in /etc/outbox.conf.
+# outbox-drop into the system queue, and root's outbox --queue-run (what
+# the timer runs) sends it with the account in /etc/outbox.conf.
 in_root useradd -m dropper || fail "useradd dropper"
 printf 'Subject: from a user\n\nDropped.\n' |
 	chroot --userspec=dropper:dropper "$root" env -i PATH=/usr/bin:/bin \
@@ -229,9 +229,10 @@ n=$(in_root find /var/spool/outbox-drop -type f -user dropper | wc -l)
 [ "$n" -eq 1 ] || fail "$n files of dropper's in the drop directory, expected 1"
 grep -q 'carol@example.net' "$sinkdir/log" &&
 	fail "the user's message went out before root's queue run"
-out=$(in_root /usr/bin/outbox -q 2>&1) || fail "root's outbox -q: $out"
+out=$(in_root /usr/bin/outbox --queue-run 2>&1) ||
+	fail "root's outbox --queue-run: $out"
 grep -qx 'C: RCPT TO:<carol@example.net>' "$sinkdir/log" ||
-	fail "root's outbox -q did not send the user's message: $out"
+	fail "root's outbox --queue-run did not send the user's message: $out"
 grep -q '^Dropped\.' "$sinkdir/msg" 2>/dev/null ||
 	fail "the user's message did not arrive whole"
 from=$(grep -o 'C: MAIL FROM:<[^>]*>' "$sinkdir/log" | tail -1)

@@ -2,8 +2,9 @@
 """Fault injection: four flushes at once over 200 queued messages; every
 message must be delivered exactly once.
 
-usage: fault_concurrent.py OUTBOX [--messages N] [--flushers K]
-                                  [--rounds R] [--keep]
+usage: fault_concurrent.py --outbox PATH [--messages N] [--flushers K]
+                           [--rounds R] [--keep] fault-concurrent
+(qtest.py runs it too, as case fault-concurrent)
 
 Each round queues N messages ("queue always", no background flush), then
 starts K "outbox -q" at the same moment against the recording sink (the
@@ -16,14 +17,16 @@ or duplicated message, or any entry left.
 Standard library only.
 """
 
-import argparse
 import os
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qlib import Outbox, SinkServer, message, crlf, check_layout  # noqa
+from qlib import Outbox, SinkProcess, message, crlf, check_layout  # noqa
+from outboxtest import cases  # noqa: E402
+
+NAME = 'fault-concurrent'
 
 
 def enqueue(o, seqs):
@@ -112,16 +115,15 @@ def one_round(o, sink, n, k, delay, label):
             not bad and not o.failed())
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('outbox')
+def options(ap):
     ap.add_argument('--messages', type=int, default=200)
     ap.add_argument('--flushers', type=int, default=4)
     ap.add_argument('--rounds', type=int, default=3)
-    ap.add_argument('--keep', action='store_true')
-    args = ap.parse_args()
+
+
+def run(args):
     o = Outbox(args.outbox, keep=args.keep)
-    sink = SinkServer(o.dir)
+    sink = SinkProcess(o.dir)
     o.config(sink.port, queue='always')
     ok = True
     try:
@@ -135,4 +137,5 @@ def main():
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cases.main(cases.one(NAME, run), lambda n, a: run(a) == 0,
+                        __doc__, options=options))

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Fault injection: a full disk and an unwritable queue directory.
 
-usage: fault_disk.py OUTBOX [--keep]
+usage: fault_disk.py --outbox PATH [--keep] fault-disk
+(qtest.py runs it too, as case fault-disk)
 
 Needs root: it re-runs itself in a private mount namespace (unshare -m)
 and mounts small tmpfs file systems there, invisible to the rest of the
@@ -35,8 +36,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qlib import (Outbox, SinkServer, message, crlf, free_port,  # noqa
+from qlib import (Outbox, SinkProcess, message, crlf, free_port,  # noqa
                   check_layout)
+from outboxtest import cases  # noqa: E402
+
+NAME = 'fault-disk'
 
 problems = []
 
@@ -58,7 +62,7 @@ def part_full_tmpfs(outbox, base):
     fs = os.path.join(base, 'p1', 'fs')
     mount_tmpfs(fs, '512k')
     o.qdir = os.path.join(fs, 'queue')
-    sink = SinkServer(o.dir)
+    sink = SinkProcess(o.dir)
     try:
         o.config(sink.port, queue='always')
         claimed, refused = {}, {}
@@ -269,19 +273,23 @@ def inner(outbox):
     return 1 if problems else 0
 
 
-def main():
-    if len(sys.argv) >= 3 and sys.argv[2] == '--inner':
-        return inner(os.path.abspath(sys.argv[1]))
-    if len(sys.argv) < 2:
-        print(__doc__, file=sys.stderr)
-        return 64
+def options(ap):
+    ap.add_argument('--inner', action='store_true',
+                    help='(inside the private mount namespace)')
+
+
+def run(args):
+    if getattr(args, 'inner', False):
+        return inner(args.outbox)
     if os.geteuid() != 0:
         print('fault_disk: needs root (unshare -m, mount)', file=sys.stderr)
         return 1
     return subprocess.run(['unshare', '-m', '--propagation', 'private', '--',
-                           sys.executable, os.path.abspath(__file__),
-                           os.path.abspath(sys.argv[1]), '--inner']).returncode
+                           sys.executable, '-B', os.path.abspath(__file__),
+                           '--outbox', args.outbox, '--inner',
+                           NAME]).returncode
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cases.main(cases.one(NAME, run), lambda n, a: run(a) == 0,
+                        __doc__, options=options))

@@ -2,8 +2,9 @@
 """Fault injection: kill -9 at random instants during enqueue and during
 flush, then a clean flush; count messages lost, corrupted and duplicated.
 
-usage: fault_kill.py OUTBOX [--enqueue-trials N] [--flush-trials N]
-                            [--seed S] [--keep]
+usage: fault_kill.py --outbox PATH [--enqueue-trials N] [--flush-trials N]
+                     [--seed S] [--keep] fault-kill
+(qtest.py runs it too, as case fault-kill)
 
 Enqueue: N runs (half "queue always", half "queue on-failure" after a
 refused connection), each killed with SIGKILL at a random instant between
@@ -31,7 +32,6 @@ Exit 1 on any lost, corrupt or unexplained duplicate.
 Standard library only.
 """
 
-import argparse
 import os
 import random
 import signal
@@ -40,8 +40,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qlib import (Outbox, SinkServer, message, crlf, free_port,  # noqa
+from qlib import (Outbox, SinkProcess, message, crlf, free_port,  # noqa
                   check_layout)
+from outboxtest import cases  # noqa: E402
+
+NAME = 'fault-kill'
 
 
 class Run:
@@ -295,19 +298,18 @@ class Trial:
                     extra_copies_unexplained=unexplained)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('outbox')
+def options(ap):
     ap.add_argument('--enqueue-trials', type=int, default=200)
     ap.add_argument('--flush-trials', type=int, default=200)
     ap.add_argument('--seed', type=int, default=None)
-    ap.add_argument('--keep', action='store_true')
-    args = ap.parse_args()
+
+
+def run(args):
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     print('fault_kill: seed %d' % seed)
     rng = random.Random(seed)
     o = Outbox(args.outbox, keep=args.keep)
-    sink = SinkServer(o.dir)
+    sink = SinkProcess(o.dir)
     t = Trial(o, sink, rng)
     ok = False
     try:
@@ -340,4 +342,5 @@ def main():
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(cases.main(cases.one(NAME, run), lambda n, a: run(a) == 0,
+                        __doc__, options=options))

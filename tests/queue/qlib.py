@@ -1,60 +1,30 @@
 """Shared helpers for outbox's queue tests: a private HOME and queue
-directory, configurations, running outbox, reading the queue directory,
-the recording sink (qsink.py) and the delay proxy (delayproxy.py) as child
-processes that are always stopped again.
+directory, configurations, running outbox, reading the queue directory.
+The sink and the delay proxy are the library's (tests/lib/outboxtest).
 
 Standard library only.
 """
 
-import atexit
-import base64
 import calendar
-import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PY = '/usr/bin/python3'
+sys.path.insert(0, os.path.join(HERE, '..', 'lib'))
+sys.dont_write_bytecode = True  # keep the source tree clean
+# What the queue tests take from the library, through this module.
+from outboxtest import PY, TOP, tool  # noqa: E402,F401
+from outboxtest.procs import (Failure, SinkProcess, DelayProxy,  # noqa
+                              free_port)
+
 FROM = 'alice@example.org'
 ID_RE = re.compile(r'^[0-9A-F]{16}$')
-
-_children = []
-
-
-def _reap_children():
-    for p in _children:
-        if p.poll() is None:
-            try:
-                p.terminate()
-                p.wait(5)
-            except Exception:
-                try:
-                    p.kill()
-                    p.wait(5)
-                except Exception:
-                    pass
-
-
-atexit.register(_reap_children)
-
-
-def _on_term(signum, frame):
-    _reap_children()
-    sys.exit(128 + signum)
-
-
-signal.signal(signal.SIGTERM, _on_term)
-
-
-class Failure(Exception):
-    pass
 
 
 def check(cond, what, *args):
@@ -205,147 +175,6 @@ def check_layout(qdir):
     for i in sorted(envs - msgs):
         problems.append('%s.env without %s.msg' % (i, i))
     return problems
-
-
-# --- processes ----------------------------------------------------------------
-
-def read_port(proc, what):
-    line = proc.stdout.readline().decode()
-    m = re.match(r'PORT (\d+)', line)
-    if not m:
-        proc.kill()
-        raise Failure('%s did not start: %r' % (what, line))
-    return int(m.group(1))
-
-
-def wait_port(port, up=True, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        s = socket.socket()
-        try:
-            s.connect(('127.0.0.1', port))
-            ok = True
-        except OSError:
-            ok = False
-        finally:
-            s.close()
-        if ok == up:
-            return
-        if time.monotonic() > deadline:
-            raise Failure('port %d still %s after %gs'
-                          % (port, 'down' if up else 'up', timeout))
-        time.sleep(0.02)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class SinkServer:
-    """qsink.py as a child process; its log read back as events."""
-
-    def __init__(self, workdir, rules=None, port=0, name='sink'):
-        self.log = os.path.join(workdir, name + '.log')
-        self.rules_path = os.path.join(workdir, name + '.rules.json')
-        self.proc = None
-        self.port = port
-        self.set_rules(rules or {})
-        self.start()
-
-    def start(self):
-        self.proc = subprocess.Popen(
-            [PY, os.path.join(HERE, 'qsink.py'), '--log', self.log,
-             '--rules', self.rules_path, '--port', str(self.port)],
-            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        _children.append(self.proc)
-        self.port = read_port(self.proc, 'qsink.py')
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-        self.proc = None
-
-    def set_rules(self, rules):
-        tmp = self.rules_path + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(rules, f)
-        os.replace(tmp, self.rules_path)
-        # Rules are re-read when the file's (mtime, size, inode) changes:
-        # the rename gives it a new inode every time.
-
-    def events(self, ev=None):
-        out = []
-        try:
-            with open(self.log, encoding='utf-8') as f:
-                for line in f:
-                    if line.endswith('\n'):
-                        e = json.loads(line)
-                        if ev is None or e['ev'] == ev:
-                            out.append(e)
-        except FileNotFoundError:
-            pass
-        return out
-
-    def messages(self):
-        out = self.events('msg')
-        for m in out:
-            m['bytes'] = base64.b64decode(m['data'])
-        return out
-
-    def connections(self):
-        return len(self.events('connect'))
-
-    def wait_messages(self, n, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            msgs = self.messages()
-            if len(msgs) >= n or time.monotonic() > deadline:
-                return msgs
-            time.sleep(0.05)
-
-
-class DelayProxy:
-    """delayproxy.py as a child process."""
-
-    def __init__(self, workdir, target_port, rtt_ms=0, down=False,
-                 name='proxy'):
-        self.log = os.path.join(workdir, name + '.log')
-        self.proc = subprocess.Popen(
-            [PY, os.path.join(HERE, 'delayproxy.py'), '--target',
-             '127.0.0.1:%d' % target_port, '--rtt-ms', str(rtt_ms),
-             '--log', self.log] + (['--down'] if down else []),
-            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        _children.append(self.proc)
-        self.port = read_port(self.proc, 'delayproxy.py')
-
-    def _switch(self, sig, want):
-        self.proc.send_signal(sig)
-        line = self.proc.stdout.readline().decode().strip()
-        check(line == want, 'delayproxy.py answered %r, expected %s', line,
-              want)
-
-    def up(self):
-        self._switch(signal.SIGUSR2, 'UP')
-
-    def down(self):
-        self._switch(signal.SIGUSR1, 'DOWN')
-
-    def connections(self):
-        try:
-            with open(self.log) as f:
-                return sum(1 for ln in f if ln.startswith('connect'))
-        except FileNotFoundError:
-            return 0
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
 
 
 class Result:

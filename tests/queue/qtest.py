@@ -1,12 +1,13 @@
 #!/usr/bin/python3
-"""Cases for outbox's durable queue, against the recording sink qsink.py,
-the scripted server tests/scripted/smtpserver.py (round trips) and, for
-the integration cases, the private Postfix of tests/integration/servers
-behind delayproxy.py.
+"""Cases for outbox's durable queue, against the library's SMTP server
+(tests/lib/outboxtest/smtpserver.py: its sink mode records every message,
+its script mode counts round trips) and, for the integration cases, the
+private Postfix of tests/integration/servers behind the library's delay
+proxy; and the fault injections of fault_*.py.
 
-usage: qtest.py CASE OUTBOX [ITEST_DIR]   run one case
-       qtest.py all OUTBOX [ITEST_DIR]    run every case (integration ones
-                                          only with ITEST_DIR)
+usage: qtest.py --outbox PATH [--itest DIR] CASE...   run cases ("all":
+                                          every one; the postfix-* cases
+                                          need --itest DIR)
        qtest.py --list                    print the case names
 
 Each case runs in a private directory (HOME, XDG_STATE_HOME, queue_dir,
@@ -25,20 +26,20 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qlib import (Failure, check, message, crlf, Outbox, SinkServer,  # noqa
+from qlib import (Failure, check, message, crlf, Outbox, SinkProcess,  # noqa
                   DelayProxy, free_port, parse_time, check_layout, FROM,
-                  ID_RE, PY, HERE)
+                  ID_RE, PY, TOP, tool)
+from outboxtest import cases as registry  # noqa: E402
+import fault_concurrent  # noqa: E402
+import fault_disk  # noqa: E402
+import fault_kill  # noqa: E402
 
-TOP = os.path.dirname(os.path.dirname(HERE))
-CASES = {}
+CASES = registry.Registry()
 TRUST = '/etc/ssl/certs/ca-certificates.crt'
 
 
 def case(name, integration=False):
-    def deco(fn):
-        CASES[name] = (fn, integration)
-        return fn
-    return deco
+    return CASES.case(name, integration=integration)
 
 
 # --- failure kinds --------------------------------------------------------------
@@ -56,7 +57,7 @@ TEMPORARY = {
     'timeout-greeting': ({'greeting': 'sleep 8'}, 'timeout 2\n', ''),
     'timeout-dot': ({'dot': 'sleep 8'}, 'timeout 2\n', ''),
     'lost-after-mail': ({'mail': 'close'}, '', ''),
-    'tls-handshake-cut': ({'starttls': True},
+    'tls-handshake-cut': ({'tls': 'cut'},
                           'tls on\ntls_starttls on\ntls_trust_file %s\n'
                           % TRUST, ''),
 }
@@ -75,7 +76,7 @@ class World:
 
     def __init__(self, outbox, rules=None, sink=True):
         self.o = Outbox(outbox, keep=os.environ.get('QTEST_KEEP') == '1')
-        self.sink = SinkServer(self.o.dir, rules) if sink else None
+        self.sink = SinkProcess(self.o.dir, rules) if sink else None
         self.t0 = time.time()
 
     def port_for(self, rules):
@@ -117,6 +118,21 @@ def one_entry(w, sub=''):
 def no_entries(w):
     es = w.o.entries()
     check(not es, 'expected an empty queue, found %r', es)
+
+
+def notice_only(w, to=None):
+    """What a message given up on leaves in the queue: exactly one notice
+    to its sender, from the null sender."""
+    es = w.o.entries()
+    check(len(es) == 1, 'expected one notice in the queue, found %r', es)
+    e = es[0]
+    check(e.env.get('from', '') == '', 'the notice is from %r, not <>',
+          e.env.get('from'))
+    check(e.rcpts('pending') == [to or FROM], 'the notice goes to %r',
+          e.rcpts('pending'))
+    check(b'multipart/report' in e.msg and b'delivery-status' in e.msg,
+          'the notice is no delivery status notification')
+    return e
 
 
 def check_stored(w, e, msg, rcpts=('bob@example.net',), attempts=None,
@@ -182,7 +198,7 @@ def fix_port(w, rules):
     now."""
     if rules is None:
         w.o.config(w.sink.port, queue=w.mode, extra=w.extra)
-    elif rules.get('starttls'):
+    elif rules.get('tls'):
         w.o.config(w.sink.port, queue=w.mode)
 
 
@@ -299,7 +315,7 @@ def make_mode_cases():
             r = w.o.run(['-q'])
             check(r.rc == want, '-q with a permanent failure: exit %s, '
                   'expected %s', r.rc, want)
-            no_entries(w)
+            notice_only(w)
             f = one_entry(w, 'failed')
             check(f.env.get('failed') and code in f.env_text,
                   'failed/%s has no reason quoting %s', f.id, code)
@@ -419,8 +435,9 @@ def _(c):
 
 @case('retry-due-only-after-min')
 def _(c):
-    """queue_retry 2s 4s: -q right after the failure sends nothing (not
-    due, exit 0, no connection); once 2 s have passed it delivers."""
+    """queue_retry 2s 4s: the scheduled run (--queue-run) right after the
+    failure sends nothing (not due, exit 0, no connection); once 2 s have
+    passed it delivers."""
     w = c.world()
     dead = free_port()
     w.o.config(dead, queue='on-failure', defaults='queue_retry 2s 4s\n')
@@ -429,13 +446,37 @@ def _(c):
     check(r.rc == 0, 'exit %s', r.rc)
     w.o.config(w.sink.port, queue='on-failure',
                defaults='queue_retry 2s 4s\n')
-    r = w.o.run(['-q'])
-    check(r.rc == 0, '-q with nothing due: exit %s, expected 0', r.rc)
-    check(w.sink.connections() == 0, '-q connected with nothing due')
+    r = w.o.run(['--queue-run'])
+    check(r.rc == 0, '--queue-run with nothing due: exit %s, expected 0',
+          r.rc)
+    check(w.sink.connections() == 0, '--queue-run connected with nothing '
+          'due')
     one_entry(w)
     time.sleep(2.2)
-    r = w.o.run(['--flush'])
-    check(r.rc == 0, '--flush: exit %s', r.rc)
+    r = w.o.run(['--queue-run'])
+    check(r.rc == 0, '--queue-run: exit %s', r.rc)
+    expect_delivered(w, msg, 'm1')
+    no_entries(w)
+
+
+@case('q-sends-what-is-not-yet-due')
+def _(c):
+    """-q attempts every queued message now, as sendmail's and Postfix's
+    do, whatever its schedule (queue_retry 1h): the user who runs it has
+    mended something.  The scheduled run (--queue-run) does not."""
+    w = c.world()
+    dead = free_port()
+    w.o.config(dead, queue='on-failure', defaults='queue_retry 1h 2h\n')
+    msg = message('m1')
+    check(w.o.run(['bob@example.net'], msg).rc == 0, 'enqueue')
+    w.o.config(w.sink.port, queue='on-failure',
+               defaults='queue_retry 1h 2h\n')
+    r = w.o.run(['--queue-run'])
+    check(r.rc == 0 and w.sink.connections() == 0,
+          '--queue-run sent an entry not due (exit %s)', r.rc)
+    one_entry(w)
+    r = w.o.run(['-q'])
+    check(r.rc == 0, '-q: exit %s', r.rc)
     expect_delivered(w, msg, 'm1')
     no_entries(w)
 
@@ -456,7 +497,7 @@ def _(c):
     time.sleep(1.6)
     r = w.o.run(['-q'])
     check(r.rc not in (0,), '-q moving an expired entry to failed/ exited 0')
-    no_entries(w)
+    notice_only(w)
     f = one_entry(w, 'failed')
     check(f.id == e.id, 'failed/ holds %s, expected %s', f.id, e.id)
     check(f.env.get('failed'), 'no "failed REASON" line')
@@ -499,8 +540,11 @@ def _(c):
     r = w.o.run(['-q'])
     check(r.rc not in (0, 75), '-q: exit %s', r.rc)
     live, failed = w.o.entries(), w.o.failed()
-    check(len(live) == 1 and len(failed) == 1, 'live %r failed %r', live,
-          failed)
+    # carol's message went to failed/, and its notice to the sender waits.
+    notices = [e for e in live if e.env.get('from', '') == '']
+    live = [e for e in live if e.env.get('from', '') != '']
+    check(len(live) == 1 and len(failed) == 1 and len(notices) == 1,
+          'live %r failed %r notices %r', live, failed, notices)
     for how in ('-bp', 'mailq'):
         r = w.o.run(['-bp']) if how == '-bp' else w.o.run_as('mailq', [])
         check(r.rc == 0, '%s: exit %s', how, r.rc)
@@ -515,7 +559,7 @@ def _(c):
               len(e.msg), r.out)
         # The count: on a line of its own, first or last.
         lines = [ln for ln in r.out.splitlines() if ln.strip()]
-        check(lines and any(re.search(r'\b1 (message|entr)', ln)
+        check(lines and any(re.search(r'\b2 (message|entr)', ln)
                             for ln in (lines[0], lines[-1])),
               '%s: no line counts 1 entry first or last:\n%s', how, r.out)
         check(re.search(r'(?i)1\b[^\n]*failed|failed[^\n]*\b1\b', r.out),
@@ -589,8 +633,9 @@ def _(c):
     es = {e.seq(): e for e in w.o.entries()}
     check(sorted(es) == ['m1', 'm2', 'm3'], 'entries %r', es)
     w.sink.set_rules({})
-    r = w.o.run(['-q'])
-    check(r.rc == 0 and not w.sink.messages(), '-q sent entries not due')
+    r = w.o.run(['--queue-run'])
+    check(r.rc == 0 and not w.sink.messages(),
+          '--queue-run sent entries not due')
     r = w.o.run(['-qI' + es['m2'].id[3:11]])
     check(r.rc == 0, '-qI: exit %s', r.rc)
     check([m['seq'] for m in w.sink.messages()] == ['m2'], '-qI sent %r',
@@ -1115,7 +1160,7 @@ def scripted_flush(w, n, chunking):
     with open(script, 'w') as f:
         f.write('\n'.join(lines) + '\n')
     srv = subprocess.Popen(
-        [PY, os.path.join(TOP, 'tests', 'scripted', 'smtpserver.py'),
+        [PY, tool('smtpserver.py'),
          '--script', script, '--certs', w.o.dir, '--result', res,
          '--timeout', '10'], stdout=subprocess.PIPE)
     try:
@@ -1316,7 +1361,7 @@ def _(c):
     w.proxy.up()
     r = w.o.run(['-qI' + e.id])
     check(r.rc not in (0, 75), '-q exit %s', r.rc)
-    no_entries(w)
+    notice_only(w)
     f = one_entry(w, 'failed')
     check('550' in f.env_text, 'failed/ reason does not quote 550: %r', f)
 
@@ -1384,12 +1429,17 @@ class Context:
                 w.o.cleanup()
 
 
-def run_case(name, outbox, itest_dir):
-    fn, integration = CASES[name]
-    if integration and not itest_dir:
-        print('SKIP %s: needs the integration servers directory' % name)
-        return True
-    c = Context(name, outbox, itest_dir)
+def run_case(name, args):
+    fn, props = CASES.fn(name), CASES.props(name)
+    if args.keep:
+        os.environ['QTEST_KEEP'] = '1'
+    if props.get('fault'):
+        return fn.run(registry.defaults(fn.options, outbox=args.outbox,
+                                        keep=args.keep)) == 0
+    if props['integration'] and not args.itest:
+        print('FAIL %s: needs --itest DIR (the integration servers)' % name)
+        return False
+    c = Context(name, args.outbox, args.itest)
     ok = False
     try:
         fn(c)
@@ -1404,26 +1454,11 @@ def run_case(name, outbox, itest_dir):
     return ok
 
 
-def main():
-    if len(sys.argv) == 2 and sys.argv[1] == '--list':
-        print('\n'.join(CASES))
-        return 0
-    if len(sys.argv) not in (3, 4):
-        print(__doc__, file=sys.stderr)
-        return 64
-    name, outbox = sys.argv[1], sys.argv[2]
-    itest_dir = sys.argv[3] if len(sys.argv) == 4 else None
-    if name == 'all':
-        bad = [n for n in CASES if not run_case(n, outbox, itest_dir)]
-        print('%d of %d cases failed%s' % (len(bad), len(CASES),
-                                           ': ' + ' '.join(bad) if bad
-                                           else ''))
-        return 1 if bad else 0
-    if name not in CASES:
-        print('no case %r (see --list)' % name, file=sys.stderr)
-        return 64
-    return 0 if run_case(name, outbox, itest_dir) else 1
+# The fault injections: each prints its counts and fails on any message
+# lost (and on duplicates where none may be).
+for _m in (fault_kill, fault_concurrent, fault_disk):
+    CASES.add(_m.NAME, _m, fault=True)
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(registry.main(CASES, run_case, __doc__))

@@ -2,7 +2,8 @@
 """The system queue: users without a configuration of their own hand
 their mail to outbox-drop, root's queue run takes it.
 
-Usage: spool.py OUTBOX [CASE]
+Usage: spool.py --outbox PATH system-spool   (ctest: queue/system-spool)
+       spool.py --list
 
 Runs as root (CI does); otherwise it exits 77 saying why.  Everything
 happens in a private mount namespace: a tmpfs over the spool directories,
@@ -19,7 +20,6 @@ the drop directory is removed unread; outbox-drop refuses an envelope
 with a control character and a drop directory with a loose mode.
 """
 
-import grp
 import os
 import pwd
 import shutil
@@ -28,8 +28,13 @@ import stat
 import subprocess
 import sys
 import tempfile
-import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', 'lib'))
+sys.dont_write_bytecode = True  # keep the source tree clean
+from outboxtest import cases  # noqa: E402
+
+NAME = 'system-spool'
 GID = 60100
 USERS = {'alice': 60001, 'bob': 60002, 'carol': 60003}
 
@@ -132,16 +137,13 @@ def as_user(name, argv, stdin=b'', env=None, groups=None):
     return subprocess.run(cmd, input=stdin, capture_output=True, env=e)
 
 
-def main():
-    if len(sys.argv) < 2:
-        print(__doc__)
-        sys.exit(2)
+def run(args):
     if os.geteuid() != 0:
         print('skipped: the system queue test needs root (users, a '
               'set-group-ID program, a private mount namespace)')
         sys.exit(77)
-    in_namespace(sys.argv)
-    outbox = os.path.abspath(sys.argv[1])
+    in_namespace([os.path.abspath(__file__), '--outbox', args.outbox, NAME])
+    outbox = args.outbox
     drop = drop_dir(outbox)
     private_tree(drop)
 
@@ -289,7 +291,8 @@ def main():
     print('system queue: 4 users dropped, 4 delivered with their senders, '
           '1 forged sender refused, 2 planted files removed, 5 attacks on '
           "another user's file refused")
+    return True
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(cases.main(cases.one(NAME), lambda n, a: run(a), __doc__))

@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 """Run one scripted case against outbox.
 
-usage: run_case.py --outbox PATH --certs DIR [--keep] CASE
+usage: run_case.py --outbox PATH --certs DIR [--keep] CASE...
+       run_case.py --list
 
-Starts smtpserver.py with the case's server script, writes the case's
+CASE is the name of a file cases/CASE.case (or the path of a case file).
+Starts the library's smtpserver.py (tests/lib/outboxtest) in script mode
+with the case's server script, writes the case's
 configuration (mode 600 unless the case says otherwise), runs outbox with
 the case's arguments and stdin under a hard timeout, then checks the exit
 code, stderr, what the server received and the round trips.  Exits 0 when
@@ -47,7 +50,7 @@ Case file format (UTF-8):
   --- stdin              the message, taken literally (LF line ends)
   --- stdin-escaped      the message: lines joined with nothing between
                          them, escapes \\r \\n \\t \\0 \\\\ \\xHH decoded
-  --- server             the server script (see smtpserver.py)
+  --- server             the server script (see outboxtest/smtpserver.py)
   --- expect             expectations, one per line (below)
   --- data               the exact DATA bytes the server must receive
                          (still dot-stuffed, without the final dot line):
@@ -132,7 +135,6 @@ Expectations:
                              server accepted, or that none was presented
 """
 
-import argparse
 import base64
 import difflib
 import glob
@@ -152,9 +154,17 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, '..', 'lib'))
 sys.dont_write_bytecode = True  # keep the source tree clean
-from smtpserver import parse_script, show, unescape  # noqa: E402
+from outboxtest import PY, certs, tool  # noqa: E402
+from outboxtest import cases as registry  # noqa: E402
+from outboxtest.smtpserver import parse_script, show, unescape  # noqa: E402
+
+CASES_DIR = os.path.join(HERE, 'cases')
+CASES = registry.Registry()
+for _f in sorted(os.listdir(CASES_DIR)):
+    if _f.endswith('.case'):
+        CASES.add(_f[:-len('.case')])
 
 SECTIONS = ('config', 'config-escaped', 'stdin', 'stdin-escaped', 'server',
             'expect', 'data', 'data-escaped', 'data~', 'stdout~')
@@ -250,9 +260,9 @@ def escaped(lines):
 
 
 class Runner:
-    def __init__(self, args):
+    def __init__(self, args, case):
         self.args = args
-        self.case = args.case
+        self.case = case
         self.name = os.path.basename(self.case).rsplit('.', 1)[0]
         self.failures = []
         self.tmp = tempfile.mkdtemp(prefix='outbox-case-')
@@ -291,10 +301,9 @@ class Runner:
         ready = os.path.join(self.args.certs, 'other', 'ca.pem')
         if os.path.exists(ready):
             return ready
-        d = os.path.join(self.tmp, 'other')
-        gencerts = os.path.join(HERE, '..', '..', 'scripts', 'gencerts')
-        subprocess.run([gencerts, d], check=True)
-        return os.path.join(d, 'ca.pem')
+        d = os.path.join(self.tmp, 'certs')
+        certs.make(d)
+        return os.path.join(d, 'other', 'ca.pem')
 
     # -- the run ---------------------------------------------------------
 
@@ -311,8 +320,7 @@ class Runner:
             raise CaseError('listen: takes only "unix"')
         extra = ['--unix', self.vars['SOCKET']] if listen == 'unix' else []
         self.server = subprocess.Popen(
-            ['/usr/bin/python3', os.path.join(HERE, 'smtpserver.py'),
-             '--script', path, '--certs', self.args.certs,
+            [PY, tool('smtpserver.py'), '--script', path, '--certs', self.args.certs,
              '--result', self.result_path, '--timeout', str(timeout)] +
             extra, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
         r, _, _ = select.select([self.server.stdout], [], [], 10)
@@ -330,7 +338,7 @@ class Runner:
             raise CaseError('proxy: takes "socks5" and socks5.py options')
         self.proxy_log = os.path.join(self.tmp, 'socks5.log')
         self.proxy = subprocess.Popen(
-            ['/usr/bin/python3', os.path.join(HERE, 'socks5.py'),
+            [PY, tool('socks5.py'),
              '--log', self.proxy_log] + words[1:],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
         r, _, _ = select.select([self.proxy.stdout], [], [], 10)
@@ -461,7 +469,7 @@ class Runner:
         self.elapsed = time.monotonic() - start
         # Only outbox has been reaped since the runner started (the
         # server and the proxy are still running), so the children's peak
-        # RSS is outbox's (gencerts, if it ran, stays far below).
+        # RSS is outbox's (certtool, if it ran, stays far below).
         self.maxrss_kib = resource.getrusage(
             resource.RUSAGE_CHILDREN).ru_maxrss
         self.res = self.stop_server()
@@ -756,27 +764,26 @@ def in_clear(wire, secret):
     return None
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[1])
-    ap.add_argument('--outbox', required=True)
-    ap.add_argument('--certs', required=True)
-    ap.add_argument('--keep', action='store_true',
-                    help='keep the temporary files even on success')
-    ap.add_argument('case')
-    args = ap.parse_args()
-    args.outbox = os.path.abspath(args.outbox)
-    args.certs = os.path.abspath(args.certs)
-    runner = Runner(args)
+def run_one(name, args):
+    case = name if name.endswith('.case') else os.path.join(
+        CASES_DIR, name + '.case')
+    runner = Runner(args, case)
     try:
         runner.run()
     except CaseError as e:
         print('ERROR %s: %s' % (runner.name, e))
-        return 1
+        return False
     status = runner.report()
     if status == 0 and not args.keep:
         shutil.rmtree(runner.tmp, ignore_errors=True)
-    return status
+    return status == 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    # A case file given by its path is a case too.
+    for _a in sys.argv[1:]:
+        if _a.endswith('.case') and os.path.exists(_a):
+            CASES.add(_a)
+    sys.exit(registry.main(
+        CASES, run_one, __doc__,
+        check=lambda a: None if a.certs else 'run_case.py needs --certs'))

@@ -100,7 +100,7 @@ check_queue_files() {
 	grep -q '^StandardOutput\|^StandardError' "$u/outbox-queue.service" &&
 		fail "outbox-queue.service sends its output elsewhere"
 	line=$(grep -v '^#' "$ex/outbox-queue.cron")
-	[ "$line" = "*/10 * * * * $p/bin/outbox -q" ] ||
+	[ "$line" = "*/10 * * * * $p/bin/outbox --queue-run" ] ||
 		fail "the crontab line is '$line'"
 	sy=$d$p/lib/systemd/system
 	[ -f "$sy/outbox-smtpd.socket" ] || fail "outbox-smtpd.socket is not installed"
@@ -110,6 +110,11 @@ check_queue_files() {
 	exe=$(unit_path "$sy/outbox-system-queue.service" ExecStart)
 	[ "$exe" = "$p/bin/outbox" ] ||
 		fail "outbox-system-queue.service runs '$exe', not $p/bin/outbox"
+	# The timers' runs keep the retry schedule (--queue-run, not -q).
+	for f in "$u/outbox-queue.service" "$sy/outbox-system-queue.service"; do
+		grep -qx "ExecStart=$p/bin/outbox --queue-run" "$f" ||
+			fail "${f#$d} does not run outbox --queue-run"
+	done
 	grep -q '^WantedBy=timers.target' "$sy/outbox-system-queue.timer" ||
 		fail "outbox-system-queue.timer is not installed or cannot be enabled"
 	grep -q "@[A-Z_]*@" "$u/outbox-queue.service" "$ex/outbox-queue.cron" \

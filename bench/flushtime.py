@@ -1,13 +1,17 @@
 #!/usr/bin/python3
-"""Benchmark: one flush of 100 queued messages against 100 separate runs,
-both through a proxy adding 50 ms of round trip on loopback.
+"""Benchmark (scripts/bench runs it in its section 5): one flush of 100
+queued messages against 100 separate runs, both through a proxy adding
+50 ms of round trip on loopback, to the sink of the test library
+(tests/lib/outboxtest), which also records every message.
 
-usage: flushtime.py OUTBOX [--messages N] [--rtt-ms MS] [--no-chunking]
+usage: flushtime.py --outbox PATH [--messages N] [--rtt-ms MS]
+                    [--no-chunking]
 
 Prints the total time of each (and, unless --no-chunking, of a flush to a
 server offering CHUNKING), the connections the proxy saw and the messages
-the sink recorded.  Not a pass/fail on time: it fails only when a message
-is missing or outbox fails.
+the sink recorded, then one line of KEY=VALUE figures for scripts/bench:
+flush_s, separate_s, chunking_s (seconds), flush_conns.  Not a pass/fail
+on time: it fails only when a message is missing or outbox fails.
 
 Standard library only.
 """
@@ -17,20 +21,22 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qlib import Outbox, SinkServer, DelayProxy, message  # noqa
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', 'tests', 'queue'))
+sys.dont_write_bytecode = True  # keep the source tree clean
+from qlib import Outbox, SinkProcess, DelayProxy, message  # noqa: E402
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('outbox')
+    ap.add_argument('--outbox', required=True)
     ap.add_argument('--messages', type=int, default=100)
     ap.add_argument('--rtt-ms', type=float, default=50)
     ap.add_argument('--no-chunking', action='store_true')
     args = ap.parse_args()
     n = args.messages
     o = Outbox(args.outbox)
-    sink = SinkServer(o.dir)
+    sink = SinkProcess(o.dir)
     proxy = DelayProxy(o.dir, sink.port, rtt_ms=args.rtt_ms)
     ok = True
     lines = []
@@ -48,9 +54,10 @@ def main():
                          'connection(s), %d delivered)'
                          % (label, r.elapsed, n, r.rc,
                             proxy.connections() - c0, len(got)))
-            return r.rc == 0 and len(got) == n and not o.entries(), r.elapsed
+            ok = r.rc == 0 and len(got) == n and not o.entries()
+            return ok, r.elapsed, proxy.connections() - c0
 
-        ok1, t_flush = flush('one flush', 'q')
+        ok1, t_flush, conns = flush('one flush', 'q')
         o.config(proxy.port, queue='off')
         c0 = proxy.connections()
         t0 = time.monotonic()
@@ -65,10 +72,10 @@ def main():
                      % (t_sep, n, sorted(rcs), proxy.connections() - c0,
                         len(got)))
         ok2 = rcs == {0} and len(got) == n
-        ok3 = True
+        ok3, t_chunk = True, float('nan')
         if not args.no_chunking:
             sink.set_rules({'chunking': True})
-            ok3, _ = flush('one flush with CHUNKING', 'c')
+            ok3, t_chunk, _ = flush('one flush with CHUNKING', 'c')
         print('flushtime (%d ms round trip added by the proxy):'
               % args.rtt_ms)
         for ln in lines:
@@ -76,6 +83,8 @@ def main():
         print('flushtime: one flush: %.2f s, separate runs: %.2f s '
               '(%.1fx)' % (t_flush, t_sep, t_sep / t_flush if t_flush else 0))
         ok = ok1 and ok2 and ok3
+        print('flushtime: flush_s=%.2f separate_s=%.2f chunking_s=%.2f '
+              'flush_conns=%d ok=%d' % (t_flush, t_sep, t_chunk, conns, ok))
     finally:
         proxy.stop()
         sink.stop()

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""A scripted SMTP server for testing outbox on loopback.
+"""The scriptable SMTP server of outbox's tests, on loopback.
 
 Two modes:
 
@@ -15,12 +15,71 @@ Two modes:
       exited: from then on nothing new can arrive, so reads only drain
       what is already queued and then see end of file).
 
-  smtpserver.py --sink --certs DIR --user U --password P
-                --transcript FILE --message FILE
-      Accept any mail, one connection after another, until SIGTERM:
-      STARTTLS before TLS, AUTH PLAIN LOGIN CRAM-MD5 after it, checked
-      against --user/--password.  The transcript (AUTH payloads redacted)
-      and the last message received (dot-unstuffed) go to the two files.
+  smtpserver.py --sink [--rules FILE] [--log FILE] [--certs DIR]
+               [--port N] [--unix PATH] [--user U --password P]
+               [--transcript FILE] [--message FILE]
+      Accept any number of connections at once (a thread each) until
+      SIGTERM and play each as the rules say (below); "PORT n" on stdout
+      once it listens.  The same sink runs inside a test program as
+      Sink(rules, ...), whose take() hands over the sessions played.
+      --user/--password: STARTTLS before TLS, AUTH PLAIN LOGIN CRAM-MD5
+      after it, checked against them.  --transcript gets the dialogue
+      (AUTH payloads redacted), --message the last message accepted.
+
+Sink rules (a dict, or a JSON file read again whenever it changed, at the
+start of each connection; a missing file means "accept everything"):
+
+  greeting   "220 ..." (the default), "421 4.3.2 busy", "close", "sleep N";
+             after a greeting that is not 2xx only QUIT is answered (221)
+  ext        the EHLO keywords (default PIPELINING 8BITMIME
+             ENHANCEDSTATUSCODES SIZE 100000000); BDAT is always taken
+  chunking   true: offer CHUNKING too
+  ehlo       "CODE text": the reply to EHLO/LHLO instead of the keywords
+             (HELO still gets 250)
+  lmtp       true: expect LHLO (EHLO gets 500, and LHLO without it), and
+             answer the end of the content once per accepted recipient
+  tls        true: offer STARTTLS (until TLS is on) and do the handshake
+             with server.pem of --certs; "cut": offer it, read the
+             ClientHello and close
+  implicit   true: the TLS handshake first thing (implicit TLS)
+  auth       [MECH, ...]: offer AUTH with these (PLAIN, LOGIN, CRAM-MD5);
+             any credentials are taken unless "user" is given
+  auth_tls   true: offer and take AUTH only once TLS is on
+  user, password
+             the only credentials taken (535 otherwise); MAIL before AUTH
+             gets 530
+  mail, rcpt, data, dot
+             the reply at that stage: a reply line ("450 4.2.0 later"),
+             "close" (drop the connection without a reply) or "sleep N"
+             (say nothing for N seconds, then close)
+  rcpt_by    {"SUBSTRING": REPLY}: the reply to RCPT for recipients
+             containing SUBSTRING (before "rcpt")
+  dot_by     {"SUBSTRING": REPLY}: a recipient's reply after the content
+             (LMTP), or the reply to the dot when any recipient matches
+  dot_delay  seconds to wait before answering the dot (a slow server)
+  first_n    apply the file's rules to the first N connections only
+             (counted from the time they changed); later ones get the
+             rules given to Sink() (on the command line: accept all)
+
+The event log (--log) has one JSON object per line, written and flushed
+before the reply that follows it:
+
+  {"ev": "connect", "conn": N, "t": T}
+  {"ev": "msg", "conn": N, "sender": ADDR, "mail": MAIL-LINE,
+   "rcpt": [ADDR...], "seq": X-Seq, "msgid": Message-ID, "size": BYTES,
+   "sha256": HEX, "data": BASE64, "t_dot": T, "t_reply": T}
+  {"ev": "refused", "conn": N, "stage": STAGE, "reply": LINE, "t": T}
+  {"ev": "close", "conn": N, "quit": BOOL, "t": T}
+
+T is time.monotonic() (CLOCK_MONOTONIC, comparable across processes on
+Linux); "t_dot" is when the end of the message was read, "t_reply" the
+moment the accepting reply is about to be written.  "data" is the message
+as received, dot-unstuffed (or the BDAT content).  A "msg" event is
+logged only for recipients accepted after the content (all of them for
+SMTP, the 2xx ones for LMTP).  A session (take()) holds the greeting
+command, every command line, each transaction (MAIL argument, RCPT
+arguments with their reply codes, the content, the final replies), the
+TLS and AUTH outcome, and the flights and round trips it counted.
 
 Server script, one step per line (blank lines and "#" lines are skipped):
 
@@ -83,6 +142,7 @@ Python 3 standard library only.
 import argparse
 import base64
 import binascii
+import hashlib
 import hmac
 import json
 import os
@@ -93,6 +153,7 @@ import socket
 import ssl
 import struct
 import sys
+import threading
 import time
 import warnings
 
@@ -153,16 +214,21 @@ def show(data):
 
 
 class Stopper:
-    """SIGTERM turns into a readable fd and a flag."""
+    """SIGTERM (or stop()) turns into a readable fd and a flag.  Without
+    SIGNALS (a server inside another program) only stop() does."""
 
-    def __init__(self):
+    def __init__(self, signals=True):
         self.stopped = False
         self.rfd, self.wfd = os.pipe()
         os.set_blocking(self.wfd, False)
-        signal.signal(signal.SIGTERM, self._on_signal)
-        signal.signal(signal.SIGINT, self._on_signal)
+        if signals:
+            signal.signal(signal.SIGTERM, self._on_signal)
+            signal.signal(signal.SIGINT, self._on_signal)
 
     def _on_signal(self, signum, frame):
+        self.stop()
+
+    def stop(self):
         self.stopped = True
         try:
             os.write(self.wfd, b'x')
@@ -179,7 +245,8 @@ class Peer:
     """One client connection: buffered line reads, TLS via memory BIOs,
     round-trip and flight accounting, raw recording."""
 
-    def __init__(self, sock, stopper, timeout, log):
+    def __init__(self, sock, stopper, timeout, log, keep_wire=True,
+                 grace=QUIET_GRACE):
         sock.setblocking(False)
         if sock.family != socket.AF_UNIX:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -198,6 +265,8 @@ class Peer:
         self.eof = False
         self.closed = False
         self.peer_gone = False      # a send failed: the client hung up
+        self.keep_wire = keep_wire  # False: a sink taking many messages
+        self.grace = grace
         self.wire_in = bytearray()  # every byte read from the socket
         self.wire_out = bytearray()
         self.received = bytearray()  # every application byte (decrypted)
@@ -251,7 +320,8 @@ class Peer:
                 chunks.append(d)
         self.flight += 1
         data = b''.join(chunks)
-        self.wire_in += data
+        if self.keep_wire:
+            self.wire_in += data
         return data, eof
 
     def _send_raw(self, data):
@@ -262,7 +332,7 @@ class Peer:
         # waiting for this reply.  The short grace catches a client that
         # writes QUIT and closes without waiting for the 221.
         quiet = self.sent_since_read or not select.select(
-            [self.sock], [], [], QUIET_GRACE)[0]
+            [self.sock], [], [], self.grace)[0]
         view = memoryview(data)
         while view:
             try:
@@ -276,7 +346,8 @@ class Peer:
                 self.note('send failed: the client has closed')
                 self.peer_gone = True
                 return False
-            self.wire_out += view[:n]
+            if self.keep_wire:
+                self.wire_out += view[:n]
             view = view[n:]
         if quiet:
             self.sent_since_read = True
@@ -293,7 +364,8 @@ class Peer:
     def _append(self, data):
         if data:
             self.app += data
-            self.received += data
+            if self.keep_wire:
+                self.received += data
             self.segments.append((self.app_pos + len(self.app), self.flight))
 
     def _flight_of(self, offset):
@@ -374,6 +446,18 @@ class Peer:
                 line = bytes(self.app)
                 self._consume(len(line))
                 return line, self.flight
+
+    def read_exact(self, n):
+        """Exactly N application bytes (a BDAT chunk) and the flight in
+        which the last of them arrived; None when the client closed
+        first."""
+        while len(self.app) < n:
+            if not self._fill():
+                return None, self.flight
+        data = bytes(self.app[:n])
+        fl = self._flight_of(self.app_pos + max(n - 1, 0))
+        self._consume(n)
+        return data, fl
 
     def _consume(self, n):
         del self.app[:n]
@@ -683,13 +767,10 @@ class Player:
         if not m:
             raise StepFailed('expected "BDAT n LAST", got %r' % show(got))
         n = int(m.group(1))
-        while len(self.peer.app) < n:
-            if not self.peer._fill():
-                raise StepFailed('the client closed inside a %d-byte BDAT '
-                                 'chunk' % n)
-        raw = bytes(self.peer.app[:n])
-        fl = self.peer._flight_of(self.peer.app_pos + max(n - 1, 0))
-        self.peer._consume(n)
+        raw, fl = self.peer.read_exact(n)
+        if raw is None:
+            raise StepFailed('the client closed inside a %d-byte BDAT '
+                             'chunk' % n)
         self.log.append({'dir': 'D', 'text': '<BDAT chunk, %d bytes>' % n,
                          'flight': fl})
         self.result['data'].append(base64.b64encode(raw).decode())
@@ -830,12 +911,17 @@ def b64decode(data):
         return None
 
 
-def sasl_exchange(mech, ir, challenge, user, password):
+def sasl_exchange(mech, ir, challenge, user, password, seen=None):
     """Play one SASL exchange.  CHALLENGE(payload) sends a 334 and returns
     the client's line.  Returns (ok, detail) where detail is 'failed',
-    'cancelled', 'malformed' or 'unsupported'."""
-    user = user.encode('utf-8')
-    password = password.encode('utf-8')
+    'cancelled', 'malformed' or 'unsupported'.  USER None takes any
+    credentials; SEEN (a dict) gets the 'user' and 'password' the client
+    gave (PLAIN and LOGIN; only 'user' for CRAM-MD5)."""
+    if seen is None:
+        seen = {}
+    anyone = user is None
+    user = (user or '').encode('utf-8')
+    password = (password or '').encode('utf-8')
 
     def respond(payload):
         line = challenge(payload)
@@ -853,7 +939,9 @@ def sasl_exchange(mech, ir, challenge, user, password):
         if dec is None or dec.count(b'\0') != 2:
             return False, 'malformed'
         authz, authc, pw = dec.split(b'\0')
-        ok = authc == user and pw == password and authz in (b'', user)
+        seen.update(user=authc, password=pw)
+        ok = anyone or (authc == user and pw == password and
+                        authz in (b'', user))
         return ok, 'failed'
     if mech == 'LOGIN':
         u = ir if ir is not None else respond(b'Username:')
@@ -865,7 +953,8 @@ def sasl_exchange(mech, ir, challenge, user, password):
         du, dp = b64decode(u), b64decode(p)
         if du is None or dp is None:
             return False, 'malformed'
-        return du == user and dp == password, 'failed'
+        seen.update(user=du, password=dp)
+        return anyone or (du == user and dp == password), 'failed'
     if mech == 'CRAM-MD5':
         if ir is not None:
             return False, 'malformed'
@@ -877,28 +966,30 @@ def sasl_exchange(mech, ir, challenge, user, password):
         if dec is None or b' ' not in dec:
             return False, 'malformed'
         name, _, digest = dec.rpartition(b' ')
+        seen.update(user=name)
         good = hmac.new(password, chal, 'md5').hexdigest().encode()
-        return name == user and hmac.compare_digest(digest, good), 'failed'
+        return anyone or (name == user and hmac.compare_digest(digest, good)
+                          ), 'failed'
     return False, 'unsupported'
 
 
-def listen(host, unix=None):
+def listen(host, unix=None, port=0, announce=True, backlog=8):
+    """A listening socket on HOST:PORT (PORT 0: an ephemeral port), or on
+    the Unix-domain socket UNIX.  With ANNOUNCE, "PORT n" on stdout says
+    it is ready ("PORT 0" for a Unix-domain socket)."""
     if unix:
-        # A Unix-domain socket at that path; "PORT 0" says it is ready.
         srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         srv.bind(unix)
-        srv.listen(8)
-        sys.stdout.write('PORT 0\n')
+    else:
+        family = socket.AF_INET6 if ':' in host else socket.AF_INET
+        srv = socket.socket(family, socket.SOCK_STREAM)
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind((host, port))
+    srv.listen(backlog)
+    if announce:
+        sys.stdout.write('PORT %d\n' % (0 if unix else
+                                          srv.getsockname()[1]))
         sys.stdout.flush()
-        return srv
-    family = socket.AF_INET6 if ':' in host else socket.AF_INET
-    srv = socket.socket(family, socket.SOCK_STREAM)
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind((host, 0))
-    srv.listen(8)
-    port = srv.getsockname()[1]
-    sys.stdout.write('PORT %d\n' % port)
-    sys.stdout.flush()
     return srv
 
 
@@ -1012,158 +1103,559 @@ def play_part(peer, player, steps, result):
 
 # -- sink mode --------------------------------------------------------------
 
-class Sink:
-    """Accept any mail; record a redacted transcript and the message."""
+# What the sink says when no rule says otherwise.
+ACCEPT = {
+    'mail': '250 2.1.0 Ok',
+    'rcpt': '250 2.1.5 Ok',
+    'data': '354 End data with <CR><LF>.<CR><LF>',
+    'dot': '250 2.0.0 Ok: queued',
+}
+DEFAULT_EXT = ['PIPELINING', '8BITMIME', 'ENHANCEDSTATUSCODES',
+               'SIZE 100000000']
+SINK_TIMEOUT = 30.0
+RULES = ('greeting', 'ext', 'chunking', 'ehlo', 'lmtp', 'tls', 'implicit',
+         'auth', 'auth_tls', 'user', 'password', 'mail', 'rcpt', 'data',
+         'dot', 'rcpt_by', 'dot_by', 'dot_delay', 'first_n')
 
-    def __init__(self, args, stopper):
-        self.args = args
-        self.stopper = stopper
-        self.tlog = open(args.transcript, 'a', encoding='utf-8')
 
-    def say(self, peer, line):
-        self.tlog.write('S: %s\n' % line)
-        self.tlog.flush()
-        peer.send(line.encode('utf-8') + b'\r\n')
+def check_rules(rules):
+    """Refuse a rule the sink does not know (a misspelt one would
+    silently mean "accept")."""
+    unknown = sorted(set(rules) - set(RULES))
+    if unknown:
+        raise ValueError('unknown sink rule(s) %s (known: %s)'
+                         % (', '.join(unknown), ', '.join(RULES)))
+    return rules
 
-    def hear(self, peer, redact=False):
-        line, _ = peer.readline()
+
+class Closed(Exception):
+    """The session ends here (the client left, or a rule said so)."""
+
+
+def addr_of(arg):
+    """The address inside <...> of a MAIL FROM:/RCPT TO: argument."""
+    m = re.match(r'\s*<([^>]*)>', arg)
+    return m.group(1) if m else arg
+
+
+def reply_for(addr, default, by):
+    """DEFAULT, or the reply of the first key of BY inside ADDR."""
+    for sub, reply in (by or {}).items():
+        if sub in addr:
+            return reply
+    return default
+
+
+class Session:
+    """One connection to the sink, as it was played."""
+
+    def __init__(self, sink, sock, conn, rules):
+        self.sink = sink
+        self.rules = rules
+        self.lmtp = bool(rules.get('lmtp'))
+        self.peer = Peer(sock, sink.stopper, sink.timeout, [],
+                         keep_wire=False, grace=0)
+        self.authed = False
+        self.tr = None
+        self.rec = {'conn': conn, 'greeting': None, 'commands': [],
+                    'transactions': [], 'tls': False, 'errors': [],
+                    'auth': None, 'quit': False, 'flights': 0, 'turns': 0}
+
+    # -- talking ----------------------------------------------------------
+
+    def say(self, line):
+        self.sink.transcript('S: %s' % line)
+        self.peer.send(line.encode('utf-8') + b'\r\n')
+
+    def hear(self, redact=False):
+        line, _ = self.peer.readline()
         if not line:
-            return None
+            raise Closed()
         body = line.rstrip(b'\r\n')
         text = show(body)
         if redact:
             text = '<redacted>'
         elif re.match(r'(?i)AUTH \S+ ', text):
             text = ' '.join(text.split(' ')[:2]) + ' <redacted>'
-        self.tlog.write('C: %s\n' % text)
-        self.tlog.flush()
+        self.sink.transcript('C: %s' % text)
         return body
 
-    def serve(self, conn):
-        peer = Peer(conn, self.stopper, 30, [])
-        authed = False
-        self.say(peer, '220 localhost ESMTP outbox test sink')
-        while True:
-            line = self.hear(peer)
-            if line is None:
-                return
-            verb = line.split(b' ', 1)[0].upper()
-            arg = line[len(verb) + 1:]
-            if verb in (b'EHLO', b'HELO'):
-                caps = ['PIPELINING', '8BITMIME', 'ENHANCEDSTATUSCODES']
-                if peer.tls is None:
-                    caps.append('STARTTLS')
-                else:
-                    caps.append('AUTH PLAIN LOGIN CRAM-MD5')
-                if verb == b'HELO':
-                    caps = []
-                lines = ['localhost'] + caps
-                for i, c in enumerate(lines):
-                    sep = ' ' if i == len(lines) - 1 else '-'
-                    self.say(peer, '250%s%s' % (sep, c))
-            elif verb == b'STARTTLS' and peer.tls is None:
-                self.say(peer, '220 2.0.0 Ready to start TLS')
-                err = peer.start_tls(tls_context(self.args.certs, {}, {}))
-                self.tlog.write('-- TLS handshake %s\n' % (
-                    'failed: ' + err if err else 'done: ' +
-                    peer.tls.version()))
-                if err:
-                    return
-            elif verb == b'AUTH' and peer.tls is not None and not authed:
-                parts = arg.split(b' ')
-                mech = parts[0].decode('ascii', 'replace').upper()
-                ir = parts[1] if len(parts) > 1 else None
+    def act(self, stage, reply=None):
+        """Answer at STAGE as the rules say: a reply line (returned),
+        "close" or "sleep N" (then Closed is raised)."""
+        reply = reply or self.rules.get(stage) or ACCEPT[stage]
+        if reply == 'close' or reply.startswith('sleep '):
+            self.sink.event(ev='refused', conn=self.rec['conn'],
+                            stage=stage, reply=reply, t=time.monotonic())
+            if reply.startswith('sleep '):
+                self.sink.stopper.sleep(float(reply.split()[1]))
+            raise Closed()
+        self.say(reply)
+        if not reply.startswith(('2', '3')):
+            self.sink.event(ev='refused', conn=self.rec['conn'],
+                            stage=stage, reply=reply, t=time.monotonic())
+        return reply
 
-                def challenge(payload):
-                    self.say(peer, '334 ' + base64.b64encode(payload)
-                             .decode())
-                    return self.hear(peer, redact=True) or b'*'
-                ok, detail = sasl_exchange(mech, ir, challenge,
-                                           self.args.user,
-                                           self.args.password)
-                if ok:
-                    authed = True
-                    self.say(peer, '235 2.7.0 Authentication successful')
-                elif detail == 'unsupported':
-                    self.say(peer, '504 5.5.4 Mechanism not supported')
-                else:
-                    self.say(peer, '535 5.7.8 Authentication credentials '
-                             'invalid')
-            elif verb == b'MAIL':
-                if self.args.user and not authed:
-                    self.say(peer, '530 5.7.0 Authentication required')
-                else:
-                    self.say(peer, '250 2.1.0 Ok')
-            elif verb == b'RCPT':
-                self.say(peer, '250 2.1.5 Ok')
-            elif verb == b'DATA':
-                self.say(peer, '354 End data with <CR><LF>.<CR><LF>')
-                msg = bytearray()
-                while True:
-                    ln, _ = peer.readline()
-                    if not ln:
-                        return
-                    if ln == b'.\r\n':
-                        break
-                    msg += ln[1:] if ln.startswith(b'.') else ln
-                self.tlog.write('C: <message: %d bytes>\nC: .\n' % len(msg))
-                with open(self.args.message, 'wb') as f:
-                    f.write(msg)
-                self.say(peer, '250 2.0.0 Ok: queued')
-            elif verb in (b'RSET', b'NOOP'):
-                self.say(peer, '250 2.0.0 Ok')
-            elif verb == b'QUIT':
-                self.say(peer, '221 2.0.0 Bye')
-                return
-            else:
-                self.say(peer, '502 5.5.2 Command not recognised')
+    def tls(self):
+        err = self.peer.start_tls(self.sink.tls_context())
+        self.sink.transcript('-- TLS handshake %s' % (
+            'failed: ' + err if err else 'done: ' + self.peer.tls.version()))
+        if err:
+            self.rec['errors'].append('TLS handshake failed: %s' % err)
+            raise Closed()
+        self.rec['tls'] = True
 
-    def run(self, srv):
+    # -- the dialogue -------------------------------------------------------
+
+    def play(self):
+        if self.rules.get('implicit'):
+            self.tls()
+        greeting = self.rules.get('greeting') or (
+            '220 localhost %s outbox test server'
+            % ('LMTP' if self.lmtp else 'ESMTP'))
+        if not self.act('greeting', greeting).startswith('2'):
+            self.refused_greeting()
+            return
         while True:
-            conn = accept(srv, self.stopper)
-            if conn is None:
-                return 0
-            self.tlog.write('-- connection\n')
-            try:
-                self.serve(conn)
-            except (Timeout, StepFailed, OSError) as e:
-                self.tlog.write('-- error: %s\n' % e)
-            finally:
-                conn.close()
-                self.tlog.write('-- closed\n')
+            line = self.hear()
+            text = line.decode('utf-8', 'replace')
+            self.rec['commands'].append(text)
+            verb = text.split(' ', 1)[0].upper()
+            arg = text[len(verb) + 1:]
+            handler = getattr(self, 'cmd_' + verb, None)
+            if handler is None:
+                self.say('502 5.5.2 Command not recognised')
+            elif handler(text, arg):
+                return
+
+    def refused_greeting(self):
+        """RFC 5321 3.1: after a refusing greeting the client may only
+        QUIT; anything else gets 503."""
+        while True:
+            text = self.hear().decode('utf-8', 'replace')
+            self.rec['commands'].append(text)
+            if text.upper() == 'QUIT':
+                self.rec['quit'] = True
+                self.say('221 2.0.0 Bye')
+                return
+            self.say('503 5.5.1 Refused at the greeting')
+
+    def ext(self):
+        ext = list(self.rules.get('ext', DEFAULT_EXT))
+        if self.rules.get('chunking'):
+            ext.append('CHUNKING')
+        if self.rules.get('auth') and (self.rec['tls'] or
+                                       not self.rules.get('auth_tls')):
+            ext.append('AUTH ' + ' '.join(self.rules['auth']))
+        if self.rules.get('tls') and not self.rec['tls']:
+            ext.append('STARTTLS')
+        return ext
+
+    def cmd_EHLO(self, text, arg):
+        self.rec['greeting'] = text     # the last one counts
+        self.tr = None
+        if (text[:4].upper() == 'LHLO') != self.lmtp:
+            self.say('500 5.5.1 Wrong greeting for this protocol')
+        elif self.rules.get('ehlo'):
+            self.say(self.rules['ehlo'])
+        else:
+            lines = ['localhost'] + self.ext()
+            for i, c in enumerate(lines):
+                self.say('250%s%s' % (' ' if i == len(lines) - 1 else '-',
+                                      c))
+
+    cmd_LHLO = cmd_EHLO
+
+    def cmd_HELO(self, text, arg):
+        self.rec['greeting'] = text
+        self.tr = None
+        self.say('250 localhost')
+
+    def cmd_STARTTLS(self, text, arg):
+        mode = self.rules.get('tls')
+        if not mode or self.rec['tls']:
+            self.say('502 5.5.2 Command not recognised')
+            return
+        if self.peer.app:
+            self.rec['errors'].append('client pipelined after STARTTLS')
+            self.say('220 2.0.0 Ready to start TLS')
+            raise Closed()
+        self.say('220 2.0.0 Ready to start TLS')
+        if mode == 'cut':
+            # Read (some of) the ClientHello, then cut the handshake.
+            select.select([self.peer.sock], [], [], 5)
+            self.sink.event(ev='refused', conn=self.rec['conn'],
+                            stage='tls', reply='cut', t=time.monotonic())
+            raise Closed()
+        self.tls()
+        # RFC 3207 4.2: the client starts again with EHLO.
+        self.rec['greeting'] = None
+        self.tr = None
+        self.authed = False
+
+    def cmd_AUTH(self, text, arg):
+        mechs = [m.upper() for m in self.rules.get('auth') or []]
+        parts = arg.split(' ')
+        mech = parts[0].upper()
+        if self.authed or mech not in mechs or (
+                self.rules.get('auth_tls') and not self.rec['tls']):
+            self.say('504 5.5.4 Mechanism not offered')
+            return
+        ir = parts[1].encode('ascii', 'replace') if len(parts) > 1 else None
+
+        def challenge(payload):
+            self.say('334 ' + base64.b64encode(payload).decode())
+            return self.hear(redact=True)
+        seen = {}
+        ok, detail = sasl_exchange(mech, ir, challenge,
+                                   self.rules.get('user'),
+                                   self.rules.get('password'), seen)
+        if 'user' in seen:
+            self.rec['auth'] = ' '.join(
+                [mech] + [seen[k].decode('utf-8', 'replace')
+                          for k in ('user', 'password') if k in seen])
+            self.rec['auth_initial'] = ir is not None
+        if ok:
+            self.authed = True
+            self.say('235 2.7.0 Authentication successful')
+        elif detail == 'cancelled':
+            self.say('501 5.0.0 AUTH cancelled')
+        else:
+            self.say('535 5.7.8 Authentication credentials invalid')
+
+    def cmd_MAIL(self, text, arg):
+        if text[:10].upper() != 'MAIL FROM:':
+            self.say('501 5.5.4 Syntax: MAIL FROM:<address>')
+            return
+        self.tr = {'mail': text[10:], 'mail_line': text, 'accepted': False,
+                   'rcpt': [], 'data': None, 'final': []}
+        self.rec['transactions'].append(self.tr)
+        if self.rules.get('user') and not self.authed:
+            self.say('530 5.7.0 Authentication required')
+            return
+        self.tr['accepted'] = self.act('mail').startswith('2')
+
+    def cmd_RCPT(self, text, arg):
+        if text[:8].upper() != 'RCPT TO:':
+            self.say('501 5.5.4 Syntax: RCPT TO:<address>')
+            return
+        if self.tr is None:
+            self.say('503 5.5.1 MAIL first')
+            return
+        a = text[8:]
+        addr = addr_of(a)
+        reply = self.act('rcpt', reply_for(
+            addr, self.rules.get('rcpt'), self.rules.get('rcpt_by')))
+        self.tr['rcpt'].append({'arg': a, 'addr': addr,
+                                'code': int(reply[:3])})
+
+    def accepted_rcpts(self):
+        if self.tr is None or not self.tr['accepted']:
+            return []
+        return [r['addr'] for r in self.tr['rcpt'] if r['code'] < 300]
+
+    def cmd_DATA(self, text, arg):
+        rcpts = self.accepted_rcpts()
+        if not rcpts:
+            self.say('554 5.5.1 No valid recipients')
+            return
+        if not self.act('data').startswith('3'):
+            return
+        raw = bytearray()
+        while True:
+            ln, _ = self.peer.readline()
+            if not ln:
+                self.tr['data_eof'] = True
+                raise Closed()
+            if ln == b'.\r\n':
+                break
+            raw += ln[1:] if ln.startswith(b'.') else ln
+        self.sink.transcript('C: <message: %d bytes>\nC: .' % len(raw))
+        self.finish(rcpts, bytes(raw))
+
+    def cmd_BDAT(self, text, arg):
+        m = re.match(r'(?i)BDAT (\d+)( LAST)?$', text)
+        if not m:
+            self.say('501 5.5.4 Syntax: BDAT size [LAST]')
+            return
+        chunk, _ = self.peer.read_exact(int(m.group(1)))
+        if chunk is None:
+            raise Closed()
+        if self.tr is not None:
+            self.tr['chunks'] = self.tr.get('chunks', b'') + chunk
+        if not m.group(2):
+            self.say('250 2.0.0 %d octets received' % len(chunk))
+            return
+        rcpts = self.accepted_rcpts()
+        if not rcpts:
+            self.say('554 5.5.1 No valid recipients')
+            return
+        self.sink.transcript('C: <BDAT content: %d bytes>'
+                             % len(self.tr['chunks']))
+        self.finish(rcpts, self.tr.pop('chunks'))
+
+    def cmd_RSET(self, text, arg):
+        self.tr = None
+        self.say('250 2.0.0 Ok')
+
+    def cmd_NOOP(self, text, arg):
+        self.say('250 2.0.0 Ok')
+
+    def cmd_QUIT(self, text, arg):
+        self.rec['quit'] = True
+        self.say('221 2.0.0 Bye')
+        return True
+
+    def finish(self, rcpts, raw):
+        """The end of the content: record it, then reply (one reply per
+        accepted recipient with LMTP, RFC 2033 4.2)."""
+        t_dot = time.monotonic()
+        self.tr['data'] = raw
+        delay = self.rules.get('dot_delay')
+        if delay:
+            self.sink.stopper.sleep(float(delay))
+        replies = [reply_for(a, self.rules.get('dot') or ACCEPT['dot'],
+                             self.rules.get('dot_by')) for a in rcpts]
+        if not self.lmtp:
+            # One reply for the transaction: the first that is not 2xx.
+            bad = [r for r in replies if not r.startswith('2')]
+            replies = [bad[0] if bad else replies[0]]
+        for r in replies:
+            if r == 'close' or r.startswith('sleep '):
+                self.act('dot', r)
+        if self.lmtp:
+            accepted = [a for a, r in zip(rcpts, replies)
+                        if r.startswith('2')]
+        else:
+            accepted = list(rcpts) if replies[0].startswith('2') else []
+        for r in replies:
+            if not r.startswith('2'):
+                self.sink.event(ev='refused', conn=self.rec['conn'],
+                                stage='dot', reply=r, t=time.monotonic())
+        if accepted:
+            # Logged before the reply: once the client can have seen the
+            # 250, the delivery is on record.
+            seq = re.search(rb'(?im)^X-Seq:[ \t]*(\S+)', raw)
+            msgid = re.search(rb'(?im)^Message-ID:[ \t]*(\S+)', raw)
+            self.sink.event(
+                ev='msg', conn=self.rec['conn'],
+                sender=addr_of(self.tr['mail']), rcpt=accepted,
+                mail=self.tr['mail_line'],
+                seq=seq.group(1).decode('ascii', 'replace') if seq else None,
+                msgid=(msgid.group(1).decode('ascii', 'replace') if msgid
+                       else None),
+                size=len(raw), sha256=hashlib.sha256(raw).hexdigest(),
+                data=base64.b64encode(raw).decode('ascii'), t_dot=t_dot,
+                t_reply=time.monotonic())
+            self.sink.message(raw)
+        self.tr['final'] = replies
+        self.peer.send(b''.join(r.encode('utf-8') + b'\r\n'
+                                for r in replies))
+        for r in replies:
+            self.sink.transcript('S: %s' % r)
+        self.tr = None
+
+
+class Sink:
+    """Take any number of connections at once (a thread each) and play
+    each as the rules say (see RULES in the module's help).  Every session
+    is kept as a dict (take() hands them over); with a LOG every event is
+    also written there, one JSON object per line."""
+
+    def __init__(self, rules=None, rules_path=None, certs=None, log=None,
+                 host='127.0.0.1', port=0, unix=None, transcript=None,
+                 message=None, stopper=None, timeout=SINK_TIMEOUT):
+        self.base_rules = check_rules(dict(rules or {}))
+        self.rules_path = rules_path
+        self.rules_stamp = None
+        self.file_rules = {}
+        self.rules_conns = 0
+        self.certs = certs
+        self.timeout = timeout
+        self.lock = threading.Lock()
+        self.log = open(log, 'a', encoding='utf-8') if log else None
+        self.tlog = open(transcript, 'a', encoding='utf-8') \
+            if transcript else None
+        self.message_path = message
+        self.stopper = stopper or Stopper(signals=False)
+        self.srv = listen(host, unix, port, announce=False, backlog=128)
+        self.port = 0 if unix else self.srv.getsockname()[1]
+        self.conns = 0
+        self.sessions = []
+        self.threads = []
+        self.accepting = False
+        self._ctx = None
+        self.acceptor = threading.Thread(target=self._accept, daemon=True)
+        self.acceptor.start()
+
+    # -- records ----------------------------------------------------------
+
+    def event(self, **kw):
+        if self.log:
+            with self.lock:
+                self.log.write(json.dumps(kw, sort_keys=True) + '\n')
+                self.log.flush()
+
+    def transcript(self, line):
+        if self.tlog:
+            with self.lock:
+                self.tlog.write(line + '\n')
                 self.tlog.flush()
+
+    def message(self, raw):
+        if self.message_path:
+            with open(self.message_path, 'wb') as f:
+                f.write(raw)
+
+    def tls_context(self):
+        if self._ctx is None:
+            if not self.certs:
+                raise Closed()
+            self._ctx = tls_context(self.certs, {}, {})
+        return self._ctx
+
+    def current_rules(self):
+        """The rules for a new connection: the file's (read again when it
+        changed) over the ones given; "first_n" limits them to the first
+        N connections since they changed."""
+        stamp = None
+        if self.rules_path:
+            try:
+                st = os.stat(self.rules_path)
+                stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+            except FileNotFoundError:
+                stamp = None
+        if stamp != self.rules_stamp:
+            self.rules_stamp = stamp
+            self.rules_conns = 0
+            self.file_rules = {}
+            if stamp is not None:
+                with open(self.rules_path, encoding='utf-8') as f:
+                    self.file_rules = json.load(f)
+                try:
+                    check_rules(self.file_rules)
+                except ValueError as e:
+                    # The test is wrong: every connection says so.
+                    print('smtpserver.py: %s' % e, file=sys.stderr)
+                    self.file_rules = {'greeting': '421 4.3.0 test sink: '
+                                       '%s' % e}
+        rules = dict(self.base_rules, **self.file_rules)
+        self.rules_conns += 1
+        n = rules.get('first_n')
+        if n is not None and self.rules_conns > n:
+            return dict(self.base_rules)
+        return rules
+
+    # -- connections --------------------------------------------------------
+
+    def _accept(self):
+        while True:
+            self.accepting = False
+            conn = accept(self.srv, self.stopper)
+            if conn is None:
+                return
+            self.accepting = True
+            self.conns += 1
+            rules = self.current_rules()
+            self.event(ev='connect', conn=self.conns, t=time.monotonic())
+            self.transcript('-- connection')
+            s = Session(self, conn, self.conns, rules)
+            t = threading.Thread(target=self._serve, args=(s,), daemon=True)
+            with self.lock:
+                self.sessions.append(s.rec)
+                self.threads.append(t)
+            t.start()
+
+    def _serve(self, s):
+        try:
+            s.play()
+        except Closed:
+            pass
+        except (Timeout, StepFailed, OSError, ssl.SSLError) as e:
+            s.rec['errors'].append('server: %s' % e)
+            self.transcript('-- error: %s' % e)
+        except Exception as e:      # a bug here: shown in the report
+            s.rec['errors'].append('server: %r' % (e,))
+        finally:
+            s.rec['flights'] = s.peer.flight
+            s.rec['turns'] = s.peer.turns
+            s.peer.close()
+            self.event(ev='close', conn=s.rec['conn'], quit=s.rec['quit'],
+                       t=time.monotonic())
+            self.transcript('-- closed')
+
+    def take(self, wait=5.0):
+        """Wait for the sessions so far to end; return and forget them."""
+        # A connection may still wait in the listen queue, or be between
+        # accept() and its registration: wait for both.
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([self.srv], [], [], 0)
+            if not r and not self.accepting:
+                break
+            time.sleep(0.01)
+        with self.lock:
+            threads = list(self.threads)
+        for t in threads:
+            t.join(wait)
+        with self.lock:
+            s, self.sessions, self.threads = self.sessions, [], []
+        return s
+
+    def close(self):
+        self.stopper.stop()
+        self.acceptor.join(5)
+        with self.lock:
+            threads = list(self.threads)
+        for t in threads:
+            t.join(5)
+        self.srv.close()
 
 
 def sink(args):
     stopper = Stopper()
-    srv = listen(args.host)
-    return Sink(args, stopper).run(srv)
+    rules = {}
+    if args.user:
+        rules = {'tls': True, 'auth': ['PLAIN', 'LOGIN', 'CRAM-MD5'],
+                 'auth_tls': True, 'user': args.user,
+                 'password': args.password}
+    s = Sink(rules, args.rules, args.certs, args.log, args.host, args.port,
+             args.unix, args.transcript, args.message, stopper)
+    sys.stdout.write('PORT %d\n' % s.port)
+    sys.stdout.flush()
+    while not stopper.stopped:
+        select.select([stopper.rfd], [], [])
+    s.close()
+    return 0
 
 
 def main():
-    ap = argparse.ArgumentParser(description='scripted SMTP test server')
+    ap = argparse.ArgumentParser(description='scriptable SMTP test server')
     ap.add_argument('--script', help='server script to play')
     ap.add_argument('--result', help='where to write the JSON result')
-    ap.add_argument('--certs', required=True,
+    ap.add_argument('--certs',
                     help='directory with server.pem and server.key')
     ap.add_argument('--timeout', type=float, default=5.0,
-                    help='seconds to wait for the client (default 5)')
+                    help='script mode: seconds to wait for the client '
+                    '(default 5)')
     ap.add_argument('--host', default='127.0.0.1')
+    ap.add_argument('--port', type=int, default=0,
+                    help='sink mode: the port (default 0: ephemeral)')
     ap.add_argument('--unix', metavar='PATH',
-                    help='script mode: listen on this Unix-domain socket '
-                    'instead of TCP (prints "PORT 0")')
+                    help='listen on this Unix-domain socket instead of TCP '
+                    '(prints "PORT 0")')
     ap.add_argument('--sink', action='store_true')
-    ap.add_argument('--user', default='')
+    ap.add_argument('--rules', help='sink mode: the rules file (JSON)')
+    ap.add_argument('--log', help='sink mode: the event log (JSON lines)')
+    ap.add_argument('--user')
     ap.add_argument('--password', default='')
     ap.add_argument('--transcript')
     ap.add_argument('--message')
     args = ap.parse_args()
     if args.sink:
-        if not (args.transcript and args.message):
-            ap.error('--sink needs --transcript and --message')
         return sink(args)
-    if not (args.script and args.result):
-        ap.error('--script and --result are required')
+    if not (args.script and args.result and args.certs):
+        ap.error('--script, --result and --certs are required')
     return play(args)
 
 

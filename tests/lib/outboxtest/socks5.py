@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""socks5.py: a minimal SOCKS5 proxy (RFC 1928) for the scripted tests.
+"""socks5.py: a minimal SOCKS5 proxy (RFC 1928) for the scripted and
+differential tests.
 
 Listens on 127.0.0.1, on an ephemeral port printed as "PORT n" on standard
 output, and serves until it is killed.  Each client must offer "no
