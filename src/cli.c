@@ -421,9 +421,12 @@ cli_parse(struct cli *c, int argc, char **argv, struct error *err)
 	if (c->mode != CLI_SEND && c->mode != CLI_HELP &&
 	    c->mode != CLI_VERSION && nargs > 0)
 		return error_set(err, ERR_USAGE, "%s takes no recipients",
-		    c->mode == CLI_SERVERINFO	  ? "-S" :
-			c->mode == CLI_PRETEND	  ? "-P" :
-			c->mode == CLI_QUEUE_RUN  ? "-q and --queue-run" :
+		    c->mode == CLI_SERVERINFO ?
+			"-S" :
+			c->mode == CLI_PRETEND ?
+			"-P" :
+			c->mode == CLI_QUEUE_RUN ?
+			(c->queue_due_only ? "--queue-run" : "-q") :
 			c->mode == CLI_QUEUE_LIST ? "-bp" :
 			c->mode == CLI_QUEUE_DROP ? "--queue-drop" :
 			c->mode == CLI_CONFIGURE  ? "--configure" :

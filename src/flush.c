@@ -16,8 +16,8 @@
 #include "msg.h"
 #include "notice.h"
 
-static char *
-queue_dir_of(const struct account *a)
+char *
+flush_queue_dir(const struct account *a)
 {
 	const char *d = account_str(a, AF_QUEUE_DIR);
 
@@ -66,7 +66,7 @@ flush_enqueue(const struct prepared *p, const struct request *req,
 {
 	struct queue_entry *e;
 	struct buf b;
-	char *dir = queue_dir_of(p->acc), *abs = NULL;
+	char *dir = flush_queue_dir(p->acc), *abs = NULL;
 	size_t i, k;
 	int more = 1, eight = 0;
 

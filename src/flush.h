@@ -31,6 +31,8 @@ struct flush_policy {
 };
 
 void flush_policy_of(struct flush_policy *, const struct account *);
+/* The account's queue directory (queue_dir, else the default), malloc'd. */
+char *flush_queue_dir(const struct account *);
 /* Which failures the message is to blame for (5xx) and which may pass. */
 enum flush_fate flush_fate(const struct error *);
 /*

@@ -28,14 +28,6 @@ struct group {
 	struct prepared p;
 };
 
-static char *
-queue_dir_of(const struct account *a)
-{
-	const char *d = account_str(a, AF_QUEUE_DIR);
-
-	return d != NULL ? strdup(d) : queue_default_dir();
-}
-
 int
 qrun_dirs(const struct cli *c, char ***dirs, size_t *n, struct error *err)
 {
@@ -55,7 +47,7 @@ qrun_dirs(const struct cli *c, char ***dirs, size_t *n, struct error *err)
 		return -1;
 	}
 	for (a = p.accounts;; a = a->next) {
-		d = a != NULL ? queue_dir_of(a) : queue_default_dir();
+		d = a != NULL ? flush_queue_dir(a) : queue_default_dir();
 		for (i = 0, dup = 0; d != NULL && i < *n; i++)
 			dup |= strcmp((*dirs)[i], d) == 0;
 		if (d != NULL && !dup) {

@@ -148,8 +148,12 @@ send_stdin(const struct cli *c, FILE *out, struct error *err)
 	return ret;
 }
 
-int
-send_pretend(const struct cli *c, FILE *out, struct error *err)
+/* What to do with the account once the command line's request is ready. */
+typedef int prepared_fn(struct prepared *, FILE *, struct error *);
+
+static int
+with_prepared(const struct cli *c, FILE *out, struct error *err,
+    prepared_fn *act)
 {
 	struct prepared p;
 	struct request req;
@@ -158,45 +162,55 @@ send_pretend(const struct cli *c, FILE *out, struct error *err)
 	memset(&p, 0, sizeof(p));
 	prepare_request_from_cli(&req, c);
 	if ((ret = prepare(&p, &req, err)) == 0)
-		report_settings(out, &p);
+		ret = act(&p, out, err);
 	prepare_free(&p);
 	return ret;
+}
+
+static int
+print_settings(struct prepared *p, FILE *out, struct error *err)
+{
+	report_settings(out, p);
+	return 0;
+}
+
+static int
+describe_server(struct prepared *p, FILE *out, struct error *err)
+{
+	struct submit_info info;
+	int ret;
+
+	memset(&info, 0, sizeof(info));
+	p->sc.info = &info;
+	if ((ret = submit(&p->sc, NULL, err)) == 0)
+		report_server(out, &p->sc, &info);
+	submit_info_free(&info);
+	p->sc.info = NULL;
+	return ret;
+}
+
+static int
+ask_for_queue_run(struct prepared *p, FILE *out, struct error *err)
+{
+	return submit(&p->sc, NULL, err);
+}
+
+int
+send_pretend(const struct cli *c, FILE *out, struct error *err)
+{
+	return with_prepared(c, out, err, print_settings);
 }
 
 int
 send_serverinfo(const struct cli *c, FILE *out, struct error *err)
 {
-	struct prepared p;
-	struct request req;
-	struct submit_info info;
-	int ret;
-
-	memset(&p, 0, sizeof(p));
-	memset(&info, 0, sizeof(info));
-	prepare_request_from_cli(&req, c);
-	if ((ret = prepare(&p, &req, err)) == 0) {
-		p.sc.info = &info;
-		if ((ret = submit(&p.sc, NULL, err)) == 0)
-			report_server(out, &p.sc, &info);
-	}
-	submit_info_free(&info);
-	prepare_free(&p);
-	return ret;
+	return with_prepared(c, out, err, describe_server);
 }
 
 int
 send_rmqs(const struct cli *c, FILE *out, struct error *err)
 {
-	struct prepared p;
-	struct request req;
-	int ret;
-
-	memset(&p, 0, sizeof(p));
-	prepare_request_from_cli(&req, c);
-	if ((ret = prepare(&p, &req, err)) == 0)
-		ret = submit(&p.sc, NULL, err);
-	prepare_free(&p);
-	return ret;
+	return with_prepared(c, out, err, ask_for_queue_run);
 }
 
 /*

@@ -18,64 +18,25 @@ all.  A queue that expires a message (queue_max_age) says 4.4.7.
 import email
 import email.policy
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                '..', 'lib'))
-sys.dont_write_bytecode = True  # keep the source tree clean
+from qlib import Failure, RealSink, check, free_port  # noqa: E402
 from outboxtest import cases  # noqa: E402
 
 REGISTRY = cases.Registry()
 
 
-def fail(msg):
-    print('FAIL: ' + msg)
-    sys.exit(1)
+def refuse_nobody(address):
+    if 'nobody' in address:
+        return '550 5.1.1 <%s>: no such user here' % address
+    return None
 
 
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-class Server:
-    def __init__(self, port):
-        from aiosmtpd.controller import Controller
-
-        srv = self
-        self.messages = []
-
-        class Handler:
-            async def handle_RCPT(self, server, session, envelope, address,
-                                  options):
-                if 'nobody' in address:
-                    return '550 5.1.1 <%s>: no such user here' % address
-                envelope.rcpt_tos.append(address)
-                return '250 OK'
-
-            async def handle_DATA(self, server, session, envelope):
-                srv.messages.append((envelope.mail_from,
-                                     list(envelope.rcpt_tos),
-                                     envelope.content))
-                return '250 OK'
-
-        self.c = Controller(Handler(), hostname='127.0.0.1', port=port)
-        self.c.start()
-
-    def stop(self):
-        self.c.stop()
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+def Server(port):
+    return RealSink(refuse_nobody, port).start()
 
 
 class Setup:
@@ -225,7 +186,11 @@ def expired(outbox):
 
 
 def run_one(name, args):
-    REGISTRY.fn(name)(args.outbox)
+    try:
+        REGISTRY.fn(name)(args.outbox)
+    except Failure as e:
+        print('FAIL %s: %s' % (name, e))
+        return False
     print('%s: passed' % name)
     return True
 

@@ -330,3 +330,42 @@ class Outbox:
         for argv, r in self.runs[-6:]:
             out.append('$ %s\n%r' % (' '.join(argv), r))
         return '\n'.join(out)
+
+
+# --- an independent server ---------------------------------------------------
+
+class RealSink:
+    """aiosmtpd (the independent implementation) on loopback, recording
+    each message as (MAIL FROM, [RCPT TO...], content).  refuse(address)
+    may return a reply to refuse that recipient with."""
+
+    def __init__(self, refuse=None, port=None):
+        from aiosmtpd.controller import Controller
+
+        sink = self
+        self.messages = []
+        self.port = port or free_port()
+
+        class Handler:
+            async def handle_RCPT(self, server, session, envelope, address,
+                                  options):
+                why = refuse(address) if refuse else None
+                if why:
+                    return why
+                envelope.rcpt_tos.append(address)
+                return '250 OK'
+
+            async def handle_DATA(self, server, session, envelope):
+                sink.messages.append((envelope.mail_from,
+                                      list(envelope.rcpt_tos),
+                                      envelope.content))
+                return '250 OK'
+
+        self.c = Controller(Handler(), hostname='127.0.0.1', port=self.port)
+
+    def start(self):
+        self.c.start()
+        return self
+
+    def stop(self):
+        self.c.stop()

@@ -23,30 +23,17 @@ with a control character and a drop directory with a loose mode.
 import os
 import pwd
 import shutil
-import socket
 import stat
 import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                '..', 'lib'))
-sys.dont_write_bytecode = True  # keep the source tree clean
+from qlib import Failure, RealSink, check  # noqa: E402
 from outboxtest import cases  # noqa: E402
 
 NAME = 'system-spool'
 GID = 60100
 USERS = {'alice': 60001, 'bob': 60002, 'carol': 60003}
-
-
-def fail(msg):
-    print('FAIL: ' + msg)
-    sys.exit(1)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
 
 
 def in_namespace(argv):
@@ -65,7 +52,7 @@ def drop_dir(outbox):
     for line in out.splitlines():
         if line.startswith("System queue's drop directory: "):
             return line.split(': ', 1)[1].split(' (')[0]
-    fail('outbox --version names no drop directory:\n' + out)
+    raise Failure('outbox --version names no drop directory:\n' + out)
 
 
 def deepest_existing(path):
@@ -94,35 +81,6 @@ def private_tree(drop):
             f.write(text)
         os.chmod(p, 0o644)
         subprocess.run(['mount', '--bind', p, '/etc/' + name], check=True)
-
-
-class Sink:
-    """aiosmtpd recording each message."""
-
-    def __init__(self):
-        from aiosmtpd.controller import Controller
-
-        sink = self
-        self.messages = []
-
-        class Handler:
-            async def handle_DATA(self, server, session, envelope):
-                sink.messages.append((envelope.mail_from,
-                                      list(envelope.rcpt_tos),
-                                      envelope.content))
-                return '250 OK'
-
-        s = socket.socket()
-        s.bind(('127.0.0.1', 0))
-        self.port = s.getsockname()[1]
-        s.close()
-        self.c = Controller(Handler(), hostname='127.0.0.1', port=self.port)
-
-    def start(self):
-        self.c.start()
-
-    def stop(self):
-        self.c.stop()
 
 
 def as_user(name, argv, stdin=b'', env=None, groups=None):
@@ -170,7 +128,7 @@ def run(args):
     os.chmod(drop, 0o1730)
 
     # root's configuration; the server is down for now.
-    sink = Sink()
+    sink = RealSink()
     roothome = '/var/spool/outbox-test-root'
     os.makedirs(roothome + '/.config/outbox')
     senders = roothome + '/drop-senders'
@@ -295,4 +253,11 @@ def run(args):
 
 
 if __name__ == '__main__':
-    sys.exit(cases.main(cases.one(NAME), lambda n, a: run(a), __doc__))
+    def run_one(name, args):
+        try:
+            return run(args)
+        except Failure as e:
+            print('FAIL: %s' % e)
+            return False
+
+    sys.exit(cases.main(cases.one(NAME), run_one, __doc__))

@@ -266,10 +266,20 @@ test_queue_later_dsn_options(void **state)
 	static const char *const qrcpt[] = { "-q", "x@example.org", NULL };
 	static const char *const flush[] = { "--flush", NULL };
 	static const char *const drop[] = { "--queue-drop=ABC", NULL };
+	static const char *const qrun[] = { "--queue-run", NULL };
+	static const char *const qrunrcpt[] = { "--queue-run", "x@example.org",
+		NULL };
 
 	ok(&c, &a, q);
 	assert_int_equal(c.mode, CLI_QUEUE_RUN);
 	assert_int_equal(c.queue_by, 0);
+	/* -q sends everything now; --queue-run what the schedule says. */
+	assert_int_equal(c.queue_due_only, 0);
+	done(&c, &a);
+	ok(&c, &a, qrun);
+	assert_int_equal(c.mode, CLI_QUEUE_RUN);
+	assert_int_equal(c.queue_due_only, 1);
+	refused(qrunrcpt, "--queue-run takes no recipients");
 	done(&c, &a);
 	ok(&c, &a, qf);
 	assert_int_equal(c.mode, CLI_QUEUE_RUN);
