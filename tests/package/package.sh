@@ -208,8 +208,8 @@ rc=$?
 [ $rc -eq 0 ] || fail "/usr/sbin/sendmail -t exited $rc: $(cat "$tmp/send.out")"
 grep -qx 'C: RCPT TO:<bob@example.net>' "$sinkdir/log" ||
 	fail "the server got no RCPT TO:<bob@example.net>"
-grep -qx 'C: MAIL FROM:<root@pkg.example>' "$sinkdir/log" ||
-	fail "the server got no MAIL FROM:<root@pkg.example>"
+grep -Eq '^C: MAIL FROM:<root@pkg\.example>( |$)' "$sinkdir/log" ||
+	fail "the server got no MAIL FROM:<root@pkg.example>: $(grep 'MAIL FROM' "$sinkdir/log")"
 grep -q '^It works\.' "$sinkdir/msg" 2>/dev/null ||
 	fail "the message did not arrive"
 grep -q '^Subject: through the package' "$sinkdir/msg" 2>/dev/null ||
