@@ -35,11 +35,37 @@ flush_fate(const struct error *err)
 {
 	if (err->kind == ERR_NONE)
 		return FLUSH_SENT;
-	/* RFC 4954 6: 530 asks for authentication first. */
-	if (err->code >= 500 && err->code < 600 && err->code != 530 &&
-	    err->kind != ERR_AUTH)
+	/*
+	 * RFC 4954 6: 530 asks for authentication first; like a refused
+	 * login, a certificate that does not verify or a server that lacks
+	 * what the account needs, waiting will not mend it.
+	 */
+	if (err->code == 530 || err->kind == ERR_AUTH ||
+	    err->kind == ERR_CONFIG || err->kind == ERR_NOINPUT ||
+	    (err->kind == ERR_UNAVAILABLE && err->code == 0))
+		return FLUSH_HELD;
+	if (err->code >= 500 && err->code < 600)
 		return FLUSH_FAILED;
 	return FLUSH_RETRY;
+}
+
+const char *
+flush_fix(const struct error *err)
+{
+	if (err->code == 530)
+		return "the server wants a login first: set auth, user and a "
+		       "password source";
+	switch (err->kind) {
+	case ERR_AUTH:
+		return "check user and the password (for OAuth2: outbox "
+		       "--authorize)";
+	case ERR_UNAVAILABLE:
+		return "the server lacks what the account asks for, or its "
+		       "certificate is not trusted: check tls, tls_starttls, "
+		       "tls_trust_file or tls_fingerprint, auth";
+	default:
+		return "mend the configuration";
+	}
 }
 
 /* One line for the entry's record of the last attempt. */
@@ -280,8 +306,17 @@ settle(struct flush *f, struct queue_entry *e, const struct error *err,
 				&e2) == -1)
 				log_error(&e2);
 		}
-	} else if (queue_save(e, &e2) == -1)
-		log_error(&e2);
+	} else {
+		/* Held: until the user mends it and runs -q; never retried. */
+		free(e->held);
+		e->held = NULL;
+		if (fate == FLUSH_HELD &&
+		    asprintf(&e->held, "%s; %s, then run outbox -q",
+			line ? line : "refused", flush_fix(err)) < 0)
+			e->held = NULL;
+		if (queue_save(e, &e2) == -1)
+			log_error(&e2);
+	}
 	free(reason);
 	return fate;
 }
@@ -328,6 +363,8 @@ flush_done(void *ctx, const struct submit_job *job, const struct error *err,
 		fate = settle(f, e, err, fate);
 		if (fate == FLUSH_FAILED)
 			f->failed++;
+		else if (fate == FLUSH_HELD)
+			f->held++;
 		else
 			f->retried++;
 	}
@@ -335,6 +372,7 @@ flush_done(void *ctx, const struct submit_job *job, const struct error *err,
 	snprintf(note, sizeof(note), "%s %s",
 	    fate == FLUSH_SENT			   ? "sent" :
 		fate == FLUSH_FAILED		   ? "failed" :
+		fate == FLUSH_HELD		   ? "held" :
 		f->locked && err->kind != ERR_TEMP ? "not queued" :
 						     "queued",
 	    e->id);
@@ -408,15 +446,21 @@ flush_defer(struct flush *f, const struct error *err)
 {
 	struct queue_entry *e;
 	struct error e2;
+	enum flush_fate fate;
 
 	while (f->i < f->n) {
 		e = f->v[f->i++];
 		error_clear(&e2);
 		if (!f->locked && queue_lock(e, &e2) != 1)
 			continue;
-		settle(f, e, err, FLUSH_RETRY);
-		f->retried++;
-		note_worst(f, err, FLUSH_RETRY);
+		/* Never failed for good without being tried. */
+		fate = flush_fate(err) == FLUSH_HELD ? FLUSH_HELD : FLUSH_RETRY;
+		f->last_fate = settle(f, e, err, fate);
+		if (fate == FLUSH_HELD)
+			f->held++;
+		else
+			f->retried++;
+		note_worst(f, err, fate);
 		if (!f->locked)
 			queue_unlock(e);
 	}

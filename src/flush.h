@@ -21,7 +21,8 @@ enum flush_fate {
 	FLUSH_SENT,
 	FLUSH_RETRY,
 	FLUSH_FAILED,
-	FLUSH_EXPIRED /* too long in the queue: failed too */
+	FLUSH_EXPIRED, /* too long in the queue: failed too */
+	FLUSH_HELD     /* kept until the user mends what stopped it */
 };
 
 /* An account's queue settings, typed. */
@@ -33,8 +34,14 @@ struct flush_policy {
 void flush_policy_of(struct flush_policy *, const struct account *);
 /* The account's queue directory (queue_dir, else the default), malloc'd. */
 char *flush_queue_dir(const struct account *);
-/* Which failures the message is to blame for (5xx) and which may pass. */
+/*
+ * Which failures the message is to blame for (5xx: failed), which the
+ * user must mend (a refused login, a certificate, the configuration:
+ * held), and which may pass by themselves (retry).
+ */
 enum flush_fate flush_fate(const struct error *);
+/* What to do about a held message's failure, for -bp and stderr. */
+const char *flush_fix(const struct error *);
 /*
  * An attempt that did not deliver, the entry's attempts counting it: try
  * again at *next, or fail it for good (too old, or refused).
@@ -64,7 +71,7 @@ struct flush {
 	size_t *rcpt_of;   /* their indexes in the entry */
 	int content_fd;
 	/* What happened, for the exit status and the caller. */
-	int sent, retried, failed;
+	int sent, retried, failed, held;
 	struct error worst;
 	enum flush_fate last_fate;
 };

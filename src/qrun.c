@@ -99,7 +99,8 @@ selected(const struct cli *c, const struct queue_entry *e, time_t now)
 		 * whoever runs it by hand has mended something.  The timer's
 		 * --queue-run and the run after a send keep the schedule.
 		 */
-		return !c->queue_due_only || e->next <= now;
+		return !c->queue_due_only ||
+		    (e->next <= now && e->held == NULL);
 	}
 }
 
@@ -188,7 +189,7 @@ qrun_run(const struct cli *c, FILE *out, struct error *err)
 	char **dirs;
 	size_t ndirs, nall = 0, n, i, j;
 	time_t now = time(NULL);
-	int sent = 0, retried = 0, failed = 0;
+	int sent = 0, retried = 0, failed = 0, held = 0;
 	struct error worst;
 
 	error_clear(&worst);
@@ -242,6 +243,7 @@ qrun_run(const struct cli *c, FILE *out, struct error *err)
 				    all + i, j - i);
 				flush_defer(&f, &gerr);
 				retried += f.retried;
+				held += f.held;
 			}
 			group_free(&g);
 			continue;
@@ -252,6 +254,7 @@ qrun_run(const struct cli *c, FILE *out, struct error *err)
 		sent += f.sent;
 		retried += f.retried;
 		failed += f.failed;
+		held += f.held;
 		if (f.worst.kind != ERR_NONE &&
 		    (worst.kind == ERR_NONE ||
 			(flush_fate(&f.worst) == FLUSH_FAILED &&
@@ -260,8 +263,18 @@ qrun_run(const struct cli *c, FILE *out, struct error *err)
 		group_free(&g);
 	}
 	queue_list_free(all, nall);
-	log_info("queue run: %d sent, %d kept for later, %d failed", sent,
-	    retried, failed);
+	/*
+	 * -q by hand says what happened, as a user who just mended
+	 * something wants to know; the timer's run only with -v.
+	 */
+	if (!c->queue_due_only && out != NULL && nall > 0)
+		fprintf(out,
+		    "%d sent, %d kept for later, %d held, %d failed%s%s\n",
+		    sent, retried, held, failed,
+		    worst.kind != ERR_NONE ? ": " : "",
+		    worst.kind != ERR_NONE ? worst.msg : "");
+	log_info("queue run: %d sent, %d kept for later, %d held, %d failed",
+	    sent, retried, held, failed);
 	if (worst.kind != ERR_NONE) {
 		*err = worst;
 		return -1;

@@ -274,6 +274,8 @@ format_env(const struct queue_entry *e, struct buf *b)
 		r |= put(b, "error", e->error);
 	if (e->failed != NULL)
 		r |= put(b, "failed", e->failed);
+	if (e->held != NULL)
+		r |= put(b, "held", e->held);
 	return r ? -1 : 0;
 }
 
@@ -376,6 +378,8 @@ take(struct queue_entry *e, const char *key, char *v)
 		slot = &e->error;
 	else if (strcmp(key, "failed") == 0)
 		slot = &e->failed;
+	else if (strcmp(key, "held") == 0)
+		slot = &e->held;
 	if (slot != NULL) {
 		free(*slot);
 		if ((*slot = strdup(v)) == NULL)
@@ -663,6 +667,7 @@ queue_entry_free(struct queue_entry *e)
 	free(e->from);
 	free(e->error);
 	free(e->failed);
+	free(e->held);
 	free(e);
 }
 

@@ -41,6 +41,7 @@ struct queue_entry {
 	unsigned long long size; /* bytes in ID.msg */
 	char *error;		 /* the last attempt's outcome */
 	char *failed;		 /* in failed/: why */
+	char *held;		 /* waits for the user's fix: why, and what */
 	int fd;			 /* ID.msg, locked; -1 */
 };
 

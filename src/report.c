@@ -135,7 +135,9 @@ report_queue(FILE *out, char *const *dirs, size_t ndirs, struct error *err)
 			fprintf(out, "%s  %llu bytes  queued ", e->id, e->size);
 			print_time(out, e->created);
 			fprintf(out, "  attempts %d  next ", e->attempts);
-			if (e->next <= now)
+			if (e->held != NULL)
+				fputs("held (sent by -q)", out);
+			else if (e->next <= now)
 				fputs("now", out);
 			else
 				print_time(out, e->next);
@@ -144,7 +146,9 @@ report_queue(FILE *out, char *const *dirs, size_t ndirs, struct error *err)
 			for (k = 0; k < e->nrcpt; k++)
 				fprintf(out, "  to <%s> (%s)\n", e->rcpt[k],
 				    rcpt_state_name[e->state[k]]);
-			if (e->error != NULL)
+			if (e->held != NULL)
+				fprintf(out, "  held: %s\n", e->held);
+			else if (e->error != NULL)
 				fprintf(out, "  last error: %s\n", e->error);
 		}
 		queue_list_free(v, n);

@@ -6,6 +6,7 @@
 #include "send.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -91,6 +92,20 @@ send_queued(struct sending *s, const struct request *req, struct error *err)
 			ret = 0;
 		}
 		break;
+	case FLUSH_HELD:
+		/*
+		 * Kept for the user to mend (a changed password, a
+		 * certificate): the caller's mail is safe, and said so only
+		 * to a terminal, as for a temporary failure.
+		 */
+		memcpy(s->queued, e->id, sizeof(s->queued));
+		if (isatty(2) && s->cli->mode != CLI_BSMTP)
+			log_warn("%s; the message is held as %s: %s, then run "
+				 "outbox -q",
+			    f.worst.msg, e->id, flush_fix(&f.worst));
+		error_clear(err);
+		ret = 0;
+		break;
 	default:
 		*err = f.worst;
 		break;
@@ -116,6 +131,38 @@ deliver(struct sending *s, const struct request *req, struct error *err)
 	ret = submit(sc, s->p.msg, err);
 	record_sent(s, NULL, err);
 	return ret;
+}
+
+/*
+ * A person at a terminal hears of what waits for them: held messages (a
+ * fix to make) and failed ones.  Nothing for scripts and daemons.
+ */
+static void
+remind(const struct prepared *p)
+{
+	struct queue_entry **v;
+	struct error e;
+	size_t n, i, held = 0, failed = 0;
+	char *dir;
+
+	if (!isatty(2) || p->acc == NULL ||
+	    account_num(p->acc, AF_QUEUE) == ACC_OFF ||
+	    (dir = flush_queue_dir(p->acc)) == NULL)
+		return;
+	error_clear(&e);
+	if (queue_list(dir, 0, &v, &n, &e) == 0) {
+		for (i = 0; i < n; i++)
+			held += v[i]->held != NULL;
+		queue_list_free(v, n);
+	}
+	if (queue_list(dir, 1, &v, &n, &e) == 0) {
+		failed = n;
+		queue_list_free(v, n);
+	}
+	free(dir);
+	if (held > 0 || failed > 0)
+		log_warn("%zu message%s held, %zu failed: outbox -bp", held,
+		    held == 1 ? "" : "s", failed);
 }
 
 /* A failure to send says which account and files it was sent with. */
@@ -144,6 +191,7 @@ send_stdin(const struct cli *c, FILE *out, struct error *err)
 	if ((ret = prepare(&s.p, &req, err)) == 0 &&
 	    (ret = deliver(&s, &req, err)) == -1)
 		say_failure(&s, err);
+	remind(&s.p);
 	prepare_free(&s.p);
 	return ret;
 }

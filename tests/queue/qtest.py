@@ -481,6 +481,50 @@ def _(c):
     no_entries(w)
 
 
+@case('held-535-sent-by-q-after-the-fix')
+def _(c):
+    """queue on-failure and the server refuses the login (535 5.7.8): the
+    message is held, not lost and not the caller's failure (exit 0; one
+    stderr line naming the fix, only to a terminal); -bp shows it held
+    with the fix; the timer's --queue-run leaves it (retrying a wrong
+    password locks accounts); -q after the password is mended sends it."""
+    w = c.world()
+    w.sink.set_rules({'auth': ['PLAIN'], 'user': 'alice',
+                      'password': 'right'})
+    w.o.config(w.sink.port, queue='on-failure',
+               extra='auth plain\nuser alice\npassword wrong\n')
+    msg = message('m1')
+    r = w.o.run(['bob@example.net'], msg)
+    check(r.rc == 0, 'a refused login with a queue: exit %s', r.rc)
+    check(r.err == '', 'stderr, not a terminal: %r', r.err)
+    e = one_entry(w)
+    check('535' in e.env.get('held', ''), 'the entry is not held for the '
+          '535: %r', e.env_text)
+    check(not w.sink.messages(), 'something was delivered')
+    r = w.o.run(['tom@example.net'], message('m2'), stderr_tty=True)
+    check(r.rc == 0, 'on a terminal: exit %s', r.rc)
+    check('held as' in r.err and 'outbox -q' in r.err,
+          'the terminal is not told: %r', r.err)
+    # And every interactive run says what waits, in one line.
+    check('2 messages held, 0 failed: outbox -bp' in r.err,
+          'no reminder of the held messages: %r', r.err)
+    r = w.o.run(['-bp'])
+    check(r.rc == 0 and r.out.count('held: ') == 2 and 'password' in r.out,
+          '-bp does not show the held messages and the fix:\n%s', r.out)
+    before = w.sink.connections()
+    r = w.o.run(['--queue-run'])
+    check(r.rc == 0 and w.sink.connections() == before,
+          '--queue-run tried a held message (exit %s)', r.rc)
+    w.o.config(w.sink.port, queue='on-failure',
+               extra='auth plain\nuser alice\npassword right\n')
+    r = w.o.run(['-q'])
+    check(r.rc == 0, '-q after the fix: exit %s %r', r.rc, r.err)
+    check('2 sent' in r.out, '-q does not say what it did: %r', r.out)
+    got = sorted(m['seq'] for m in w.sink.messages())
+    check(got == ['m1', 'm2'], 'delivered %r', got)
+    no_entries(w)
+
+
 @case('max-age-expired-moves-to-failed')
 def _(c):
     """queue_max_age 1s: an entry that still fails after that long moves to

@@ -1,7 +1,7 @@
 /*
- * test_flush.c: the queue's policy: which failures are the message's and
- * which may pass, the retry schedule an account's settings give, and when
- * a message has waited too long.
+ * test_flush.c: the queue's policy: which failures are the message's,
+ * which the user must mend (held) and which may pass, the retry schedule
+ * an account's settings give, and when a message has waited too long.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,18 +39,25 @@ test_which_failures_are_temporary(void **state)
 		{ ERR_DATA, 550, FLUSH_FAILED },
 		{ ERR_DATA, 552, FLUSH_FAILED },
 		{ ERR_UNAVAILABLE, 554, FLUSH_FAILED },
-		/* 530 asks for authentication first (RFC 4954 6): fixable. */
-		{ ERR_UNAVAILABLE, 530, FLUSH_RETRY },
-		/* A refused login is no fault of the message. */
-		{ ERR_AUTH, 535, FLUSH_RETRY },
-		/* 4xx, the network, the configuration: later. */
+		/*
+		 * What the user must mend is held: 530 asks for a login
+		 * first (RFC 4954 6), a refused login, the configuration, an
+		 * unreadable trust file, a certificate or a server lacking
+		 * what the account needs (no reply code).
+		 */
+		{ ERR_UNAVAILABLE, 530, FLUSH_HELD },
+		{ ERR_AUTH, 535, FLUSH_HELD },
+		{ ERR_AUTH, 0, FLUSH_HELD },
+		{ ERR_CONFIG, 0, FLUSH_HELD },
+		{ ERR_NOINPUT, 0, FLUSH_HELD },
+		{ ERR_UNAVAILABLE, 0, FLUSH_HELD },
+		/* 4xx, the network, a broken server: later. */
 		{ ERR_TEMP, 451, FLUSH_RETRY },
 		{ ERR_TEMP, 421, FLUSH_RETRY },
 		{ ERR_TEMP, 0, FLUSH_RETRY },
 		{ ERR_NOHOST, 0, FLUSH_RETRY },
-		{ ERR_CONFIG, 0, FLUSH_RETRY },
-		{ ERR_NOINPUT, 0, FLUSH_RETRY },
 		{ ERR_PROTOCOL, 0, FLUSH_RETRY },
+		{ ERR_OSERR, 0, FLUSH_RETRY },
 	};
 	struct error e;
 	size_t i;
@@ -134,7 +141,10 @@ test_schedule_configured_and_expiry(void **state)
 	    flush_decide(&pol, now - 3600, 3, FLUSH_RETRY, now, &next),
 	    FLUSH_EXPIRED);
 	assert_int_equal(next, 0);
-	/* A refusal for good fails at once, however young. */
+	/* A held message has no schedule; a refusal for good fails at once. */
+	assert_int_equal(
+	    flush_decide(&pol, now - 7200, 1, FLUSH_HELD, now, &next),
+	    FLUSH_HELD);
 	assert_int_equal(flush_decide(&pol, now, 1, FLUSH_FAILED, now, &next),
 	    FLUSH_FAILED);
 	assert_int_equal(flush_decide(&pol, now, 1, FLUSH_SENT, now, &next),
