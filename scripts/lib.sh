@@ -19,6 +19,15 @@ OUTBOX_TEST_PKGS="$OUTBOX_TEST_PKGS mutt neomutt alpine git git-email
 OUTBOX_UNIT_PKGS="$OUTBOX_UNIT_PKGS softhsm2"
 OUTBOX_TEST_PKGS="$OUTBOX_TEST_PKGS softhsm2"
 
+# The shell completions' test (unit/completion) sources bash-completion
+# and drives zsh; the smtpd tests need systemd's systemd-socket-activate
+# and systemd-analyze; the package test needs the Debian tools (devscripts
+# has hardening-check, blhc checks the build log) and iproute2 to bring
+# up the loopback of its namespace.
+OUTBOX_UNIT_PKGS="$OUTBOX_UNIT_PKGS bash-completion zsh"
+OUTBOX_TEST_PKGS="$OUTBOX_TEST_PKGS bash-completion zsh systemd debhelper
+    dpkg-dev fakeroot lintian devscripts blhc iproute2 git"
+
 # need_packages PKG...: install whatever is missing, with apt-get when we are
 # root, or say exactly what to install and fail otherwise.
 need_packages()
