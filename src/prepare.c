@@ -763,9 +763,17 @@ prepare(struct prepared *p, const struct request *req, struct error *err)
 		return -1;
 	p->helo = idn_host_ascii(helo, err);
 	free(helo);
-	if (p->helo == NULL ||
-	    addr_check_domain(p->helo, "domain (the EHLO name)", err) == -1)
+	if (p->helo == NULL)
 		return -1;
+	/*
+	 * What the system filled in was checked as a host name on the way
+	 * (%H, %C, %M), and the setting's own text holds no control
+	 * character (conf.c); the rest goes as written, as msmtp sends it.
+	 * Only a space, which would split EHLO's argument, is refused.
+	 */
+	if (strchr(p->helo, ' ') != NULL)
+		return error_set(err, ERR_CONFIG,
+		    "domain (the EHLO name) \"%s\" contains a space", p->helo);
 	if (p->msg != NULL &&
 	    (envelope_from(p, req, sender, err) == -1 ||
 		envelope_rcpt(p, req, err) == -1 || edit_header(p, err) == -1))
