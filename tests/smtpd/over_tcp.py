@@ -22,6 +22,11 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', 'lib'))
+sys.dont_write_bytecode = True  # keep the source tree clean
+from outboxtest.procs import free_port  # noqa: E402
+
 ACTIVATOR = 'systemd-socket-activate'
 # The activator's own lines on standard error (not outbox's).
 OWN = re.compile(r'^(Listening on |Communication attempt on fd |'
@@ -33,14 +38,6 @@ DIED = re.compile(r'^Child \d+ died with code (-?\d+)$', re.M)
 PASSED_ENV = ('PATH', 'HOME', 'LC_ALL', 'TMPDIR', 'XDG_STATE_HOME',
               'ASAN_OPTIONS', 'UBSAN_OPTIONS')
 LIMIT = 30.0
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Activator:
