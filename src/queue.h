@@ -113,6 +113,21 @@ void queue_list_free(struct queue_entry **, size_t);
 /* Both at once: the entries, and (with dmg) those skipped and why. */
 int queue_list_all(const char *dir, int failed, struct queue_entry ***out,
     size_t *n, struct queue_damage **dmg, size_t *ndmg, struct error *);
+/*
+ * The same in bounded batches, for a queue of any size: each call reads
+ * the names of the directory once and loads the (at most) QUEUE_BATCH
+ * entries that come next in ID order (oldest first) after the cursor,
+ * which starts zeroed and is done when nothing is left.  Entries made
+ * during the walk come in a later batch.
+ */
+#define QUEUE_BATCH 256
+struct queue_cursor {
+	char last[QUEUE_ID_LEN + 8]; /* the last name taken */
+	int done;
+};
+int queue_list_next(const char *dir, int failed, struct queue_cursor *,
+    struct queue_entry ***out, size_t *n, struct queue_damage **dmg,
+    size_t *ndmg, struct error *);
 /* The entries queue_list skips as damaged or foreign, for -bp. */
 int queue_list_damaged(const char *dir, int failed, struct queue_damage **out,
     size_t *n, struct error *);
