@@ -294,7 +294,7 @@ run_dir(const struct cli *c, const char *dir, time_t now, struct tally *t)
 			 * still go, and the run says so in its exit status.
 			 */
 			tally_worst(t, &err);
-			return;
+			break;
 		}
 		/* Skipped, not removed: a person must look at them. */
 		for (j = 0; j < ndmg; j++)
@@ -309,6 +309,7 @@ run_dir(const struct cli *c, const char *dir, time_t now, struct tally *t)
 		run_batch(c, v, k, t);
 		queue_list_free(v, k);
 	}
+	queue_cursor_free(&cur);
 }
 
 /* -q: everything due (or selected), one connection per account. */

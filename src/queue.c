@@ -1512,18 +1512,68 @@ by_name(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
+/*
+ * The cursor's next names: the QUEUE_SCAN smallest ID.env names after
+ * the last one taken, in a pass over the names alone, whatever the queue
+ * holds.  A content file without its ID.env is said on the first pass.
+ */
+static int
+scan(const struct qdirs *q, const char *dir, const char *sub,
+    struct queue_cursor *cur, struct queue_damage **dmg, size_t *ndmg,
+    struct error *err)
+{
+	qname *h = cur->names;
+	struct queue_entry *e;
+	struct dirent *d;
+	size_t nh = 0;
+	DIR *dp;
+	int first = cur->last[0] == '\0';
+
+	cur->nnames = cur->inext = 0;
+	if (h == NULL &&
+	    (h = cur->names = malloc(QUEUE_SCAN * sizeof(qname))) == NULL)
+		return error_set(err, ERR_OSERR, "out of memory");
+	if (open_listing(q, dir, sub, &dp, err) == -1)
+		return -1;
+	while ((d = readdir(dp)) != NULL) {
+		if (!is_id(d->d_name, ".env")) {
+			if (first &&
+			    visit(q, dir, sub, 0, d->d_name, &e, dmg, ndmg,
+				err) == -1) {
+				closedir(dp);
+				return -1;
+			}
+			continue;
+		}
+		if (strcmp(d->d_name, cur->last) <= 0)
+			continue;
+		if (nh < QUEUE_SCAN) {
+			memcpy(h[nh], d->d_name, sizeof(qname));
+			heap_up(h, nh++);
+		} else if (strcmp(d->d_name, h[0]) < 0) {
+			memcpy(h[0], d->d_name, sizeof(qname));
+			heap_down(h, nh, 0);
+		}
+	}
+	closedir(dp);
+	if (nh < QUEUE_SCAN)
+		cur->scanned = 1; /* nothing after these */
+	if (nh > 0)
+		memcpy(cur->last, h[0], sizeof(qname));
+	qsort(h, nh, sizeof(*h), by_name);
+	cur->nnames = nh;
+	return 0;
+}
+
 int
 queue_list_next(const char *dir, int failed, struct queue_cursor *cur,
     struct queue_entry ***out, size_t *n, struct queue_damage **dmg,
     size_t *ndmg, struct error *err)
 {
 	const char *sub = failed ? "failed" : NULL;
-	qname *h = NULL;
+	qname *h;
 	struct queue_entry *e;
 	struct qdirs q;
-	struct dirent *d;
-	size_t nh = 0, i;
-	DIR *dp;
 	int r;
 
 	*out = NULL;
@@ -1538,56 +1588,30 @@ queue_list_next(const char *dir, int failed, struct queue_cursor *cur,
 		cur->done = 1;
 		return r == 1 ? 0 : -1;
 	}
-	if (!failed && cur->last[0] == '\0')
+	if (cur->last[0] == '\0' && !failed)
 		sweep(&q);
-	if (open_listing(&q, dir, sub, &dp, err) == -1) {
-		qdirs_close(&q);
-		return -1;
-	}
-	if ((h = malloc(QUEUE_BATCH * sizeof(*h))) == NULL)
-		goto oom;
-	/*
-	 * The QUEUE_BATCH smallest names after the cursor: a pass over the
-	 * names alone, whatever the queue holds; only they are read.
-	 */
-	while ((d = readdir(dp)) != NULL) {
-		if (!is_id(d->d_name, ".env") &&
-		    (dmg == NULL || !is_id(d->d_name, ".msg")))
-			continue;
-		if (strcmp(d->d_name, cur->last) <= 0)
-			continue;
-		if (nh < QUEUE_BATCH) {
-			memcpy(h[nh], d->d_name, sizeof(qname));
-			heap_up(h, nh++);
-		} else if (strcmp(d->d_name, h[0]) < 0) {
-			memcpy(h[0], d->d_name, sizeof(qname));
-			heap_down(h, nh, 0);
-		}
-	}
-	closedir(dp);
-	if (nh < QUEUE_BATCH)
-		cur->done = 1;
-	if (nh > 0)
-		memcpy(cur->last, h[0], sizeof(cur->last));
-	qsort(h, nh, sizeof(*h), by_name);
-	for (i = 0; i < nh; i++) {
-		if (visit(&q, dir, sub, 1, h[i], &e, dmg, ndmg, err) == -1)
+	if (cur->inext == cur->nnames && !cur->scanned &&
+	    scan(&q, dir, sub, cur, dmg, ndmg, err) == -1)
+		goto fail;
+	h = cur->names;
+	while (cur->inext < cur->nnames && *n < QUEUE_BATCH) {
+		if (visit(&q, dir, sub, 1, h[cur->inext++], &e, dmg, ndmg,
+			err) == -1)
 			goto fail;
 		if (e == NULL)
 			continue;
 		if (grow(out, *n, sizeof(**out)) == -1) {
 			queue_entry_free(e);
-			goto oom;
+			error_set(err, ERR_OSERR, "out of memory");
+			goto fail;
 		}
 		(*out)[(*n)++] = e;
 	}
-	free(h);
+	if (cur->inext == cur->nnames && cur->scanned)
+		cur->done = 1;
 	qdirs_close(&q);
 	return 0;
-oom:
-	error_set(err, ERR_OSERR, "out of memory");
 fail:
-	free(h);
 	qdirs_close(&q);
 	queue_list_free(*out, *n);
 	*out = NULL;
@@ -1598,6 +1622,14 @@ fail:
 		*ndmg = 0;
 	}
 	return -1;
+}
+
+void
+queue_cursor_free(struct queue_cursor *cur)
+{
+	free(cur->names);
+	cur->names = NULL;
+	cur->nnames = cur->inext = 0;
 }
 
 static int by_damage(const void *, const void *);
