@@ -9,6 +9,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define READ_SIZE (128 * 1024)
 /* The header block is held in memory: this is its limit. */
@@ -22,15 +25,31 @@ static const unsigned char special[256] = {
 };
 
 /*
- * The first CR, LF or NUL from p on, or end.  Eight bytes at a time: a
- * word holds none of them when neither it nor its XOR with a row of LFs
- * or of CRs has a zero byte ((v - 0x01..) & ~v & 0x80.. is non-zero
- * exactly when v has one, and its lowest set bit marks the first such
- * byte); elsewhere, and at the end, byte by byte.
+ * The first CR, LF or NUL from p on, or end.  With SSE2 (every x86-64),
+ * sixteen bytes at a time: three byte compares and one mask.  Otherwise
+ * eight at a time: a word holds none of them when neither it nor its XOR
+ * with a row of LFs or of CRs has a zero byte ((v - 0x01..) & ~v & 0x80..
+ * is non-zero exactly when v has one, and its lowest set bit marks the
+ * first such byte).  The tail byte by byte.
  */
 static const unsigned char *
 plain_run(const unsigned char *p, const unsigned char *end)
 {
+#ifdef __SSE2__
+	const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r'),
+		      nul = _mm_setzero_si128();
+
+	while (end - p >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		int hit = _mm_movemask_epi8(_mm_or_si128(
+		    _mm_or_si128(_mm_cmpeq_epi8(v, lf), _mm_cmpeq_epi8(v, cr)),
+		    _mm_cmpeq_epi8(v, nul)));
+
+		if (hit != 0)
+			return p + __builtin_ctz((unsigned)hit);
+		p += 16;
+	}
+#else
 	const uint64_t ones = 0x0101010101010101ULL, highs = ones * 0x80;
 	uint64_t w, lf, cr, hit;
 
@@ -50,6 +69,7 @@ plain_run(const unsigned char *p, const unsigned char *end)
 		}
 		p += 8;
 	}
+#endif
 	while (p < end && !special[*p])
 		p++;
 	return p;
@@ -480,26 +500,71 @@ emit_headers(struct msg *m, struct buf *out, struct error *err)
 	return feed_headers(m, &m->bf, out, err);
 }
 
-/* Count what the body filter would make of n bytes, writing nothing. */
+/*
+ * Count what the body filter would make of n bytes, writing nothing.  The
+ * filter keeps every byte and makes each line ending two bytes: a CRLF
+ * stays as it is, a bare CR or LF gains one.  So the size grows by n plus
+ * the CRs and LFs less twice the CRLF pairs; no branch per line.  A CR
+ * at the end counts as bare; the LF that may start the next piece is then
+ * that CR's and counts nothing.
+ */
 static void
 count_content(struct bodyfilter *bf, const char *in, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)in, *end = p + n, *q;
+	const unsigned char *p = (const unsigned char *)in, *end = p + n;
+	unsigned long long crs = 0, lfs = 0, pairs = 0;
 
-	while (p < end) {
-		switch (line_ending(bf, &p)) {
-		case 2:
-			bf->size += 2;
-			continue;
-		case 1:
-			continue;
+	if (p < end && bf->cr && *p == '\n')
+		p++;
+	bf->cr = 0;
+	if (p == end)
+		return;
+	bf->size += (unsigned long long)(end - p);
+#ifdef __SSE2__
+	{
+		const __m128i vlf = _mm_set1_epi8('\n'),
+			      vcr = _mm_set1_epi8('\r'),
+			      zero = _mm_setzero_si128();
+
+		/* Byte counters, summed before any of them can wrap. */
+		while (end - p > 16) {
+			__m128i acr = zero, alf = zero, apair = zero, t;
+			int k;
+
+			for (k = 0; k < 255 && end - p > 16; k++, p += 16) {
+				__m128i v = _mm_loadu_si128(
+				    (const __m128i *)(const void *)p);
+				__m128i next = _mm_loadu_si128(
+				    (const __m128i *)(const void *)(p + 1));
+				__m128i c = _mm_cmpeq_epi8(v, vcr);
+
+				acr = _mm_sub_epi8(acr, c);
+				alf = _mm_sub_epi8(alf, _mm_cmpeq_epi8(v, vlf));
+				apair = _mm_sub_epi8(apair,
+				    _mm_and_si128(c,
+					_mm_cmpeq_epi8(next, vlf)));
+			}
+			t = _mm_sad_epu8(acr, zero);
+			crs += (unsigned long long)_mm_cvtsi128_si32(t) +
+			    (unsigned long long)_mm_extract_epi16(t, 4);
+			t = _mm_sad_epu8(alf, zero);
+			lfs += (unsigned long long)_mm_cvtsi128_si32(t) +
+			    (unsigned long long)_mm_extract_epi16(t, 4);
+			t = _mm_sad_epu8(apair, zero);
+			pairs += (unsigned long long)_mm_cvtsi128_si32(t) +
+			    (unsigned long long)_mm_extract_epi16(t, 4);
 		}
-		/* Up to the next line ending, each byte counts once. */
-		q = plain_run(p + 1, end);
-		bf->size += (unsigned long long)(q - p);
-		bf->bol = 0;
-		p = q;
 	}
+#endif
+	for (; p < end; p++) {
+		crs += *p == '\r';
+		lfs += *p == '\n';
+		pairs += *p == '\r' && p + 1 < end && p[1] == '\n';
+	}
+	bf->size += crs + lfs - 2 * pairs;
+	bf->lines += crs + lfs - pairs;
+	bf->bol = end[-1] == '\r' || end[-1] == '\n';
+	bf->cr = end[-1] == '\r';
 }
 
 /*
