@@ -436,6 +436,11 @@ handshake_error(struct tls *s, int r, struct error *err)
 	    r == GNUTLS_E_PUSH_ERROR)
 		return error_set(err, ERR_TEMP, "TLS handshake interrupted: %s",
 		    gnutls_strerror(r));
+	/* Most often a plain "220 " greeting read as a TLS record. */
+	if (r == GNUTLS_E_UNEXPECTED_PACKET)
+		return error_set(err, ERR_PROTOCOL,
+		    "TLS handshake failed: the server answered in plain "
+		    "text, not TLS");
 	return error_set(err, ERR_PROTOCOL, "TLS handshake failed: %s",
 	    gnutls_strerror(r));
 }
