@@ -27,7 +27,7 @@ enum error_kind {
 
 #define ERROR_MSG_MAX 512
 #define ERROR_REPLY_MAX 2048
-#define ERROR_HINT_MAX 256
+#define ERROR_HINT_MAX 512
 
 struct error {
 	enum error_kind kind;
