@@ -84,8 +84,10 @@ fill_info(struct submit_info *i, const struct smtp *s, struct transport *t)
 	i->greeting = strdup(smtp_greeting(s));
 	i->ehlo = strdup(smtp_ehlo_reply(s));
 	i->size_limit = smtp_size_limit(s);
+	i->auth_mech = smtp_auth_mech(s);
 	if (!tls_is(t))
 		return;
+	i->cert_expires = tls_peer_expires(t);
 	desc = tls_describe(t);
 	certs = tls_peer_info(t);
 	if (asprintf(&i->tls, "  session: %s\n%s", desc ? desc : "?",

@@ -738,3 +738,21 @@ tls_peer_info(struct transport *t)
 	fclose(mem);
 	return out;
 }
+
+long long
+tls_peer_expires(struct transport *t)
+{
+	struct tls *s = t->ctx;
+	const gnutls_datum_t *certs;
+	gnutls_x509_crt_t crt;
+	unsigned int n;
+	long long when = 0;
+
+	certs = gnutls_certificate_get_peers(s->session, &n);
+	if (certs == NULL || n == 0 || gnutls_x509_crt_init(&crt) < 0)
+		return 0;
+	if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) >= 0)
+		when = (long long)gnutls_x509_crt_get_expiration_time(crt);
+	gnutls_x509_crt_deinit(crt);
+	return when;
+}
