@@ -129,7 +129,7 @@ _outbox()
 		# The long options of src/cli.c: "name=" takes a value,
 		# "name" takes none or an optional "=value".
 		COMPREPLY=($(compgen -W '--account= --add-missing-date-header
-			--add-missing-from-header --aliases= --auth --auto-from
+			--add-missing-from-header --aliases= --auth --auto-from --check
 			--configure= --connect-timeout= --debug --domain=
 			--dsn-notify= --dsn-return= --file= --flush --from= --help
 			--host= --keepbcc --logfile= --logfile-time-format=
@@ -144,7 +144,7 @@ _outbox()
 			--tls-host-override= --tls-key-file=
 			--tls-min-dh-prime-bits= --tls-priorities= --tls-starttls
 			--tls-trust-file= --undisclosed-recipients --user=
-			--version' -- "$cur"))
+			--version --warn-days=' -- "$cur"))
 		[[ ${COMPREPLY-} == *= ]] && compopt -o nospace
 		;;
 	-*)
