@@ -119,6 +119,7 @@ int store_mkdir(const char *path, struct error *);
 /* provider.c: the provider table and the resolved configuration. */
 struct oauth {
 	const char *account;
+	const char *provider; /* the table's name, or NULL */
 	const char *user;
 	const char *client_id;
 	const char *client_secret;

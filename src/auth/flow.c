@@ -255,6 +255,8 @@ auth_url(const struct oauth *o, const char *redirect, const char *state,
     const char *challenge)
 {
 	char *q = NULL, *url;
+	/* Google grants a refresh token only when asked this way. */
+	int google = o->provider != NULL && strcmp(o->provider, "google") == 0;
 
 	if (http_form_add(&q, "response_type", "code") != 0 ||
 	    http_form_add(&q, "client_id", o->client_id) != 0 ||
@@ -265,8 +267,9 @@ auth_url(const struct oauth *o, const char *redirect, const char *state,
 	    http_form_add(&q, "code_challenge_method", "S256") != 0 ||
 	    (o->user != NULL &&
 		http_form_add(&q, "login_hint", o->user) != 0) ||
-	    http_form_add(&q, "access_type", "offline") != 0 ||
-	    http_form_add(&q, "prompt", "consent") != 0) {
+	    (google &&
+		(http_form_add(&q, "access_type", "offline") != 0 ||
+		    http_form_add(&q, "prompt", "consent") != 0))) {
 		free(q);
 		return NULL;
 	}

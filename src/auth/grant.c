@@ -86,10 +86,13 @@ grant_post(const struct oauth *o, const char *form, struct grant *g,
 		    "the authorization server answered HTTP %ld", r.status);
 	}
 	if (grant_parse(r.body, r.len, g, e) != 0) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "%.100s", e->msg);
 		error_set(e, ERR_PROTOCOL,
 		    "the authorization server answered HTTP %ld with "
-		    "no usable token reply (%s)",
-		    r.status, e->msg);
+		    "no usable token reply: %s",
+		    r.status, why);
 		http_resp_free(&r);
 		return -1;
 	}

@@ -130,7 +130,8 @@ json_write(const struct jfield *f, size_t n)
 	{
 		size_t len;
 		const char *s = json_object_to_json_string_length(obj,
-		    JSON_C_TO_STRING_PLAIN, &len);
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+		    &len);
 
 		if (s != NULL) {
 			out = malloc(len + 2);

@@ -20,7 +20,7 @@
 #define LOCK_WAIT 60 /* seconds to wait for another refresh */
 #define KEEPALIVE_DEFAULT 2592000LL
 
-static const char *account_name = "?";
+static char account_name[256] = "?";
 
 void
 trace(const struct http_opts *o, const char *fmt, ...)
@@ -293,7 +293,7 @@ cmd_fetch(int argc, char **argv, struct error *e)
 	    req_get(&r, RK_VERBOSE)[0] == '1';
 	o.account = req_get(&r, RK_ACCOUNT);
 	if (o.account != NULL)
-		account_name = o.account;
+		snprintf(account_name, sizeof(account_name), "%s", o.account);
 	o.timeout = 10;
 	if (http_request(&o, url, NULL, &resp, e) != 0) {
 		request_free(&r);
@@ -359,7 +359,8 @@ main(int argc, char **argv)
 	if (read_request(&r, &e) != 0)
 		return fail(&e);
 	if (req_get(&r, RK_ACCOUNT) != NULL)
-		account_name = req_get(&r, RK_ACCOUNT);
+		snprintf(account_name, sizeof(account_name), "%s",
+		    req_get(&r, RK_ACCOUNT));
 	if (strcmp(cmd, "password") == 0) {
 		rc = cmd_password(&r, &e);
 		goto done;

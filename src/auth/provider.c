@@ -64,6 +64,7 @@ provider_resolve(const struct request *r, struct oauth *o, struct error *e)
 			    "microsoft or discover)",
 			    name);
 	}
+	o->provider = p != NULL ? p->name : NULL;
 	o->user = set(r, RK_USER, NULL);
 	o->client_id = set(r, RK_CLIENT_ID, NULL);
 	o->client_secret = set(r, RK_CLIENT_SECRET, NULL);
@@ -110,13 +111,7 @@ provider_check(const struct oauth *o, int need_auth, struct error *e)
 	if (o->client_id == NULL)
 		return error_set(e, ERR_CONFIG,
 		    "no oauth2_client_id: outbox ships none; %s",
-		    hint(o->mechanisms != NULL &&
-				strcmp(o->mechanisms, "XOAUTH2") == 0 ?
-			    "microsoft" :
-			    o->best_flow != NULL &&
-				strcmp(o->best_flow, "browser") == 0 ?
-			    "google" :
-			    NULL));
+		    hint(o->provider));
 	if (o->token_endpoint == NULL)
 		return error_set(e, ERR_CONFIG,
 		    "no oauth2_token_endpoint (set "

@@ -130,8 +130,11 @@ store_read(const char *path, struct tokens *t, struct error *e)
 	if (tokens_parse(buf, len, t, e) != 0) {
 		explicit_bzero(buf, len);
 		free(buf);
+		char why[128];
+
+		snprintf(why, sizeof(why), "%.100s", e->msg);
 		return error_set(e, ERR_CONFIG, "token file %s is damaged: %s",
-		    path, e->msg);
+		    path, why);
 	}
 	explicit_bzero(buf, len);
 	free(buf);
