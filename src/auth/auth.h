@@ -113,6 +113,12 @@ int store_write(const char *path, const struct tokens *, struct error *);
 /* Take the lock (path.lock); the fd, or -1. Waits at most wait seconds. */
 int store_lock(const char *path, int wait, struct error *);
 void store_unlock(int fd);
+/* With keyring set, the refresh token goes to (comes from) the Secret
+ * Service rather than the file: ERR_UNAVAILABLE when it cannot. */
+int store_save(const char *path, const struct tokens *, int keyring,
+    const char *account, struct error *);
+int store_load_refresh(const char *path, struct tokens *, int keyring,
+    struct error *);
 /* Create the file's directory (0700) when missing. */
 int store_mkdir(const char *path, struct error *);
 
@@ -131,6 +137,7 @@ struct oauth {
 	const char *mechanisms;
 	const char *best_flow;
 	int discover;
+	int keyring; /* keyring=on */
 	struct http_opts http;
 };
 /* Fill o from the request's provider and overrides (no network). */

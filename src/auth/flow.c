@@ -76,7 +76,7 @@ keep(struct oauth *o, const char *path, const struct grant *g,
 		store_unlock(lock);
 		return oom(e);
 	}
-	rc = store_write(path, &t, e);
+	rc = store_save(path, &t, o->keyring, o->account, e);
 	store_unlock(lock);
 	if (rc == 0) {
 		time_t x = (time_t)t.expires_at;

@@ -183,9 +183,11 @@ cmd_token(struct oauth *o, const char *path, int force, struct error *e)
 		store_unlock(lock);
 		return 0;
 	}
-	rc = refresh(o, &t, e);
+	rc = store_load_refresh(path, &t, o->keyring, e);
 	if (rc == 0)
-		rc = store_write(path, &t, e);
+		rc = refresh(o, &t, e);
+	if (rc == 0)
+		rc = store_save(path, &t, o->keyring, o->account, e);
 	if (rc == 0)
 		out_token(o, &t);
 	tokens_free(&t);
@@ -249,9 +251,11 @@ cmd_keepalive(struct oauth *o, const struct request *r, const char *path,
 		return 0;
 	}
 	from_store(o, &t);
-	rc = refresh(o, &t, e);
+	rc = store_load_refresh(path, &t, o->keyring, e);
 	if (rc == 0)
-		rc = store_write(path, &t, e);
+		rc = refresh(o, &t, e);
+	if (rc == 0)
+		rc = store_save(path, &t, o->keyring, o->account, e);
 	tokens_free(&t);
 	store_unlock(lock);
 	if (rc != 0)

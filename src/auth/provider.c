@@ -78,6 +78,7 @@ provider_resolve(const struct request *r, struct oauth *o, struct error *e)
 	o->http.account = o->account;
 	o->http.verbose = set(r, RK_VERBOSE, "0")[0] == '1';
 	o->http.timeout = 30;
+	o->keyring = strcmp(set(r, RK_KEYRING, "off"), "on") == 0;
 	if (o->discover && set(r, RK_ISSUER, NULL) == NULL)
 		return error_set(e, ERR_CONFIG,
 		    "oauth2_provider discover needs oauth2_issuer");

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "keyring.h"
 
 static void
 wipe_free(char **p)
@@ -290,4 +291,39 @@ fail:
 	explicit_bzero(out, len);
 	free(out);
 	return -1;
+}
+
+int
+store_save(const char *path, const struct tokens *t, int keyring,
+    const char *account, struct error *e)
+{
+	struct tokens copy = *t;
+	char why[256] = "";
+	int rc;
+
+	if (!keyring)
+		return store_write(path, t, e);
+	if (t->refresh_token != NULL) {
+		rc = keyring_put_refresh(account, path, t->refresh_token, why,
+		    sizeof(why));
+		if (rc != KR_FOUND)
+			return error_set(e, ERR_UNAVAILABLE, "%s", why);
+	}
+	copy.refresh_token = NULL;
+	return store_write(path, &copy, e);
+}
+
+int
+store_load_refresh(const char *path, struct tokens *t, int keyring,
+    struct error *e)
+{
+	char why[256] = "";
+	int rc;
+
+	if (!keyring || t->refresh_token != NULL)
+		return 0;
+	rc = keyring_get_refresh(path, &t->refresh_token, why, sizeof(why));
+	if (rc == KR_FOUND || rc == KR_NONE)
+		return 0;
+	return error_set(e, ERR_UNAVAILABLE, "%s", why);
 }
