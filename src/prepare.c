@@ -42,7 +42,7 @@ prepare_request_from_cli(struct request *q, const struct cli *c)
 	q->read_recipients = c->read_recipients;
 	q->envid = c->envid;
 	q->msg_fd = c->mode == CLI_SEND ? 0 : -1;
-	q->account_only = c->mode == CLI_PRETEND;
+	q->account_only = c->mode == CLI_PRETEND || c->mode == CLI_AUTHORIZE;
 	q->info_only = c->mode == CLI_SERVERINFO;
 	q->etrn = c->mode == CLI_RMQS ? c->rmqs : NULL;
 }
