@@ -22,6 +22,7 @@ enum cli_mode {
 	CLI_BSMTP,	/* -bs: SMTP on standard input and output */
 	CLI_NEWALIASES, /* newaliases, -bi: there is nothing to rebuild */
 	CLI_CHECK,	/* --check: one session up to AUTH, no message */
+	CLI_AUTHORIZE,	/* --authorize: get an OAuth2 refresh token */
 };
 
 /* A setting given on the command line, by its configuration name. */
@@ -44,6 +45,7 @@ struct cli {
 	const char *rmqs;	 /* --rmqs: host, @domain or #queue */
 	const char *configure;	 /* --configure: the address to look up */
 	int warn_days;		 /* --warn-days: certificate must outlive it */
+	const char *flow;	 /* --flow: device, browser or paste */
 	int host_given;		 /* --host: no configuration files */
 	char queue_by;		 /* -qI, -qR, -qS: by ID, recipient, sender */
 	int queue_due_only;	 /* --queue-run: what the schedule says */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "authorize.h"
 #include "cli.h"
 #include "configure.h"
 #include "error.h"
@@ -86,6 +87,7 @@ static mode_fn *const modes[] = {
 	[CLI_BSMTP] = send_bs,
 	[CLI_NEWALIASES] = newaliases,
 	[CLI_CHECK] = check_run,
+	[CLI_AUTHORIZE] = authorize_run,
 };
 
 int

@@ -21,6 +21,7 @@
 #include "harden.h"
 #include "header.h"
 #include "idn.h"
+#include "oauth.h"
 #include "secret.h"
 #include "tls.h"
 #include "userdir.h"
@@ -41,7 +42,7 @@ prepare_request_from_cli(struct request *q, const struct cli *c)
 	q->read_recipients = c->read_recipients;
 	q->envid = c->envid;
 	q->msg_fd = c->mode == CLI_SEND ? 0 : -1;
-	q->account_only = c->mode == CLI_PRETEND;
+	q->account_only = c->mode == CLI_PRETEND || c->mode == CLI_AUTHORIZE;
 	q->info_only = c->mode == CLI_SERVERINFO;
 	q->etrn = c->mode == CLI_RMQS ? c->rmqs : NULL;
 	q->check_only = c->mode == CLI_CHECK;
@@ -629,6 +630,27 @@ unless_off(const struct account *a, enum acc_field f)
 	return account_num(a, f) == ACC_OFF ? NULL : account_str(a, f);
 }
 
+/* The account's OAuth token: the cached one, or (force) a fresh one. */
+static int
+fresh_token(void *arg, int force, const char **token, const char **mechs,
+    struct error *err)
+{
+	struct prepared *p = arg;
+	char *t, *m = NULL;
+
+	if (oauth_token(p->acc, force, &t, &m, err) == -1)
+		return -1;
+	secret_free(p->password);
+	p->password = t;
+	*token = t;
+	if (m != NULL) {
+		free(p->oauth_mechs);
+		p->oauth_mechs = m;
+	}
+	*mechs = p->oauth_mechs;
+	return 0;
+}
+
 static int
 submit_conf(struct prepared *p, const struct request *req, struct error *err)
 {
@@ -711,13 +733,23 @@ submit_conf(struct prepared *p, const struct request *req, struct error *err)
 	sc->smtp.auth = sc->smtp.info_only ? NULL : unless_off(a, AF_AUTH);
 	if (sc->smtp.auth != NULL) {
 		sc->smtp.user = account_str(a, AF_USER);
-		if (p->password == NULL &&
+		/*
+		 * The token is fetched when the connection is about to be
+		 * made, so that a dead refresh token fails the submission
+		 * (queued or held like a refused login), not the preparation.
+		 */
+		if (p->password == NULL && oauth_applies(a, sc->smtp.auth)) {
+			sc->smtp.token_retry = 1;
+			sc->fresh_token = fresh_token;
+			sc->token_arg = p;
+		} else if (p->password == NULL &&
 		    secret_password(a, &p->password, err) == -1)
 			return -1;
 		sc->smtp.password = p->password;
 		sc->smtp.realm = account_str(a, AF_NTLMDOMAIN);
 		if (strcasecmp(sc->smtp.auth, "external") != 0 &&
-		    (sc->smtp.user == NULL || p->password == NULL))
+		    (sc->smtp.user == NULL ||
+			(p->password == NULL && !sc->smtp.token_retry)))
 			return error_set(err, ERR_CONFIG,
 			    "auth is on but %s is not set (account %s)",
 			    sc->smtp.user == NULL ?
@@ -804,11 +836,12 @@ prepare_message_free(struct prepared *p)
 	free(p->tls_host);
 	free(p->helo);
 	secret_free(p->password);
+	free(p->oauth_mechs);
 	secret_free(p->proxy_password);
 	msg_free(p->msg);
 	memset(&p->sc, 0, sizeof(p->sc));
 	p->from = p->header_from = p->host = p->tls_host = p->helo = NULL;
-	p->password = p->proxy_password = NULL;
+	p->password = p->proxy_password = p->oauth_mechs = NULL;
 	p->msg = NULL;
 	p->acc = NULL;
 }

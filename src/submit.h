@@ -22,6 +22,14 @@ struct submit_conf {
 	struct tls_conf tls_conf;
 	struct smtp_params smtp;
 	struct submit_info *info; /* with smtp.info_only */
+	/*
+	 * With smtp.token_retry: the OAuth token (force: a fresh one, the
+	 * cached one was refused) and its mechanisms, best first; both
+	 * stay the caller's until the next call.
+	 */
+	int (*fresh_token)(void *arg, int force, const char **token,
+	    const char **mechs, struct error *);
+	void *token_arg;
 };
 
 /* What -S shows: filled by submit when smtp.info_only is set. */
