@@ -45,7 +45,7 @@ Control API (HTTP on 127.0.0.1, POST bodies JSON, answers JSON):
                            slow, oversized, truncated, malformed, html,
                            endless, redirect-http, loop, 500
   POST /config {interval?, device_expires_in?, access_lifetime?,
-                rotate?, refresh_idle?}
+                rotate?, refresh_idle?, slow_down_first?}
 Standard library only.
 """
 
@@ -84,7 +84,7 @@ class State:
         self.authorize_user = 'alice@example.test'
         self.cfg = {'interval': 1, 'device_expires_in': 600,
                     'access_lifetime': 3600, 'rotate': True,
-                    'refresh_idle': 90 * DAY}
+                    'refresh_idle': 90 * DAY, 'slow_down_first': False}
         self.counters = {'token_requests': 0, 'refreshes': 0,
                          'introspections': 0, 'registrations': 0,
                          'device_polls': 0, 'requests': 0}
@@ -359,6 +359,7 @@ class OAuthHandler(BaseHTTPRequestHandler):
                                   'exp': st.now() + st.cfg[
                                       'device_expires_in'],
                                   'last_poll': 0, 'polls': 0,
+                                  'poll_times': [],
                                   'slow_downs': 0,
                                   'interval': st.cfg['interval']}
             st.log(ev='device', user_code=uc)
@@ -463,6 +464,12 @@ class OAuthHandler(BaseHTTPRequestHandler):
             return self.error('invalid_grant')
         now = st.now()
         d['polls'] += 1
+        d['poll_times'].append(now)
+        if st.cfg['slow_down_first'] and d['polls'] == 1:
+            d['interval'] += 5
+            d['slow_downs'] += 1
+            d['last_poll'] = now
+            return self.error('slow_down')
         if now > d['exp']:
             d['state'] = 'expired'
             return self.error('expired_token')
