@@ -922,6 +922,11 @@ def sasl_exchange(mech, ir, challenge, user, password, seen=None):
     gave (PLAIN and LOGIN; only 'user' for CRAM-MD5)."""
     if seen is None:
         seen = {}
+    if mech in ('XOAUTH2', 'OAUTHBEARER'):
+        # PASSWORD is the token check here (bearer_exchange).
+        return bearer_exchange(mech, ir, lambda p: (
+            lambda ln: None if ln == b'*' else ln)(challenge(p)),
+            password, seen)
     anyone = user is None
     user = (user or '').encode('utf-8')
     password = (password or '').encode('utf-8')
@@ -973,8 +978,6 @@ def sasl_exchange(mech, ir, challenge, user, password, seen=None):
         good = hmac.new(password, chal, 'md5').hexdigest().encode()
         return anyone or (name == user and hmac.compare_digest(digest, good)
                           ), 'failed'
-    if mech in ('XOAUTH2', 'OAUTHBEARER'):
-        return bearer_exchange(mech, ir, respond, password, seen)
     return False, 'unsupported'
 
 
@@ -1666,6 +1669,7 @@ class Sink:
             s.rec['turns'] = s.peer.turns
             s.peer.close()
             self.event(ev='close', conn=s.rec['conn'], quit=s.rec['quit'],
+                       errors=s.rec['errors'],
                        t=time.monotonic())
             self.transcript('-- closed')
 
