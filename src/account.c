@@ -20,6 +20,18 @@ static const char *const field_names[AF_N] = {
 	[AF_LOGFILE_TIME_FORMAT] = "logfile_time_format",
 	[AF_MAILDOMAIN] = "maildomain",
 	[AF_NTLMDOMAIN] = "ntlmdomain",
+	[AF_OAUTH2_AUTH_ENDPOINT] = "oauth2_auth_endpoint",
+	[AF_OAUTH2_CLIENT_ID] = "oauth2_client_id",
+	[AF_OAUTH2_CLIENT_SECRET] = "oauth2_client_secret",
+	[AF_OAUTH2_DEVICE_ENDPOINT] = "oauth2_device_endpoint",
+	[AF_OAUTH2_ISSUER] = "oauth2_issuer",
+	[AF_OAUTH2_KEEPALIVE] = "oauth2_keepalive",
+	[AF_OAUTH2_KEYRING] = "oauth2_keyring",
+	[AF_OAUTH2_PROVIDER] = "oauth2_provider",
+	[AF_OAUTH2_SCOPE] = "oauth2_scope",
+	[AF_OAUTH2_TOKEN_ENDPOINT] = "oauth2_token_endpoint",
+	[AF_OAUTH2_TOKEN_FILE] = "oauth2_token_file",
+	[AF_OAUTH2_TRUST_FILE] = "oauth2_trust_file",
 	[AF_PASSWORD] = "password",
 	[AF_PASSWORDEVAL] = "passwordeval",
 	[AF_PORT] = "port",
@@ -208,7 +220,15 @@ account_port(const struct account *a)
 int
 account_field_secret(enum acc_field f)
 {
-	return f == AF_PASSWORD || f == AF_PROXY_PASSWORD;
+	return f == AF_PASSWORD || f == AF_PROXY_PASSWORD ||
+	    f == AF_OAUTH2_CLIENT_SECRET;
+}
+
+int
+account_oauth(const struct account *a)
+{
+	return account_str(a, AF_OAUTH2_PROVIDER) != NULL ||
+	    account_str(a, AF_OAUTH2_TOKEN_ENDPOINT) != NULL;
 }
 
 int
@@ -245,5 +265,11 @@ account_check(const struct account *a, struct error *err)
 		account_str(a, AF_PROXY_PASSWORDEVAL) != NULL))
 		return error_set(err, ERR_CONFIG,
 		    "proxy_password and proxy_passwordeval need proxy_user");
+	/* RFC 8414 3: discovery starts from the issuer. */
+	if (account_str(a, AF_OAUTH2_PROVIDER) != NULL &&
+	    strcmp(account_str(a, AF_OAUTH2_PROVIDER), "discover") == 0 &&
+	    account_str(a, AF_OAUTH2_ISSUER) == NULL)
+		return error_set(err, ERR_CONFIG,
+		    "oauth2_provider discover needs oauth2_issuer");
 	return 0;
 }

@@ -23,6 +23,18 @@ enum acc_field {
 	AF_LOGFILE_TIME_FORMAT,
 	AF_MAILDOMAIN,
 	AF_NTLMDOMAIN,
+	AF_OAUTH2_AUTH_ENDPOINT,
+	AF_OAUTH2_CLIENT_ID,
+	AF_OAUTH2_CLIENT_SECRET,
+	AF_OAUTH2_DEVICE_ENDPOINT,
+	AF_OAUTH2_ISSUER,
+	AF_OAUTH2_KEEPALIVE,
+	AF_OAUTH2_KEYRING,
+	AF_OAUTH2_PROVIDER,
+	AF_OAUTH2_SCOPE,
+	AF_OAUTH2_TOKEN_ENDPOINT,
+	AF_OAUTH2_TOKEN_FILE,
+	AF_OAUTH2_TRUST_FILE,
 	AF_PASSWORD,
 	AF_PASSWORDEVAL,
 	AF_PORT,
@@ -129,6 +141,11 @@ const char *account_field_name(enum acc_field);
 int account_lmtp(const struct account *);
 /* The port: the setting, else 465 for implicit TLS, else 25. */
 int account_port(const struct account *);
+/*
+ * Whether the account has OAuth settings (oauth2_provider or
+ * oauth2_token_endpoint): outbox-auth then supplies its tokens.
+ */
+int account_oauth(const struct account *);
 /* Settings that must agree with each other; EX_CONFIG otherwise. */
 int account_check(const struct account *, struct error *);
 

@@ -5,6 +5,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +31,7 @@ enum kw_type {
 	T_RETRY,      /* two durations: the first retry, the longest wait */
 	T_SET_OFF,    /* an old spelling that takes no value: sets off */
 	T_IGNORED,    /* accepted for old files, does nothing */
+	T_HTTPS,      /* an https:// URL; empty unsets */
 };
 
 /*
@@ -61,6 +63,19 @@ static const struct keyword {
 	{ "logfile_time_format", T_STR, AF_LOGFILE_TIME_FORMAT, NULL },
 	{ "maildomain", T_STR, AF_MAILDOMAIN, NULL },
 	{ "ntlmdomain", T_STR, AF_NTLMDOMAIN, NULL },
+	{ "oauth2_auth_endpoint", T_HTTPS, AF_OAUTH2_AUTH_ENDPOINT, NULL },
+	{ "oauth2_client_id", T_STR, AF_OAUTH2_CLIENT_ID, NULL },
+	{ "oauth2_client_secret", T_STR, AF_OAUTH2_CLIENT_SECRET, NULL },
+	{ "oauth2_device_endpoint", T_HTTPS, AF_OAUTH2_DEVICE_ENDPOINT, NULL },
+	{ "oauth2_issuer", T_HTTPS, AF_OAUTH2_ISSUER, NULL },
+	{ "oauth2_keepalive", T_DURATION, AF_OAUTH2_KEEPALIVE, NULL },
+	{ "oauth2_keyring", T_BOOL, AF_OAUTH2_KEYRING, NULL },
+	{ "oauth2_provider", T_ENUM, AF_OAUTH2_PROVIDER,
+	    "google|microsoft|discover" },
+	{ "oauth2_scope", T_STR, AF_OAUTH2_SCOPE, NULL },
+	{ "oauth2_token_endpoint", T_HTTPS, AF_OAUTH2_TOKEN_ENDPOINT, NULL },
+	{ "oauth2_token_file", T_FILE, AF_OAUTH2_TOKEN_FILE, NULL },
+	{ "oauth2_trust_file", T_FILE, AF_OAUTH2_TRUST_FILE, NULL },
 	{ "password", T_STR, AF_PASSWORD, NULL },
 	{ "passwordeval", T_STR, AF_PASSWORDEVAL, NULL },
 	{ "port", T_PORT, AF_PORT, NULL },
@@ -142,6 +157,8 @@ static const struct setting_default {
 	{ AF_DSN_NOTIFY, "off" },
 	{ AF_DSN_RETURN, "off" },
 	{ AF_LOGFILE_TIME_FORMAT, RECORD_TIME_DEFAULT },
+	{ AF_OAUTH2_KEEPALIVE, "30d" },
+	{ AF_OAUTH2_KEYRING, "off" },
 	{ AF_PROTOCOL, "smtp" },
 	{ AF_PROXY_PORT, "1080" },
 	{ AF_QUEUE, "off" },
@@ -481,6 +498,16 @@ set_keyword(struct account *a, const struct keyword *k, const char *v,
 		break;
 	case T_IGNORED:
 		return 0;
+	case T_HTTPS:
+		/* Tokens travel to these: never in the clear. */
+		if (*v != '\0' &&
+		    (strncasecmp(v, "https://", 8) != 0 || v[8] == '\0' ||
+			strchr(v, ' ') != NULL))
+			return error_set(err, kind,
+			    "%s%s: \"%s\" is not an https:// URL", where, name,
+			    v);
+		val = strdup(v);
+		break;
 	}
 	if (val == NULL)
 		return error_set(err, ERR_OSERR, "out of memory");

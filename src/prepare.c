@@ -21,6 +21,7 @@
 #include "harden.h"
 #include "header.h"
 #include "idn.h"
+#include "oauth.h"
 #include "secret.h"
 #include "tls.h"
 #include "userdir.h"
@@ -628,6 +629,21 @@ unless_off(const struct account *a, enum acc_field f)
 	return account_num(a, f) == ACC_OFF ? NULL : account_str(a, f);
 }
 
+/* The server refused the cached token: one forced refresh. */
+static int
+fresh_token(void *arg, const char **token, struct error *err)
+{
+	struct prepared *p = arg;
+	char *t;
+
+	if (oauth_token(p->acc, 1, &t, NULL, err) == -1)
+		return -1;
+	secret_free(p->password);
+	p->password = t;
+	*token = t;
+	return 0;
+}
+
 static int
 submit_conf(struct prepared *p, const struct request *req, struct error *err)
 {
@@ -709,6 +725,15 @@ submit_conf(struct prepared *p, const struct request *req, struct error *err)
 	sc->smtp.auth = sc->smtp.info_only ? NULL : unless_off(a, AF_AUTH);
 	if (sc->smtp.auth != NULL) {
 		sc->smtp.user = account_str(a, AF_USER);
+		if (p->password == NULL && oauth_applies(a, sc->smtp.auth)) {
+			if (oauth_token(a, 0, &p->password, &p->oauth_mechs,
+				err) == -1)
+				return -1;
+			sc->smtp.token_retry = 1;
+			sc->smtp.oauth_mechs = p->oauth_mechs;
+			sc->fresh_token = fresh_token;
+			sc->token_arg = p;
+		}
 		if (p->password == NULL &&
 		    secret_password(a, &p->password, err) == -1)
 			return -1;
@@ -802,11 +827,12 @@ prepare_message_free(struct prepared *p)
 	free(p->tls_host);
 	free(p->helo);
 	secret_free(p->password);
+	free(p->oauth_mechs);
 	secret_free(p->proxy_password);
 	msg_free(p->msg);
 	memset(&p->sc, 0, sizeof(p->sc));
 	p->from = p->header_from = p->host = p->tls_host = p->helo = NULL;
-	p->password = p->proxy_password = NULL;
+	p->password = p->proxy_password = p->oauth_mechs = NULL;
 	p->msg = NULL;
 	p->acc = NULL;
 }

@@ -55,7 +55,8 @@ struct prepared {
 	char *header_from;		 /* the From field's address */
 	char *from;			 /* the envelope sender */
 	struct addrlist rcpt;		 /* the envelope recipients */
-	char *password;
+	char *password;			 /* or the OAuth access token */
+	char *oauth_mechs;    /* the token's SASL mechanisms, best first */
 	char *proxy_password; /* RFC 1929, for the SOCKS proxy */
 	char *host;	      /* in A-labels */
 	char *tls_host;	      /* tls_host_override in A-labels */

@@ -98,6 +98,14 @@ supported(const struct mech *m)
 }
 
 int
+sasl_oauth(const char *mech)
+{
+	const struct mech *m = mech != NULL ? find(mech) : NULL;
+
+	return m != NULL && (m->flags & M_OAUTH) != 0;
+}
+
+int
 sasl_choose(const char *configured, const char *offered, int tls, int cb,
     const char **mech, struct error *err)
 {

@@ -23,6 +23,8 @@ struct sasl_creds {
  */
 int sasl_choose(const char *configured, const char *offered, int tls,
     int channel_binding, const char **mech, struct error *);
+/* Whether mech (NULL: none) takes an OAuth token as its password. */
+int sasl_oauth(const char *mech);
 /* Whether the mechanism may be named in configuration. */
 int sasl_known(const char *name);
 

@@ -49,6 +49,8 @@ struct smtp {
 	struct sasl *sasl;
 	const char *mech;
 	char *held_response; /* initial response too long for the line */
+	int auth_challenged; /* an OAuth error challenge came (RFC 7628) */
+	int auth_retried;    /* a fresh token was asked for already */
 
 	size_t rcpt_i;	 /* the RCPT whose reply comes next */
 	size_t accepted; /* recipients the server took */
@@ -419,6 +421,38 @@ enter_ehlo(struct smtp *s)
 	return SMTP_A_READ;
 }
 
+/*
+ * auth on with an OAuth token: the first of the token's mechanisms that
+ * the server offers.  -1 leaves the choice to sasl_choose.
+ */
+static int
+oauth_choose(struct smtp *s)
+{
+	const char *p = s->p.oauth_mechs, *end;
+	char name[32];
+	struct error e;
+	size_t n;
+
+	if (p == NULL || s->p.auth == NULL || strcasecmp(s->p.auth, "on") != 0)
+		return -1;
+	while (*p != '\0') {
+		while (*p == ' ')
+			p++;
+		end = p + strcspn(p, " ");
+		n = (size_t)(end - p);
+		if (n > 0 && n < sizeof(name)) {
+			memcpy(name, p, n);
+			name[n] = '\0';
+			error_clear(&e);
+			if (sasl_choose(name, s->auth_list, s->tls,
+				s->cb != NULL, &s->mech, &e) == 0)
+				return 0;
+		}
+		p = end;
+	}
+	return -1;
+}
+
 static enum smtp_action
 enter_auth(struct smtp *s)
 {
@@ -431,9 +465,11 @@ enter_auth(struct smtp *s)
 		return fail(s, ERR_UNAVAILABLE, NULL,
 		    "the server does not support authentication");
 	error_clear(&e);
-	if (sasl_choose(s->p.auth, s->auth_list, s->tls, s->cb != NULL,
+	if (oauth_choose(s) == -1 &&
+	    sasl_choose(s->p.auth, s->auth_list, s->tls, s->cb != NULL,
 		&s->mech, &e) == -1)
 		return fail(s, e.kind, NULL, "%s", e.msg);
+	s->auth_challenged = 0;
 	memset(&c, 0, sizeof(c));
 	c.user = s->p.user;
 	c.password = s->p.password;
@@ -823,6 +859,8 @@ on_auth(struct smtp *s, const struct reply *r)
 	}
 	if (r->code == 334) {
 		error_clear(&e);
+		if (s->held_response == NULL && sasl_oauth(s->mech))
+			s->auth_challenged = 1;
 		if (s->held_response != NULL) {
 			resp = s->held_response;
 			s->held_response = NULL;
@@ -846,6 +884,17 @@ on_auth(struct smtp *s, const struct reply *r)
 		s->out_secret = 1;
 		secret_free(resp);
 		return SMTP_A_READ;
+	}
+	/*
+	 * A cached token may have been revoked or expired early: one fresh
+	 * token, one more AUTH (RFC 4954 4: the session may try again).
+	 */
+	if (s->p.token_retry && !s->auth_retried && sasl_oauth(s->mech) &&
+	    (r->code == 535 || (s->auth_challenged && reply_class(r) == 5))) {
+		s->auth_retried = 1;
+		sasl_free(s->sasl);
+		s->sasl = NULL;
+		return SMTP_A_TOKEN;
 	}
 	if (reply_class(r) == 4 || reply_class(r) == 5)
 		return fail(s, kind_for(r, ERR_AUTH), r,
@@ -1232,6 +1281,18 @@ smtp_body_done(struct smtp *s, unsigned long long size)
 	if ((s->caps & SMTP_CAP_PIPELINING) && !s->p.more)
 		send_line(s, NULL, "QUIT");
 	return checked(s, SMTP_A_READ);
+}
+
+enum smtp_action
+smtp_auth_retry(struct smtp *s, const char *token)
+{
+	if (s->state != SMTP_S_AUTH || !s->auth_retried) {
+		s->drop = 1;
+		return fail(s, ERR_SOFTWARE, NULL,
+		    "AUTH was retried in state %s", smtp_state_name(s->state));
+	}
+	s->p.password = token;
+	return enter_auth(s);
 }
 
 enum smtp_action

@@ -24,6 +24,12 @@ enum smtp_action {
 	 * open: smtp_next starts the next one, smtp_quit ends it.
 	 */
 	SMTP_A_NEXT,
+	/*
+	 * With params.token_retry: the server refused the OAuth token,
+	 * which came from the cache.  Get a fresh one and hand it to
+	 * smtp_auth_retry (or give up with smtp_abort).  Said once at most.
+	 */
+	SMTP_A_TOKEN,
 };
 
 enum smtp_state {
@@ -88,6 +94,13 @@ struct smtp_params {
 	 * says REQUIRETLS, and without TLS or the extension nothing is sent.
 	 */
 	int requiretls;
+	/*
+	 * The password is an OAuth token from a cache: a refusal (535, or
+	 * an RFC 7628 error challenge) asks for a fresh one (SMTP_A_TOKEN).
+	 */
+	int token_retry;
+	/* auth on with an OAuth token: its mechanisms, best first. */
+	const char *oauth_mechs;
 };
 
 enum smtp_trace {
@@ -116,6 +129,8 @@ enum smtp_action smtp_abort(struct smtp *, const struct error *);
  * the envelope and content fields of p are new; the session's stay.
  */
 enum smtp_action smtp_next(struct smtp *, const struct smtp_params *);
+/* After SMTP_A_TOKEN: AUTH again, on the same connection, with token. */
+enum smtp_action smtp_auth_retry(struct smtp *, const char *token);
 /* After SMTP_A_NEXT: nothing more to send; QUIT, then SMTP_A_DONE. */
 enum smtp_action smtp_quit(struct smtp *);
 

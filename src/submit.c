@@ -289,6 +289,22 @@ submit_session(const struct submit_conf *c, submit_next_fn *next,
 			}
 			act = smtp_body_done(s, msg_size(job.msg));
 			break;
+		case SMTP_A_TOKEN: {
+			const char *token = NULL;
+			struct error te;
+
+			error_clear(&te);
+			if (c->fresh_token == NULL ||
+			    c->fresh_token(c->token_arg, &token, &te) == -1) {
+				if (c->fresh_token == NULL)
+					error_set(&te, ERR_AUTH,
+					    "the server refused the token");
+				act = smtp_abort(s, &te);
+				break;
+			}
+			act = smtp_auth_retry(s, token);
+			break;
+		}
 		case SMTP_A_NEXT:
 			done(ctx, &job, smtp_error(s), s);
 			memset(&job, 0, sizeof(job));

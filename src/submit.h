@@ -22,6 +22,12 @@ struct submit_conf {
 	struct tls_conf tls_conf;
 	struct smtp_params smtp;
 	struct submit_info *info; /* with smtp.info_only */
+	/*
+	 * With smtp.token_retry: a fresh OAuth token when the cached one
+	 * was refused (*token stays the caller's until the next call).
+	 */
+	int (*fresh_token)(void *arg, const char **token, struct error *);
+	void *token_arg;
 };
 
 /* What -S shows: filled by submit when smtp.info_only is set. */

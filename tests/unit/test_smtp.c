@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "sasl.h"
 #include "smtp.h"
 
 #define HELO "client.example"
@@ -30,6 +31,7 @@ static const char *const all_actions[] = {
 	[SMTP_A_DONE] = "DONE",
 	[SMTP_A_FAIL] = "FAIL",
 	[SMTP_A_NEXT] = "NEXT",
+	[SMTP_A_TOKEN] = "TOKEN",
 };
 
 /* Everything the trace callback was given, one line each. */
@@ -779,6 +781,144 @@ test_requiretls_without_tls(void **state)
 	assert_string_equal(take(s), "AUTH PLAIN " PLAIN_B64 "\r\n");
 	expect_fail(s, on(s, "235 ok"), ERR_CONFIG, 0);
 	assert_string_equal(take(s), "QUIT\r\n");
+	smtp_free(s);
+}
+
+/* The AUTH line for an XOAUTH2 or OAUTHBEARER token of user alice. */
+static const char *
+oauth_line(const char *mech, const char *token)
+{
+	static char line[512];
+	char raw[256], *b;
+	int n;
+
+	if (strcmp(mech, "XOAUTH2") == 0)
+		n = snprintf(raw, sizeof(raw),
+		    "user=%s\001auth=Bearer %s\001\001", USER, token);
+	else
+		n = snprintf(raw, sizeof(raw),
+		    "n,a=%s,\001auth=Bearer %s\001\001", USER, token);
+	b = sasl_base64(raw, (size_t)n);
+	assert_non_null(b);
+	snprintf(line, sizeof(line), "AUTH %s %s\r\n", mech, b);
+	free(b);
+	return line;
+}
+
+/*
+ * A cached token refused with 535: the engine asks for a fresh one and
+ * tries AUTH once more on the same connection; the mail then goes.
+ */
+static void
+test_oauth_token_retry(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	(void)state;
+	params_init(&p);
+	p.auth = "xoauth2";
+	p.user = USER;
+	p.password = "cached-token";
+	p.token_retry = 1;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250 AUTH XOAUTH2"), SMTP_A_READ);
+	assert_string_equal(take(s), oauth_line("XOAUTH2", "cached-token"));
+	expect_action(on(s, "535 5.7.8 token expired"), SMTP_A_TOKEN);
+	assert_string_equal(take(s), "");
+	expect_action(smtp_auth_retry(s, "fresh-token"), SMTP_A_READ);
+	assert_string_equal(take(s), oauth_line("XOAUTH2", "fresh-token"));
+	expect_action(on(s, "235 2.7.0 ok"), SMTP_A_READ);
+	assert_string_equal(take(s), "MAIL FROM:<" FROM ">\r\n");
+	assert_null(strstr(trace_log, "token"));
+	smtp_free(s);
+
+	/* A second refusal is the error: no third AUTH. */
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250 AUTH XOAUTH2"), SMTP_A_READ);
+	take(s);
+	expect_action(on(s, "535 5.7.8 no"), SMTP_A_TOKEN);
+	expect_action(smtp_auth_retry(s, "fresh-token"), SMTP_A_READ);
+	take(s);
+	expect_fail(s, on(s, "535 5.7.8 still no"), ERR_AUTH, 535);
+	assert_null(strstr(take(s), "AUTH"));
+	smtp_free(s);
+
+	/* A token from passwordeval is not the cache's: 535 is final. */
+	p.token_retry = 0;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250 AUTH XOAUTH2"), SMTP_A_READ);
+	take(s);
+	expect_fail(s, on(s, "535 5.7.8 no"), ERR_AUTH, 535);
+	smtp_free(s);
+
+	/* A temporary failure is not a refused token. */
+	p.token_retry = 1;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250 AUTH XOAUTH2"), SMTP_A_READ);
+	take(s);
+	expect_fail(s, on(s, "454 4.7.0 try later"), ERR_TEMP, 454);
+	smtp_free(s);
+}
+
+/*
+ * RFC 7628 3.2.3: an error challenge is answered with a single 0x01
+ * (AQ==); the final reply is the refusal, and a fresh token follows.
+ */
+static void
+test_oauthbearer_error_challenge(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	(void)state;
+	params_init(&p);
+	p.auth = "oauthbearer";
+	p.user = USER;
+	p.password = "cached-token";
+	p.token_retry = 1;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250 AUTH OAUTHBEARER"), SMTP_A_READ);
+	assert_string_equal(take(s), oauth_line("OAUTHBEARER", "cached-token"));
+	/* {"status":"invalid_token"} */
+	expect_action(on(s, "334 eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIn0="),
+	    SMTP_A_READ);
+	assert_string_equal(take(s), "AQ==\r\n");
+	expect_action(on(s, "535 5.7.8 invalid token"), SMTP_A_TOKEN);
+	expect_action(smtp_auth_retry(s, "fresh-token"), SMTP_A_READ);
+	assert_string_equal(take(s), oauth_line("OAUTHBEARER", "fresh-token"));
+	/* The fresh token refused too: answered, then the error. */
+	expect_action(on(s, "334 eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIn0="),
+	    SMTP_A_READ);
+	assert_string_equal(take(s), "AQ==\r\n");
+	expect_fail(s, on(s, "535 5.7.8 invalid token"), ERR_AUTH, 535);
+	smtp_free(s);
+}
+
+/* auth on with a token: the first of its mechanisms the server offers. */
+static void
+test_oauth_auth_on(void **state)
+{
+	struct smtp_params p;
+	struct smtp *s;
+
+	(void)state;
+	params_init(&p);
+	p.auth = "on";
+	p.tls = 1;
+	p.user = USER;
+	p.password = "tok";
+	p.oauth_mechs = "OAUTHBEARER XOAUTH2";
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250 AUTH PLAIN XOAUTH2 LOGIN"),
+	    SMTP_A_READ);
+	assert_string_equal(take(s), oauth_line("XOAUTH2", "tok"));
+	smtp_free(s);
+
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx\n250 AUTH XOAUTH2 OAUTHBEARER"),
+	    SMTP_A_READ);
+	assert_string_equal(take(s), oauth_line("OAUTHBEARER", "tok"));
 	smtp_free(s);
 }
 
@@ -2106,6 +2246,9 @@ main(void)
 		cmocka_unit_test(test_session_421_ends_it),
 		cmocka_unit_test(test_session_lmtp_partial),
 		cmocka_unit_test(test_greeting_ehlo),
+		cmocka_unit_test(test_oauth_token_retry),
+		cmocka_unit_test(test_oauthbearer_error_challenge),
+		cmocka_unit_test(test_oauth_auth_on),
 		cmocka_unit_test(test_injection_refused),
 		cmocka_unit_test(test_greeting_refused),
 		cmocka_unit_test(test_text_limits),
