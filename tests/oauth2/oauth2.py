@@ -40,7 +40,8 @@ CASES = cases.Registry()
 case = CASES.case
 USER = 'alice@example.test'
 ACCOUNT = 'work'
-MESSAGE = (b'From: alice@example.test\r\nTo: bob@example.test\r\n'
+MESSAGE = (b'Date: Wed, 02 Dec 2026 12:00:00 +0000\r\n'
+           b'From: alice@example.test\r\nTo: bob@example.test\r\n'
            b'Subject: oauth2\r\nMessage-ID: <oauth2@example.test>\r\n\r\n'
            b'Sent with a token.\r\n')
 
@@ -709,6 +710,143 @@ def discover(w):
     cid = w.tokens().get('client_id', '')
     check(cid.startswith('dyn-'), 'registered client_id not kept: %r' % cid)
     authorized(w, rc, lines)
+
+
+# ---- a real server checking the token -----------------------------------
+
+SERVERS = os.path.join(os.path.dirname(HERE), 'integration', 'servers')
+
+
+class RealServers:
+    """A private Postfix (587, STARTTLS, SASL through Dovecot) whose
+    Dovecot checks XOAUTH2 and OAUTHBEARER tokens by introspection at the
+    case's authorization server (tests/integration/servers with
+    OUTBOX_ITEST_OAUTH2)."""
+
+    def __init__(self, w):
+        self.dir = os.path.join(w.dir, 'itest')
+        env = dict(os.environ, OUTBOX_ITEST_OAUTH2='%s/introspect %s' % (
+            w.auth.url, os.path.join(w.certs, 'ca.pem')))
+        p = subprocess.run([SERVERS, 'start', self.dir], env=env,
+                           capture_output=True, timeout=90)
+        if p.returncode != 0:
+            raise Failure('servers start: %s' % p.stderr.decode()[-500:])
+        self.ports = {}
+        with open(os.path.join(self.dir, 'ports')) as f:
+            for ln in f:
+                k, _, v = ln.strip().partition('=')
+                self.ports[k] = v.strip("'")
+
+    def delivered(self, rcpt, n=1, wait=15):
+        d = os.path.join(self.dir, 'mail', rcpt)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            files = sorted(os.path.join(d, f) for f in os.listdir(d)
+                           if f.endswith('.msg')) if os.path.isdir(d) else []
+            if len(files) >= n:
+                return files
+            time.sleep(0.1)
+        raise Failure('%d messages delivered to %s within %ds' % (
+            len(files), rcpt, wait))
+
+    def dovecot_log(self):
+        try:
+            with open(self.ports['DOVECOT_LOG'], errors='replace') as f:
+                return f.read()
+        except OSError:
+            return ''
+
+    def stop(self):
+        subprocess.run([SERVERS, 'stop', self.dir], capture_output=True,
+                       timeout=60)
+
+
+def with_real(w, mech, prepare=None, want_rc=0):
+    real = RealServers(w)
+    try:
+        text = open(w.conf).read()
+        text = re.sub(r'port \d+\n', 'port %s\n' % real.ports[
+            'SUBMISSION_PORT'], text)
+        text = text.replace('tls_trust_file %s' % os.path.join(
+            w.certs, 'ca.pem'), 'tls_trust_file %s' % real.ports['CA_FILE'])
+        text = text.replace('auth xoauth2', 'auth ' + mech)
+        with open(w.conf, 'w') as f:
+            f.write(text)
+        s = w.seed()
+        if prepare:
+            prepare(w, s)
+        rc, out, err = w.send()
+        check(rc == want_rc, 'exit %d, expected %d: %s' % (rc, want_rc, err))
+        if want_rc:
+            return s, real, err
+        f = real.delivered('bob@example.test')[0]
+        with open(f, 'rb') as fh:
+            got = fh.read()
+        want = MESSAGE.replace(b'\r\n', b'\n')
+        # Postfix's own trace field first (ESMTPSA: authenticated), then
+        # the message exactly as outbox got it.
+        m = re.match(rb'Received: [^\n]*\n(?:[ \t][^\n]*\n)*', got)
+        check(m and b'with ESMTPSA' in m.group(0),
+              'no Received field with ESMTPSA: %r' % got[:200])
+        got = got[m.end():]
+        check(got == want, 'delivered message differs:\n%r\n%r'
+              % (got, want))
+        return s, real, err
+    finally:
+        real.stop()
+
+
+@case('dovecot-xoauth2')
+def dovecot_xoauth2(w):
+    s, real, err = with_real(w, 'xoauth2')
+    check(w.auth.state()['counters']['introspections'] >= 1,
+          'Dovecot never introspected the token')
+    check(w.auth.grant(s['grant'])['refreshes'] == 0, 'needless refresh')
+
+
+@case('dovecot-oauthbearer')
+def dovecot_oauthbearer(w):
+    s, real, err = with_real(w, 'oauthbearer')
+    check(w.auth.state()['counters']['introspections'] >= 1,
+          'Dovecot never introspected the token')
+
+
+def expire_early(w, s):
+    w.auth.call('/expire-access', {'grant': s['grant']})
+    t = w.tokens()
+    t['expires_at'] = int(w.auth.state()['now']) + 3000
+    w.write_tokens(t)
+
+
+@case('dovecot-expired-recovers')
+def dovecot_expired(w):
+    """The cached token still looks good to outbox, but the server says
+    {"active": false}: Dovecot refuses it, outbox refreshes and delivers."""
+    s, real, err = with_real(w, 'xoauth2', expire_early)
+    check(w.auth.grant(s['grant'])['refreshes'] == 1,
+          'outbox did not refresh after the refusal')
+    intro = w.auth.events('introspect')
+    check([e['active'] for e in intro][-2:] == [False, True],
+          'introspections %r' % intro)
+
+
+@case('dovecot-oauthbearer-expired-recovers')
+def dovecot_bearer_expired(w):
+    s, real, err = with_real(w, 'oauthbearer', expire_early)
+    check(w.auth.grant(s['grant'])['refreshes'] == 1,
+          'outbox did not refresh after the refusal')
+
+
+@case('dovecot-revoked')
+def dovecot_revoked(w):
+    """The whole grant revoked: Dovecot refuses the token, the refresh is
+    invalid_grant, outbox exits 77 naming the command."""
+    def revoke(w, s):
+        expire_early(w, s)
+        w.auth.call('/revoke', {'grant': s['grant']})
+    s, real, err = with_real(w, 'xoauth2', revoke, want_rc=77)
+    line = one_line(err, 'revoked')
+    check('outbox --authorize -a %s' % ACCOUNT in line, line)
 
 
 # ---- fifty at once ------------------------------------------------------
