@@ -539,5 +539,6 @@ cli_usage(FILE *fp, const char *prog)
 	    "Exit status: 0 sent (or queued); 75 temporary failure (try "
 	    "again later); "
 	    "others: see outbox(1).\n",
-	    prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
+	    prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog,
+	    prog);
 }

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "check.h"
 #include "authorize.h"
+#include "check.h"
 #include "cli.h"
 #include "configure.h"
 #include "error.h"
