@@ -688,6 +688,9 @@ submit_conf(struct prepared *p, const struct request *req, struct error *err)
 
 	sc->smtp.helo = p->helo;
 	sc->smtp.starttls = sc->tls && sc->starttls;
+	sc->plain_used = &p->plain_used;
+	sc->smtp.starttls_auto = sc->smtp.starttls &&
+	    account_num(a, AF_TLS_STARTTLS) == ACC_AUTO;
 	sc->smtp.tls = sc->tls && !sc->starttls;
 	sc->smtp.from = p->from;
 	sc->smtp.rcpt = (const char *const *)p->rcpt.v;

@@ -22,6 +22,7 @@ struct submit_conf {
 	struct tls_conf tls_conf;
 	struct smtp_params smtp;
 	struct submit_info *info; /* with smtp.info_only */
+	int *plain_used; /* set to 1 when tls_starttls auto went plain */
 };
 
 /* What -S shows: filled by submit when smtp.info_only is set. */
