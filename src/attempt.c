@@ -24,7 +24,7 @@ attempt_log(const char *prog, const struct account *a,
 	memset(&rec, 0, sizeof(rec));
 	rec.host = sc->socket_path ? NULL : sc->host;
 	rec.socket = sc->socket_path;
-	rec.tls = sc->tls;
+	rec.tls = sc->tls && !(sc->plain_used != NULL && *sc->plain_used);
 	rec.auth = sc->smtp.auth != NULL;
 	rec.user = sc->smtp.user;
 	rec.from = at->from;

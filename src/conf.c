@@ -114,7 +114,7 @@ static const struct keyword {
 	{ "tls_nocertcheck", T_SET_OFF, AF_TLS_CERTCHECK, NULL },
 	{ "tls_nostarttls", T_SET_OFF, AF_TLS_STARTTLS, NULL },
 	{ "tls_priorities", T_STR, AF_TLS_PRIORITIES, NULL },
-	{ "tls_starttls", T_BOOL, AF_TLS_STARTTLS, NULL },
+	{ "tls_starttls", T_ENUM, AF_TLS_STARTTLS, "on|off|auto" },
 	{ "tls_trust_file", T_FILE, AF_TLS_TRUST_FILE, NULL },
 	{ "undisclosed_recipients", T_MAP, AF_SET_TO_HEADER,
 	    "undisclosed_recipients|off" },

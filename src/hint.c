@@ -56,6 +56,15 @@ static const struct row rows[] = {
 	{ 0, "5.7.1", "not owned by", C_ANY,
 	    "this login may not send as the envelope sender: set from to an "
 	    "address of this account, or get send-as rights for it" },
+	/* The message itself. */
+	{ 552, "5.3.4", NULL, C_ANY,
+	    "the message is larger than the server takes (outbox -S shows "
+	    "its SIZE limit): send it smaller, or put the file somewhere and "
+	    "send a link" },
+	{ 552, NULL, "size", C_ANY,
+	    "the message is larger than the server takes (outbox -S shows "
+	    "its SIZE limit): send it smaller, or put the file somewhere and "
+	    "send a link" },
 	/* Submission without authentication. */
 	{ 530, NULL, NULL, C_AUTH_OFF,
 	    "the server wants authentication: set auth on, user and password "

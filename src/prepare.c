@@ -17,6 +17,7 @@
 
 #include "aliases.h"
 #include "buf.h"
+#include "clean.h"
 #include "conf.h"
 #include "harden.h"
 #include "header.h"
@@ -518,10 +519,19 @@ envelope_rcpt(struct prepared *p, const struct request *req, struct error *err)
 	int lmtp, ret = -1;
 
 	memset(&l, 0, sizeof(l));
-	for (i = 0; i < req->nrcpt; i++)
+	for (i = 0; i < req->nrcpt; i++) {
+		/* The message quotes the argument, shown safely and cut short. */
+		char what[160], *shown;
+
+		shown = clean_text(req->rcpt[i], strlen(req->rcpt[i]), 0);
+		snprintf(what, sizeof(what),
+		    "the recipient argument \"%.100s%s\"", shown ? shown : "?",
+		    shown && strlen(shown) > 100 ? "..." : "");
+		free(shown);
 		if (addr_list_parse(req->rcpt[i], strlen(req->rcpt[i]), &l,
-			"a recipient argument", ERR_USAGE, err) == -1)
+			what, ERR_USAGE, err) == -1)
 			goto out;
+	}
 	/*
 	 * With no recipient argument the header names them, as -t would:
 	 * programs that call sendmail without arguments expect that.
@@ -710,6 +720,9 @@ submit_conf(struct prepared *p, const struct request *req, struct error *err)
 
 	sc->smtp.helo = p->helo;
 	sc->smtp.starttls = sc->tls && sc->starttls;
+	sc->plain_used = &p->plain_used;
+	sc->smtp.starttls_auto = sc->smtp.starttls &&
+	    account_num(a, AF_TLS_STARTTLS) == ACC_AUTO;
 	sc->smtp.tls = sc->tls && !sc->starttls;
 	sc->smtp.from = p->from;
 	sc->smtp.rcpt = (const char *const *)p->rcpt.v;

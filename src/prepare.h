@@ -51,6 +51,7 @@ struct prepared {
 	struct account *accounts;
 	struct account *acc;		 /* the account chosen */
 	char *conf_files;		 /* the files read, for messages */
+	int plain_used;			 /* tls_starttls auto went plain */
 	char skipped[ERROR_MSG_MAX + 8]; /* a system file not read */
 	int configured;			 /* the files were read */
 	char *header_from;		 /* the From field's address */

@@ -31,9 +31,10 @@ struct smtp {
 	struct buf out;
 	int out_secret;
 	int drop;
-	int broken;   /* a command could not be queued */
-	int injected; /* an argument held CR, LF or NUL: nothing goes */
-	int bdat;     /* the content goes in one BDAT LAST */
+	int plain_fallback; /* tls_starttls auto: no STARTTLS offered */
+	int broken;	    /* a command could not be queued */
+	int injected;	    /* an argument held CR, LF or NUL: nothing goes */
+	int bdat;	    /* the content goes in one BDAT LAST */
 	int body_sent;
 	struct error err;
 	smtp_trace_fn *trace;
@@ -366,6 +367,12 @@ keep_text(char *dst, size_t n, const struct reply *r)
 	snprintf(dst + room, n - room, note, len - room);
 }
 
+int
+smtp_plain_fallback(const struct smtp *s)
+{
+	return s->plain_fallback;
+}
+
 const char *
 smtp_auth_mech(const struct smtp *s)
 {
@@ -502,12 +509,23 @@ after_ehlo(struct smtp *s)
 {
 	if (s->p.starttls && !s->tls) {
 		/* RFC 3207 4: never go on in the clear when TLS was asked. */
-		if (!(s->caps & SMTP_CAP_STARTTLS))
+		if (!(s->caps & SMTP_CAP_STARTTLS) && !s->p.starttls_auto)
 			return fail(s, ERR_UNAVAILABLE, NULL,
 			    "the server does not offer STARTTLS");
-		smtp_enter(s, SMTP_S_STARTTLS);
-		send_line(s, NULL, "STARTTLS");
-		return SMTP_A_READ;
+		if (s->caps & SMTP_CAP_STARTTLS) {
+			smtp_enter(s, SMTP_S_STARTTLS);
+			send_line(s, NULL, "STARTTLS");
+			return SMTP_A_READ;
+		}
+		/*
+		 * tls_starttls auto: plain text is allowed, credentials in
+		 * plain text are not.
+		 */
+		s->plain_fallback = 1;
+		if (s->p.auth != NULL)
+			return fail(s, ERR_UNAVAILABLE, NULL,
+			    "the server does not offer STARTTLS, and "
+			    "tls_starttls auto sends no credentials without TLS");
 	}
 	if (s->p.info_only) {
 		send_line(s, NULL, "QUIT");

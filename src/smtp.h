@@ -67,10 +67,11 @@ enum smtp_cap {
 };
 
 struct smtp_params {
-	const char *helo; /* EHLO/HELO argument */
-	int starttls;	  /* upgrade with STARTTLS before anything else */
-	int tls;	  /* TLS is on from the start */
-	const char *auth; /* NULL: none; "on": automatic; else a name */
+	const char *helo;  /* EHLO/HELO argument */
+	int starttls;	   /* upgrade with STARTTLS before anything else */
+	int starttls_auto; /* with starttls: plain when it is not offered */
+	int tls;	   /* TLS is on from the start */
+	const char *auth;  /* NULL: none; "on": automatic; else a name */
 	const char *user;
 	const char *password;
 	const char *realm; /* ntlmdomain, for NTLM */
@@ -161,6 +162,8 @@ const char *smtp_greeting(const struct smtp *);
 const char *smtp_ehlo_reply(const struct smtp *);
 /* The server's SIZE limit (RFC 1870), 0 if none was given. */
 unsigned long long smtp_size_limit(const struct smtp *);
+/* Whether tls_starttls auto went on in plain text. */
+int smtp_plain_fallback(const struct smtp *);
 /* Which mechanism AUTH used, or NULL. */
 const char *smtp_auth_mech(const struct smtp *);
 

@@ -405,6 +405,12 @@ out:
 	if (ret == -1)
 		add_hint(c, err);
 	/* A message in flight when the session broke shares its fate. */
+	if (s != NULL && smtp_plain_fallback(s)) {
+		log_info("warning: the server does not offer STARTTLS; "
+			 "went on without TLS (tls_starttls auto)");
+		if (c->plain_used != NULL)
+			*c->plain_used = 1;
+	}
 	if (pending == 1 && ret == -1)
 		done(ctx, &job, err, s);
 	smtp_free(s);

@@ -30,6 +30,7 @@ struct submit_conf {
 	int (*fresh_token)(void *arg, int force, const char **token,
 	    const char **mechs, struct error *);
 	void *token_arg;
+	int *plain_used; /* set to 1 when tls_starttls auto went plain */
 };
 
 /* What -S shows: filled by submit when smtp.info_only is set. */

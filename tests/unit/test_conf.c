@@ -543,8 +543,15 @@ test_booleans(void **state)
 
 	parse_bad("account a\ntls yes\n", PATH ":2: tls: expected on or off");
 	parse_bad("account a\ntls ON\n", "expected on or off");
-	parse_bad("account a\ntls_starttls 1\n", "expected on or off");
+	parse_bad("account a\ntls_starttls 1\n", "expected on|off|auto");
 	parse_bad("account a\ntls on off\n", "expected on or off");
+
+	/* tls_starttls auto is a choice, never what an empty value means */
+	list = parse_ok("account a\ntls_starttls auto\naccount b\n"
+			"tls_starttls\n");
+	setting_is(list, "a", AF_TLS_STARTTLS, "auto");
+	setting_is(list, "b", AF_TLS_STARTTLS, "on");
+	account_free_list(list);
 }
 
 static void

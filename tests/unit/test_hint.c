@@ -69,6 +69,12 @@ test_provider_codes(void **state)
 		 "550 5.7.1 Sender address not allowed to send as this user",
 		 "x"),
 	    "set from");
+	says(hint(&submission, ERR_UNAVAILABLE, 552,
+		 "552 5.3.4 Message size exceeds fixed limit", "x"),
+	    "larger than the server takes");
+	/* 552 for too many recipients is not about the size */
+	assert_null(hint(&submission, ERR_DATA, 552,
+	    "552 5.5.3 Too many recipients", "x"));
 }
 
 static void
