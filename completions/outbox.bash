@@ -112,6 +112,10 @@ _outbox()
 		COMPREPLY=($(compgen -W 'smtp lmtp' -- "$cur"))
 		return
 		;;
+	--flow)
+		COMPREPLY=($(compgen -W 'device browser paste' -- "$cur"))
+		return
+		;;
 	-f | -r | --from | -F | -V | -L | -h | -O | -A | -X | -B | -o | \
 		--host | --port | --timeout | --connect-timeout | --user | \
 		--domain | --maildomain | --passwordeval | --proxy-host | \
@@ -129,9 +133,9 @@ _outbox()
 		# The long options of src/cli.c: "name=" takes a value,
 		# "name" takes none or an optional "=value".
 		COMPREPLY=($(compgen -W '--account= --add-missing-date-header
-			--add-missing-from-header --aliases= --auth --auto-from
+			--add-missing-from-header --aliases= --auth --authorize --auto-from
 			--configure= --connect-timeout= --debug --domain=
-			--dsn-notify= --dsn-return= --file= --flush --from= --help
+			--dsn-notify= --dsn-return= --file= --flow= --flush --from= --help
 			--host= --keepbcc --logfile= --logfile-time-format=
 			--maildomain= --passwordeval= --port= --pretend
 			--protocol= --proxy-host= --proxy-port= --queue-drop=
