@@ -89,6 +89,10 @@ _outbox()
 		COMPREPLY=($(compgen -W 'off headers full' -- "$cur"))
 		return
 		;;
+	--flow)
+		COMPREPLY=($(compgen -W 'device browser paste' -- "$cur"))
+		return
+		;;
 	--tls | --tls-starttls | --tls-certcheck | --auto-from | --syslog | \
 		--keepbcc | --remove-bcc-headers | --set-date-header | \
 		--set-from-header | --set-msgid-header | --set-to-header | \
@@ -112,10 +116,6 @@ _outbox()
 		COMPREPLY=($(compgen -W 'smtp lmtp' -- "$cur"))
 		return
 		;;
-	--flow)
-		COMPREPLY=($(compgen -W 'device browser paste' -- "$cur"))
-		return
-		;;
 	-f | -r | --from | -F | -V | -L | -h | -O | -A | -X | -B | -o | \
 		--host | --port | --timeout | --connect-timeout | --user | \
 		--domain | --maildomain | --passwordeval | --proxy-host | \
@@ -134,6 +134,7 @@ _outbox()
 		# "name" takes none or an optional "=value".
 		COMPREPLY=($(compgen -W '--account= --add-missing-date-header
 			--add-missing-from-header --aliases= --auth --authorize --auto-from
+			--check
 			--configure= --connect-timeout= --debug --domain=
 			--dsn-notify= --dsn-return= --file= --flow= --flush --from= --help
 			--host= --keepbcc --logfile= --logfile-time-format=
@@ -148,7 +149,7 @@ _outbox()
 			--tls-host-override= --tls-key-file=
 			--tls-min-dh-prime-bits= --tls-priorities= --tls-starttls
 			--tls-trust-file= --undisclosed-recipients --user=
-			--version' -- "$cur"))
+			--version --warn-days=' -- "$cur"))
 		[[ ${COMPREPLY-} == *= ]] && compopt -o nospace
 		;;
 	-*)

@@ -18,6 +18,11 @@ OUTBOX_TEST_PKGS="$OUTBOX_TEST_PKGS mutt neomutt alpine git git-email
 # The PKCS#11 cases (scripted) keep a client certificate in a SoftHSM token.
 OUTBOX_UNIT_PKGS="$OUTBOX_UNIT_PKGS softhsm2"
 OUTBOX_TEST_PKGS="$OUTBOX_TEST_PKGS softhsm2"
+# The OAuth2 layer (tests/oauth2): libfaketime for months in minutes, a
+# real Secret Service (gnome-keyring under a private D-Bus session) and
+# secret-tool for the keyring cases.
+OUTBOX_TEST_PKGS="$OUTBOX_TEST_PKGS faketime gnome-keyring libsecret-tools
+    dbus-daemon dbus-bin"
 
 # The shell completions' test (unit/completion) sources bash-completion
 # and drives zsh; the smtpd tests need systemd's systemd-socket-activate

@@ -150,10 +150,7 @@ device_flow(struct oauth *o, struct grant *g, struct error *e)
 
 		if (grant_parse(r.body, r.len, &eg, &pe) == 0 &&
 		    eg.error != NULL) {
-			error_set(e,
-			    strcmp(eg.error, "invalid_client") == 0 ?
-				ERR_CONFIG :
-				ERR_CONFIG,
+			error_set(e, ERR_CONFIG,
 			    "the device endpoint refused: %.100s%s%.200s",
 			    eg.error, eg.error_description ? ": " : "",
 			    eg.error_description ? eg.error_description : "");

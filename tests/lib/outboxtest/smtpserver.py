@@ -45,6 +45,9 @@ start of each connection; a missing file means "accept everything"):
   auth       [MECH, ...]: offer AUTH with these (PLAIN, LOGIN, CRAM-MD5);
              any credentials are taken unless "user" is given
   auth_tls   true: offer and take AUTH only once TLS is on
+  introspect an https URL: XOAUTH2 and OAUTHBEARER tokens are checked
+             there (RFC 7662, trusting ca.pem of --certs); a refused one
+             gets the mechanism's JSON error challenge, then 535
   user, password
              the only credentials taken (535 otherwise); MAIL before AUTH
              gets 530
@@ -919,6 +922,11 @@ def sasl_exchange(mech, ir, challenge, user, password, seen=None):
     gave (PLAIN and LOGIN; only 'user' for CRAM-MD5)."""
     if seen is None:
         seen = {}
+    if mech in ('XOAUTH2', 'OAUTHBEARER'):
+        # PASSWORD is the token check here (bearer_exchange).
+        return bearer_exchange(mech, ir, lambda p: (
+            lambda ln: None if ln == b'*' else ln)(challenge(p)),
+            password, seen)
     anyone = user is None
     user = (user or '').encode('utf-8')
     password = (password or '').encode('utf-8')
@@ -971,6 +979,53 @@ def sasl_exchange(mech, ir, challenge, user, password, seen=None):
         return anyone or (name == user and hmac.compare_digest(digest, good)
                           ), 'failed'
     return False, 'unsupported'
+
+
+def bearer_fields(mech, dec):
+    """(user, token) of an XOAUTH2 or OAUTHBEARER (RFC 7628) initial
+    response, or None when it is malformed."""
+    if mech == 'XOAUTH2':
+        if not dec.endswith(b'\x01\x01'):
+            return None
+        kv = dict(p.split(b'=', 1) for p in dec[:-2].split(b'\x01')
+                  if b'=' in p)
+        user = kv.get(b'user')
+    else:
+        gs2, sep, rest = dec.partition(b'\x01')
+        if not sep or not rest.endswith(b'\x01\x01') or \
+                not gs2.startswith((b'n,', b'y,')):
+            return None
+        kv = dict(p.split(b'=', 1) for p in rest[:-2].split(b'\x01')
+                  if b'=' in p)
+        user = None
+        for part in gs2.split(b',')[1:]:
+            if part.startswith(b'a='):
+                user = part[2:]
+    auth = kv.get(b'auth', b'')
+    if user is None or not auth.startswith(b'Bearer '):
+        return None
+    return user, auth[7:]
+
+
+def bearer_exchange(mech, ir, respond, check, seen):
+    """XOAUTH2 / OAUTHBEARER: CHECK(token) says whether the token is good
+    (None takes any).  A refused token gets the JSON error challenge of
+    each mechanism, then 535 after the client's empty or AQ== answer."""
+    resp = ir if ir is not None else respond(b'')
+    if resp is None:
+        return False, 'cancelled'
+    dec = b64decode(resp)
+    got = bearer_fields(mech, dec) if dec is not None else None
+    if got is None:
+        return False, 'malformed'
+    seen.update(user=got[0], password=got[1])
+    if check is None or check(got[1]):
+        return True, 'ok'
+    err = (b'{"status":"401","schemes":"bearer","scope":"mail"}'
+           if mech == 'XOAUTH2' else b'{"status":"invalid_token"}')
+    last = respond(err)
+    seen['error_answer'] = last or b''
+    return False, 'failed'
 
 
 def listen(host, unix=None, port=0, announce=True, backlog=8):
@@ -1115,7 +1170,8 @@ DEFAULT_EXT = ['PIPELINING', '8BITMIME', 'ENHANCEDSTATUSCODES',
 SINK_TIMEOUT = 30.0
 RULES = ('greeting', 'ext', 'chunking', 'ehlo', 'lmtp', 'tls', 'implicit',
          'auth', 'auth_tls', 'user', 'password', 'mail', 'rcpt', 'data',
-         'dot', 'rcpt_by', 'dot_by', 'dot_delay', 'first_n')
+         'dot', 'rcpt_by', 'dot_by', 'dot_delay', 'first_n',
+         'introspect')
 
 
 def check_rules(rules):
@@ -1307,14 +1363,23 @@ class Session:
             self.say('334 ' + base64.b64encode(payload).decode())
             return self.hear(redact=True)
         seen = {}
+        secret = self.rules.get('password')
+        if mech in ('XOAUTH2', 'OAUTHBEARER'):
+            secret = self.bearer_check()
         ok, detail = sasl_exchange(mech, ir, challenge,
-                                   self.rules.get('user'),
-                                   self.rules.get('password'), seen)
+                                   self.rules.get('user'), secret, seen)
         if 'user' in seen:
             self.rec['auth'] = ' '.join(
                 [mech] + [seen[k].decode('utf-8', 'replace')
                           for k in ('user', 'password') if k in seen])
             self.rec['auth_initial'] = ir is not None
+        if mech in ('XOAUTH2', 'OAUTHBEARER') and 'user' in seen:
+            self.sink.event(ev='auth', conn=self.rec['conn'], mech=mech,
+                            user=seen['user'].decode('utf-8', 'replace'),
+                            token=seen['password'].decode('ascii',
+                                                          'replace'),
+                            ok=ok, answer=base64.b64encode(
+                                seen.get('error_answer', b'')).decode())
         if ok:
             self.authed = True
             self.say('235 2.7.0 Authentication successful')
@@ -1322,6 +1387,29 @@ class Session:
             self.say('501 5.0.0 AUTH cancelled')
         else:
             self.say('535 5.7.8 Authentication credentials invalid')
+
+    def bearer_check(self):
+        """The token check of the "introspect" rule: an RFC 7662 POST to
+        that https URL (trusting ca.pem of --certs), or None (any)."""
+        url = self.rules.get('introspect')
+        if not url:
+            return None
+        certs = self.sink.certs
+
+        def check(token):
+            import ssl
+            import urllib.parse
+            import urllib.request
+            ctx = ssl.create_default_context(
+                cafile=os.path.join(certs, 'ca.pem'))
+            body = urllib.parse.urlencode({'token': token}).encode()
+            try:
+                with urllib.request.urlopen(url, body, timeout=10,
+                                            context=ctx) as f:
+                    return json.loads(f.read()).get('active') is True
+            except (OSError, ValueError):
+                return False
+        return check
 
     def cmd_MAIL(self, text, arg):
         if text[:10].upper() != 'MAIL FROM:':
@@ -1581,6 +1669,7 @@ class Sink:
             s.rec['turns'] = s.peer.turns
             s.peer.close()
             self.event(ev='close', conn=s.rec['conn'], quit=s.rec['quit'],
+                       errors=s.rec['errors'],
                        t=time.monotonic())
             self.transcript('-- closed')
 
