@@ -440,8 +440,11 @@ oauth_choose(struct smtp *s)
 	struct error e;
 	size_t n;
 
-	if (p == NULL || s->p.auth == NULL || strcasecmp(s->p.auth, "on") != 0)
+	if (p == NULL)
 		return -1;
+	/* A mechanism named in auth is used as named. */
+	if (strcasecmp(s->p.auth, "on") != 0)
+		p = s->p.auth;
 	while (*p != '\0') {
 		while (*p == ' ')
 			p++;
@@ -472,7 +475,12 @@ enter_auth(struct smtp *s)
 		return fail(s, ERR_UNAVAILABLE, NULL,
 		    "the server does not support authentication");
 	error_clear(&e);
-	if (oauth_choose(s) == -1 &&
+	/* A token is no password: never PLAIN or LOGIN with it. */
+	if (s->p.oauth_mechs != NULL && oauth_choose(s) == -1)
+		return fail(s, ERR_UNAVAILABLE, NULL,
+		    "the server offers none of the token's mechanisms (%s)",
+		    s->p.oauth_mechs);
+	if (s->p.oauth_mechs == NULL &&
 	    sasl_choose(s->p.auth, s->auth_list, s->tls, s->cb != NULL,
 		&s->mech, &e) == -1)
 		return fail(s, e.kind, NULL, "%s", e.msg);

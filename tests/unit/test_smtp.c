@@ -920,6 +920,13 @@ test_oauth_auth_on(void **state)
 	    SMTP_A_READ);
 	assert_string_equal(take(s), oauth_line("OAUTHBEARER", "tok"));
 	smtp_free(s);
+
+	/* None of them offered: the token never goes as a PLAIN password. */
+	s = engine(&p);
+	expect_fail(s, to_ehlo(s, "250-mx\n250 AUTH PLAIN LOGIN"),
+	    ERR_UNAVAILABLE, 0);
+	assert_null(strstr(take(s), "AUTH"));
+	smtp_free(s);
 }
 
 /* RFC 1870: SIZE=n declared where known and offered. */
