@@ -55,17 +55,37 @@ def check(cond, what):
         raise Failure(what)
 
 
+def long_certs(d):
+    """A CA and server certificate valid for 400 days from yesterday (and
+    an unrelated pair in other/): GnuTLS checks validity against the
+    faked clock of the months case."""
+    when = time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(time.time() - 86400))
+    until = time.strftime('%Y-%m-%d %H:%M:%S',
+                          time.gmtime(time.time() + 400 * 86400))
+    dated = 'activation_date = "%s"\nexpiration_date = "%s"\n' % (when, until)
+    for sub in (d, os.path.join(d, 'other')):
+        os.makedirs(sub, exist_ok=True)
+        certs.issue(sub, 'ca', 'cn = "outbox test CA"\nca\ncert_signing_key\n'
+                    + dated, None)
+        certs.issue(sub, 'server', certs.LOCAL + 'tls_www_server\n'
+                    'signing_key\nencryption_key\n' + dated)
+
+
 class World:
     """A scratch directory with certificates, the authorization server,
     the sink, and outbox's configuration and state there."""
 
-    def __init__(self, args, name, sink=True):
+    def __init__(self, args, name, sink=True, long_lived=False):
         self.args = args
         self.dir = tempfile.mkdtemp(prefix='outbox-oauth2.%s.' % name)
         self.certs = os.path.join(self.dir, 'certs')
-        shared = os.path.join(tempfile.gettempdir(), 'outbox-oauth2-certs')
-        certs.make(shared)
-        shutil.copytree(shared, self.certs)
+        if long_lived:
+            long_certs(self.certs)
+        else:
+            shared = os.path.join(tempfile.gettempdir(),
+                                  'outbox-oauth2-certs')
+            certs.make(shared)
+            shutil.copytree(shared, self.certs)
         self.auth = AuthServer(self.dir, self.certs)
         self.home = os.path.join(self.dir, 'home')
         self.state = os.path.join(self.home, 'state')
@@ -849,6 +869,106 @@ def dovecot_revoked(w):
     check('outbox --authorize -a %s' % ACCOUNT in line, line)
 
 
+# ---- the keyring ------------------------------------------------------------
+
+KEYRING_PASSWORD = 'keyring-pass-1'
+SMTP_PASSWORD = 'from the keyring 42'
+
+
+def keyring_session(w, script, unlock=True):
+    """Run the shell SCRIPT inside a private D-Bus session with a
+    gnome-keyring-daemon (Secret Service) whose login keyring lives in
+    the case's home: unlocked with a known password on standard input,
+    or started locked.  Returns (rc, stdout, stderr)."""
+    for tool in ('dbus-run-session', 'gnome-keyring-daemon', 'secret-tool'):
+        check(shutil.which(tool), '%s not installed (scripts/lib.sh lists '
+              'dbus-daemon, gnome-keyring and libsecret-tools)' % tool)
+    start = ('printf %%s %s | gnome-keyring-daemon --unlock '
+             '--components=secrets >/dev/null' % KEYRING_PASSWORD
+             if unlock else
+             'gnome-keyring-daemon --start --components=secrets >/dev/null')
+    env = w.env(XDG_DATA_HOME=os.path.join(w.home, 'data'),
+                XDG_RUNTIME_DIR=os.path.join(w.dir, 'run'))
+    os.makedirs(env['XDG_RUNTIME_DIR'], mode=0o700, exist_ok=True)
+    p = subprocess.run(['dbus-run-session', '--', 'sh', '-c',
+                        start + ' && ' + script], capture_output=True,
+                       timeout=60, env=env)
+    return p.returncode, p.stdout.decode(errors='replace'), \
+        p.stderr.decode(errors='replace')
+
+
+def password_config(w):
+    w.sink.set_rules(w.sink_rules(user=USER, password=SMTP_PASSWORD))
+    text = open(w.conf).read()
+    text = re.sub(r'oauth2_\w+ .*\n', '', text)
+    text = text.replace('auth xoauth2', 'auth plain')
+    with open(w.conf, 'w') as f:
+        f.write(text)
+
+
+STORE = ("printf %%s '%s' | secret-tool store --label='outbox test' "
+         "host 127.0.0.1 service smtp user %s" % (SMTP_PASSWORD, USER))
+
+
+@case('keyring-outbox-and-msmtp')
+def keyring_both(w):
+    """An entry stored with secret-tool as msmtp's documentation says:
+    outbox and msmtp both find it and both deliver."""
+    password_config(w)
+    ca = os.path.join(w.certs, 'ca.pem')
+    msmtp = shutil.which('msmtp')
+    check(msmtp, 'msmtp not installed')
+    script = (STORE + ' && %s -C %s -a %s bob@example.test <"$1"; '
+              'echo "outbox=$?"; %s --host=127.0.0.1 --port=%d --tls=on '
+              '--tls-starttls=on --tls-trust-file=%s --auth=plain '
+              '--user=%s --from=%s bob@example.test <"$1"; '
+              'echo "msmtp=$?"' % (w.args.outbox, w.conf, ACCOUNT, msmtp,
+                                  w.sink.port, ca, USER, USER))
+    msg = os.path.join(w.dir, 'message')
+    with open(msg, 'wb') as f:
+        f.write(MESSAGE)
+    rc, out, err = keyring_session(w, script.replace('"$1"', msg))
+    check('outbox=0' in out, 'outbox failed: %s %s' % (out, err))
+    check('msmtp=0' in out, 'msmtp failed: %s %s' % (out, err))
+    delivered(w, 2)
+    auths = [e for e in w.sink.events('auth')]
+    del auths
+
+
+@case('keyring-locked')
+def keyring_locked(w):
+    password_config(w)
+    # First a session that makes and fills the login keyring, then one
+    # whose daemon starts with it locked (no password, no prompter).
+    rc, out, err = keyring_session(w, STORE)
+    check(rc == 0, 'secret-tool store: %s' % err)
+    errf = os.path.join(w.dir, 'outbox.err')
+    script = ('%s -C %s -a %s bob@example.test </dev/null 2>%s; '
+              'echo "outbox=$?"' % (w.args.outbox, w.conf, ACCOUNT, errf))
+    t0 = time.monotonic()
+    rc, out, err = keyring_session(w, script, unlock=False)
+    check(time.monotonic() - t0 < 30, 'a locked keyring hangs')
+    with open(errf, errors='replace') as f:
+        err = f.read()
+    check('outbox=69' in out, 'expected exit 69: %s %s' % (out, err))
+    line = one_line(err, 'locked keyring')
+    check(re.search(r'(?i)locked', line), line)
+    check(not w.sink.messages(), 'sent without the password')
+
+
+@case('keyring-no-bus')
+def keyring_no_bus(w):
+    password_config(w)
+    env = w.env()
+    env.pop('DBUS_SESSION_BUS_ADDRESS', None)
+    t0 = time.monotonic()
+    rc, out, err = w.send(data=MESSAGE, env=env)
+    check(time.monotonic() - t0 < 30, 'no session bus hangs')
+    check(rc != 0, 'exit 0 without a password')
+    line = one_line(err, 'no session bus')
+    check(re.search(r'(?i)session bus|d-bus', line), line)
+
+
 # ---- fifty at once ------------------------------------------------------
 
 @case('concurrent-50')
@@ -886,7 +1006,7 @@ def concurrent(w):
 
 # ---- months in minutes -------------------------------------------------
 
-@case('months-200-days')
+@case('months-200-days', long=True)
 def months(w):
     """200 simulated days, one process tree per day under faketime with
     the server's clock moved in step: a send each day (its access token
@@ -931,7 +1051,7 @@ def months(w):
 def run_one(name, args):
     w = None
     try:
-        w = World(args, name)
+        w = World(args, name, long_lived=CASES.props(name).get('long'))
         CASES.fn(name)(w)
         print('PASS: %s' % name)
         return True
