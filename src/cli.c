@@ -75,6 +75,7 @@ static const struct longopt {
 	{ "add-missing-from-header", 2, 0, "add_missing_from_header" },
 	{ "aliases", 1, 0, "aliases" },
 	{ "auth", 2, 0, "auth" },
+	{ "authorize", 0, 0, NULL },
 	{ "auto-from", 2, 0, "auto_from" },
 	{ "configure", 1, 0, NULL },
 	{ "connect-timeout", 1, 0, "connect_timeout" },
@@ -83,6 +84,7 @@ static const struct longopt {
 	{ "dsn-notify", 1, 0, "dsn_notify" },
 	{ "dsn-return", 1, 0, "dsn_return" },
 	{ "file", 1, 'C', NULL },
+	{ "flow", 1, 0, NULL },
 	{ "flush", 0, 0, NULL },
 	{ "from", 1, 'f', NULL },
 	{ "help", 0, 0, NULL },
@@ -315,6 +317,20 @@ parse_long(struct cli *c, int argc, char **argv, int *i, struct error *err)
 		c->configure = val;
 		return 0;
 	}
+	if (strcmp(o->name, "authorize") == 0) {
+		c->mode = CLI_AUTHORIZE;
+		return 0;
+	}
+	if (strcmp(o->name, "flow") == 0) {
+		if (strcmp(val, "device") != 0 && strcmp(val, "browser") != 0 &&
+		    strcmp(val, "paste") != 0)
+			return error_set(err, ERR_USAGE,
+			    "--flow: expected device, browser or paste, not "
+			    "\"%s\"",
+			    val);
+		c->flow = val;
+		return 0;
+	}
 	if (strcmp(o->name, "flush") == 0) {
 		c->mode = CLI_QUEUE_RUN;
 		return 0;
@@ -432,6 +448,7 @@ cli_parse(struct cli *c, int argc, char **argv, struct error *err)
 			c->mode == CLI_CONFIGURE  ? "--configure" :
 			c->mode == CLI_BSMTP ? "-bs (they come with RCPT)" :
 			c->mode == CLI_NEWALIASES ? "newaliases" :
+			c->mode == CLI_AUTHORIZE  ? "--authorize" :
 						    "--rmqs");
 	return 0;
 }
@@ -453,6 +470,8 @@ cli_usage(FILE *fp, const char *prog)
 	    "       %s --queue-drop=ID   delete a queued message\n"
 	    "       %s -bs [options]     speak SMTP on standard input and "
 	    "output\n"
+	    "       %s --authorize [-a ACCOUNT] [--flow=device|browser|paste]\n"
+	    "                         sign in once, for an OAuth2 account\n"
 	    "Send the message on standard input to the recipients, through "
 	    "the SMTP server\nof the chosen account.\n"
 	    "\n"
@@ -498,5 +517,5 @@ cli_usage(FILE *fp, const char *prog)
 	    "Exit status: 0 sent (or queued); 75 temporary failure (try "
 	    "again later); "
 	    "others: see outbox(1).\n",
-	    prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
+	    prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
 }

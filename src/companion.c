@@ -3,6 +3,7 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -17,6 +18,17 @@ companion_path(const char *name)
 	char self[PATH_MAX], *slash;
 	ssize_t n;
 
+	/*
+	 * The tests' stand-ins: honoured only when the process is not
+	 * privileged (secure_getenv), though outbox refuses set-ID anyway.
+	 */
+	const char *dir = secure_getenv("OUTBOX_COMPANION_DIR");
+
+	if (dir != NULL && *dir == '/' &&
+	    snprintf(path, sizeof(path), "%s/%s", dir, name) <
+		(int)sizeof(path) &&
+	    access(path, X_OK) == 0)
+		return path;
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n > 0) {
 		self[n] = '\0';

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "authorize.h"
 #include "cli.h"
 #include "configure.h"
 #include "error.h"
@@ -84,6 +85,7 @@ static mode_fn *const modes[] = {
 	[CLI_QUEUE_DROP] = qrun_drop,
 	[CLI_BSMTP] = send_bs,
 	[CLI_NEWALIASES] = newaliases,
+	[CLI_AUTHORIZE] = authorize_run,
 };
 
 int

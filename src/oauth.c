@@ -254,6 +254,16 @@ oauth_run(const struct account *a, const char *command,
 		msg = last;
 		if (strncmp(msg, "outbox: ", 8) == 0)
 			msg += 8;
+		if (*msg == '\0' && o->terminal) {
+			/* It told the user on the terminal itself. */
+			error_set(err,
+			    code == 128 ? ERR_SOFTWARE :
+					  error_kind_of_exit(code),
+			    "account %s: outbox-auth %s failed", a->name,
+			    command);
+			err->said = 1;
+			return -1;
+		}
 		if (*msg == '\0')
 			return error_set(err,
 			    code == 128 ? ERR_SOFTWARE :
@@ -262,9 +272,10 @@ oauth_run(const struct account *a, const char *command,
 			    a->name, command,
 			    WIFEXITED(status) ? "exit status" : "signal",
 			    WIFEXITED(status) ? code : WTERMSIG(status));
-		return error_set(err,
+		error_set(err,
 		    code == 128 ? ERR_SOFTWARE : error_kind_of_exit(code), "%s",
 		    msg);
+		return -1;
 	}
 	if (buf_add(&ob, "", 1) == -1) {
 		buf_wipe(&ob);

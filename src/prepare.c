@@ -42,7 +42,7 @@ prepare_request_from_cli(struct request *q, const struct cli *c)
 	q->read_recipients = c->read_recipients;
 	q->envid = c->envid;
 	q->msg_fd = c->mode == CLI_SEND ? 0 : -1;
-	q->account_only = c->mode == CLI_PRETEND;
+	q->account_only = c->mode == CLI_PRETEND || c->mode == CLI_AUTHORIZE;
 	q->info_only = c->mode == CLI_SERVERINFO;
 	q->etrn = c->mode == CLI_RMQS ? c->rmqs : NULL;
 }
@@ -629,18 +629,24 @@ unless_off(const struct account *a, enum acc_field f)
 	return account_num(a, f) == ACC_OFF ? NULL : account_str(a, f);
 }
 
-/* The server refused the cached token: one forced refresh. */
+/* The account's OAuth token: the cached one, or (force) a fresh one. */
 static int
-fresh_token(void *arg, const char **token, struct error *err)
+fresh_token(void *arg, int force, const char **token, const char **mechs,
+    struct error *err)
 {
 	struct prepared *p = arg;
-	char *t;
+	char *t, *m = NULL;
 
-	if (oauth_token(p->acc, 1, &t, NULL, err) == -1)
+	if (oauth_token(p->acc, force, &t, &m, err) == -1)
 		return -1;
 	secret_free(p->password);
 	p->password = t;
 	*token = t;
+	if (m != NULL) {
+		free(p->oauth_mechs);
+		p->oauth_mechs = m;
+	}
+	*mechs = p->oauth_mechs;
 	return 0;
 }
 
@@ -725,22 +731,23 @@ submit_conf(struct prepared *p, const struct request *req, struct error *err)
 	sc->smtp.auth = sc->smtp.info_only ? NULL : unless_off(a, AF_AUTH);
 	if (sc->smtp.auth != NULL) {
 		sc->smtp.user = account_str(a, AF_USER);
+		/*
+		 * The token is fetched when the connection is about to be
+		 * made, so that a dead refresh token fails the submission
+		 * (queued or held like a refused login), not the preparation.
+		 */
 		if (p->password == NULL && oauth_applies(a, sc->smtp.auth)) {
-			if (oauth_token(a, 0, &p->password, &p->oauth_mechs,
-				err) == -1)
-				return -1;
 			sc->smtp.token_retry = 1;
-			sc->smtp.oauth_mechs = p->oauth_mechs;
 			sc->fresh_token = fresh_token;
 			sc->token_arg = p;
-		}
-		if (p->password == NULL &&
+		} else if (p->password == NULL &&
 		    secret_password(a, &p->password, err) == -1)
 			return -1;
 		sc->smtp.password = p->password;
 		sc->smtp.realm = account_str(a, AF_NTLMDOMAIN);
 		if (strcasecmp(sc->smtp.auth, "external") != 0 &&
-		    (sc->smtp.user == NULL || p->password == NULL))
+		    (sc->smtp.user == NULL ||
+			(p->password == NULL && !sc->smtp.token_retry)))
 			return error_set(err, ERR_CONFIG,
 			    "auth is on but %s is not set (account %s)",
 			    sc->smtp.user == NULL ?

@@ -14,6 +14,7 @@
 
 #include "flush.h"
 #include "log.h"
+#include "oauth.h"
 #include "pickup.h"
 #include "prepare.h"
 #include "queue.h"
@@ -204,6 +205,49 @@ by_group(const void *pa, const void *pb)
 }
 
 /* -q: everything due (or selected), one connection per account. */
+/* outbox-auth's own lines, already worded for the user. */
+static void
+relay(void *arg, const char *line)
+{
+	(void)arg;
+	log_info("%s", strncmp(line, "outbox: ", 8) == 0 ? line + 8 : line);
+}
+
+/*
+ * Refresh tokens die unused (about 90 days at some providers): each
+ * OAuth account of the configuration renews its own when it has not
+ * been used for oauth2_keepalive.  A failure is said, and the run goes
+ * on: the mail is not the keepalive's.
+ */
+static void
+keepalive(const struct cli *c)
+{
+	struct prepared p;
+	struct request q;
+	struct oauth_opts o;
+	struct oauth_reply r;
+	struct error e;
+	const struct account *a;
+
+	memset(&p, 0, sizeof(p));
+	error_clear(&e);
+	prepare_request_from_cli(&q, c);
+	if (prepare_config(&p, &q, &e) == 0)
+		for (a = p.accounts; a != NULL; a = a->next) {
+			if (!account_oauth(a))
+				continue;
+			memset(&o, 0, sizeof(o));
+			o.on_line = relay;
+			o.verbose = c->verbose;
+			error_clear(&e);
+			if (oauth_run(a, "keepalive", &o, &r, &e) == -1)
+				log_error(&e);
+			else
+				oauth_reply_free(&r);
+		}
+	prepare_free(&p);
+}
+
 int
 qrun_run(const struct cli *c, FILE *out, struct error *err)
 {
@@ -299,6 +343,7 @@ qrun_run(const struct cli *c, FILE *out, struct error *err)
 		group_free(&g);
 	}
 	queue_list_free(all, nall);
+	keepalive(c);
 	/*
 	 * -q by hand says what happened, as a user who just mended
 	 * something wants to know; the timer's run only with -v.

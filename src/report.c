@@ -10,7 +10,54 @@
 
 #include "clean.h"
 #include "conf.h"
+#include "oauth.h"
 #include "queue.h"
+
+static void print_time(FILE *out, time_t t);
+
+/* The token state, as outbox-auth status tells it: never a token. */
+static void
+report_oauth(FILE *out, const struct account *a)
+{
+	struct oauth_reply r;
+	struct error e;
+	char *file = oauth_token_file(a), *v;
+	const char *flds[] = { "expires", "refresh_obtained", "last_used" };
+	const char *labels[] = { "access token expires",
+		"refresh token obtained", "last refreshed" };
+	size_t i;
+
+	fprintf(out, "oauth2 token file = %s%s\n", file ? file : "(no HOME)",
+	    account_is_set(a, AF_OAUTH2_TOKEN_FILE) ? "" : " (default)");
+	free(file);
+	error_clear(&e);
+	if (oauth_run(a, "status", NULL, &r, &e) == -1) {
+		fprintf(out, "oauth2 token = unknown (%s)\n", e.msg);
+		return;
+	}
+	v = oauth_value_dup(&r, "present");
+	fprintf(out, "oauth2 token = %s\n",
+	    v != NULL && strcmp(v, "yes") == 0 ?
+		"present" :
+		"none: run outbox --authorize");
+	free(v);
+	for (i = 0; i < sizeof(flds) / sizeof(flds[0]); i++) {
+		if ((v = oauth_value_dup(&r, flds[i])) == NULL)
+			continue;
+		fprintf(out, "oauth2 %s = ", labels[i]);
+		print_time(out, (time_t)strtoll(v, NULL, 10));
+		if (i > 0)
+			fprintf(out, " (%lld days ago)",
+			    ((long long)time(NULL) - strtoll(v, NULL, 10)) /
+				86400);
+		fputc('\n', out);
+		free(v);
+	}
+	if ((v = oauth_value_dup(&r, "storage")) != NULL)
+		fprintf(out, "oauth2 refresh token storage = %s\n", v);
+	free(v);
+	oauth_reply_free(&r);
+}
 
 /*
  * -P: every setting of the account in use, secrets masked, each with the
@@ -61,6 +108,8 @@ report_settings(FILE *out, const struct prepared *p)
 				"");
 		free(qdir);
 	}
+	if (account_oauth(a))
+		report_oauth(out, a);
 }
 
 /* Text from a server or a stored entry, through the one cleaning rule. */

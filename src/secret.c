@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "companion.h"
+#include "oauth.h"
 #include "userdir.h"
 
 #define EVAL_MAX (1024 * 1024)
@@ -241,14 +243,52 @@ prompt(const char *host, const char *user, char **out, struct error *err)
 }
 
 /*
- * One password's sources, in order: the setting, the command, the user's
- * netrc, the system's netrc, the terminal.  `what' names the server in
- * the prompt.
+ * The Secret Service, through outbox-auth, with the attributes msmtp
+ * uses (host, service smtp, user), so that an entry stored for msmtp
+ * works as it is.  1 found, 0 not (why in `why'), -1 an error: a
+ * keyring that is locked and cannot be opened without a prompt.
+ * Without outbox-auth installed there is no keyring to ask.
+ */
+static int
+keyring_lookup(const struct account *a, char **out, char *why, size_t cap,
+    struct error *err)
+{
+	struct oauth_reply r;
+	char *found, *reason;
+
+	if (access(companion_path("outbox-auth"), X_OK) != 0)
+		return 0;
+	if (oauth_run(a, "password", NULL, &r, err) == -1) {
+		if (err->kind == ERR_UNAVAILABLE)
+			return -1;
+		/* Any other trouble: the keyring could not be asked. */
+		snprintf(why, cap, "%s", err->msg);
+		error_clear(err);
+		return 0;
+	}
+	found = oauth_value_dup(&r, "found");
+	if (found != NULL && strcmp(found, "yes") == 0)
+		*out = oauth_value_dup(&r, "password");
+	else if ((reason = oauth_value_dup(&r, "reason")) != NULL) {
+		snprintf(why, cap, "%s", reason);
+		free(reason);
+	}
+	free(found);
+	oauth_reply_free(&r);
+	return *out != NULL;
+}
+
+/*
+ * One password's sources, in order: the setting, the command, the
+ * keyring (for the account's own password: ka), the user's netrc, the
+ * system's netrc, the terminal.  `what' names the server in the prompt.
  */
 static int
 password_from(const char *pass, const char *eval, const char *host,
-    const char *user, const char *what, char **out, struct error *err)
+    const char *user, const char *what, const struct account *ka, char **out,
+    struct error *err)
 {
+	char why[ERROR_MSG_MAX] = "";
 	char *home_netrc = NULL, *home;
 	int r;
 
@@ -271,6 +311,9 @@ password_from(const char *pass, const char *eval, const char *host,
 	}
 	if (host == NULL || user == NULL)
 		return 0;
+	if (ka != NULL &&
+	    (r = keyring_lookup(ka, out, why, sizeof(why), err)) != 0)
+		return r == -1 ? -1 : 0;
 	if ((home = userdir_home()) != NULL &&
 	    asprintf(&home_netrc, "%s/.netrc", home) == -1) {
 		free(home);
@@ -284,6 +327,12 @@ password_from(const char *pass, const char *eval, const char *host,
 		    err);
 	if (r == 0)
 		r = prompt(what, user, out, err);
+	if (r == 0 && why[0] != '\0')
+		return error_set(err, ERR_CONFIG,
+		    "no password for %s at %s: the keyring was unavailable "
+		    "(%s), and neither netrc nor password/passwordeval has "
+		    "one",
+		    user, host, why);
 	return r == -1 ? -1 : 0;
 }
 
@@ -294,7 +343,7 @@ secret_password(const struct account *a, char **out, struct error *err)
 
 	return password_from(account_str(a, AF_PASSWORD),
 	    account_str(a, AF_PASSWORDEVAL), host, account_str(a, AF_USER),
-	    host, out, err);
+	    host, a, out, err);
 }
 
 int
@@ -311,7 +360,7 @@ secret_proxy_password(const struct account *a, char **out, struct error *err)
 		return error_set(err, ERR_OSERR, "out of memory");
 	r = password_from(account_str(a, AF_PROXY_PASSWORD),
 	    account_str(a, AF_PROXY_PASSWORDEVAL), host,
-	    account_str(a, AF_PROXY_USER), what, out, err);
+	    account_str(a, AF_PROXY_USER), what, NULL, out, err);
 	free(what);
 	return r;
 }

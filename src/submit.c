@@ -204,6 +204,12 @@ submit_session(const struct submit_conf *c, submit_next_fn *next,
 	nt.proxy_port = c->proxy_port;
 	nt.proxy_user = c->proxy_user;
 	nt.proxy_password = c->proxy_password;
+	/* An OAuth token, from the cache when it is still good. */
+	if (c->fresh_token != NULL && job.smtp.token_retry &&
+	    job.smtp.password == NULL &&
+	    c->fresh_token(c->token_arg, 0, &job.smtp.password,
+		&job.smtp.oauth_mechs, err) == -1)
+		goto out;
 	if (c->socket_path != NULL)
 		log_info("connecting to socket %s", c->socket_path);
 	else if (c->proxy_host != NULL)
@@ -290,12 +296,13 @@ submit_session(const struct submit_conf *c, submit_next_fn *next,
 			act = smtp_body_done(s, msg_size(job.msg));
 			break;
 		case SMTP_A_TOKEN: {
-			const char *token = NULL;
+			const char *token = NULL, *mechs = NULL;
 			struct error te;
 
 			error_clear(&te);
 			if (c->fresh_token == NULL ||
-			    c->fresh_token(c->token_arg, &token, &te) == -1) {
+			    c->fresh_token(c->token_arg, 1, &token, &mechs,
+				&te) == -1) {
 				if (c->fresh_token == NULL)
 					error_set(&te, ERR_AUTH,
 					    "the server refused the token");

@@ -23,10 +23,12 @@ struct submit_conf {
 	struct smtp_params smtp;
 	struct submit_info *info; /* with smtp.info_only */
 	/*
-	 * With smtp.token_retry: a fresh OAuth token when the cached one
-	 * was refused (*token stays the caller's until the next call).
+	 * With smtp.token_retry: the OAuth token (force: a fresh one, the
+	 * cached one was refused) and its mechanisms, best first; both
+	 * stay the caller's until the next call.
 	 */
-	int (*fresh_token)(void *arg, const char **token, struct error *);
+	int (*fresh_token)(void *arg, int force, const char **token,
+	    const char **mechs, struct error *);
 	void *token_arg;
 };
 

@@ -201,12 +201,15 @@ class Outbox:
         os.makedirs(self.state, exist_ok=True)
         self.conf = os.path.join(self.dir, 'outboxrc')
         self.runs = []
+        self.extra_env = {}  # say, OUTBOX_COMPANION_DIR for a stand-in
 
     def env(self):
-        return {'PATH': '/usr/bin:/bin', 'HOME': self.home,
-                'XDG_STATE_HOME': self.state,
-                'XDG_CONFIG_HOME': os.path.join(self.home, '.config'),
-                'LC_ALL': 'C', 'TZ': 'UTC'}
+        env = {'PATH': '/usr/bin:/bin', 'HOME': self.home,
+               'XDG_STATE_HOME': self.state,
+               'XDG_CONFIG_HOME': os.path.join(self.home, '.config'),
+               'LC_ALL': 'C', 'TZ': 'UTC'}
+        env.update(self.extra_env)
+        return env
 
     def config(self, port, queue='on-failure', extra='', accounts=None,
                defaults='', path=None, qdir=None, background=False):

@@ -525,6 +525,50 @@ def _(c):
     no_entries(w)
 
 
+@case('oauth-dead-refresh-token-held-keepalive-by-queue-run')
+def _(c):
+    """queue on-failure and outbox-auth (a stand-in) says the refresh token
+    is dead (exit 77): the message is held, not failed and not the
+    caller's failure; -bp shows the line naming outbox --authorize -a;
+    nothing connected.  A queue run asks outbox-auth for a keepalive of
+    the OAuth account, and of no other."""
+    w = c.world()
+    stubs = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                         '..', 'scripted', 'stubs')
+    log = os.path.join(w.o.dir, 'stub.log')
+    w.o.extra_env = {
+        'OUTBOX_COMPANION_DIR': os.path.abspath(stubs), 'STUB_LOG': log,
+        'STUB_EXIT': '77',
+        'STUB_SAY': 'outbox: account default: the refresh token was '
+                    'refused (invalid_grant); run outbox --authorize -a '
+                    'default'}
+    w.o.config(w.sink.port, queue='on-failure', accounts=[
+        ('default', w.sink.port, 'alice@example.org',
+         'auth xoauth2\nuser alice\noauth2_provider microsoft\n'
+         'oauth2_client_id test-client\n'),
+        ('plain', w.sink.port, 'bob@example.org', '')])
+    r = w.o.run(['bob@example.net'], message('m1'))
+    check(r.rc == 0, 'a dead refresh token with a queue: exit %s %r',
+          r.rc, r.err)
+    e = one_entry(w)
+    check('outbox --authorize -a default' in e.env.get('held', ''),
+          'the entry is not held for the dead token: %r', e.env_text)
+    check(w.sink.connections() == 0, 'outbox connected without a token')
+    r = w.o.run(['-bp'])
+    check(r.rc == 0 and 'held: ' in r.out and
+          'outbox --authorize -a default' in r.out,
+          '-bp does not say why the message waits:\n%s', r.out)
+    os.unlink(log)
+    w.o.extra_env.pop('STUB_EXIT')
+    r = w.o.run(['--queue-run'])
+    check(r.rc == 0, '--queue-run: exit %s %r', r.rc, r.err)
+    with open(log) as f:
+        calls = f.read().splitlines()
+    check(calls == ['keepalive  account=default'],
+          'outbox-auth calls in a queue run: %r', calls)
+    one_entry(w)
+
+
 @case('max-age-expired-moves-to-failed')
 def _(c):
     """queue_max_age 1s: an entry that still fails after that long moves to

@@ -77,8 +77,9 @@ Case file format (UTF-8):
 
 In "literal" sections trailing blank lines are dropped; use the -escaped
 form when they matter.  $CONFIG, $PORT, $CA, $OTHER_CA (a CA that did not
-sign the server certificate), $CERTS, $TMP, $SOCKET and $PROXY_PORT are
-replaced in args, config, files and expectations, and so is $FP{FILE}:
+sign the server certificate), $CERTS, $TMP, $SOCKET, $PROXY_PORT and
+$STUBS (tests/scripted/stubs: stand-ins for companion programs, for
+env: OUTBOX_COMPANION_DIR=$STUBS) are replaced in args, config, files and expectations, and so is $FP{FILE}:
 the SHA-256 fingerprint of the certificate in FILE (relative to $CERTS),
 upper-case hex with colons as tls_fingerprint takes it; args are split
 like a shell would, then each word has its escapes decoded.
@@ -269,7 +270,9 @@ class Runner:
         self.vars = {'TMP': self.tmp, 'CERTS': args.certs,
                      'CA': os.path.join(args.certs, 'ca.pem'),
                      'CONFIG': os.path.join(self.tmp, 'config'),
-                     'SOCKET': os.path.join(self.tmp, 'smtp.sock')}
+                     'SOCKET': os.path.join(self.tmp, 'smtp.sock'),
+                     'STUBS': os.path.join(os.path.dirname(
+                         os.path.abspath(__file__)), 'stubs')}
         self.proxy = None
 
     def fail(self, text):
@@ -285,7 +288,7 @@ class Runner:
                 return self.other_ca()
             return self.vars[name]
         return re.sub(r'\$(CONFIG|PORT|OTHER_CA|CA|CERTS|TMP|SOCKET|'
-                      r'PROXY_PORT)\b', one, text)
+                      r'PROXY_PORT|STUBS)\b', one, text)
 
     def fingerprint(self, name):
         """SHA-256 of the (first) certificate in CERTS/NAME."""
