@@ -118,12 +118,12 @@ class World:
                 'oauth2_auth_endpoint %s/authorize\n'
                 'oauth2_device_endpoint %s/device\n'
                 'oauth2_client_id %s\noauth2_scope mail\n'
-                'oauth2_trust_file %s\n%s\naccount default : %s\n'
+                'oauth2_trust_file %s\n%s'
                 % (os.path.join(self.certs, 'ca.pem'), queue, self.qdir,
                    self.logfile(), ACCOUNT,
                    self.sink.port if self.sink else 25, USER, USER, auth,
                    url, url, url, client,
-                   os.path.join(self.certs, 'ca.pem'), extra, ACCOUNT))
+                   os.path.join(self.certs, 'ca.pem'), extra))
         with open(self.conf, 'w') as f:
             f.write(text)
         os.chmod(self.conf, 0o600)
