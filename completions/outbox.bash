@@ -89,6 +89,10 @@ _outbox()
 		COMPREPLY=($(compgen -W 'off headers full' -- "$cur"))
 		return
 		;;
+	--flow)
+		COMPREPLY=($(compgen -W 'device browser paste' -- "$cur"))
+		return
+		;;
 	--tls | --tls-starttls | --tls-certcheck | --auto-from | --syslog | \
 		--keepbcc | --remove-bcc-headers | --set-date-header | \
 		--set-from-header | --set-msgid-header | --set-to-header | \
@@ -129,9 +133,10 @@ _outbox()
 		# The long options of src/cli.c: "name=" takes a value,
 		# "name" takes none or an optional "=value".
 		COMPREPLY=($(compgen -W '--account= --add-missing-date-header
-			--add-missing-from-header --aliases= --auth --auto-from
+			--add-missing-from-header --aliases= --auth --authorize --auto-from
+			--check
 			--configure= --connect-timeout= --debug --domain=
-			--dsn-notify= --dsn-return= --file= --flush --from= --help
+			--dsn-notify= --dsn-return= --file= --flow= --flush --from= --help
 			--host= --keepbcc --logfile= --logfile-time-format=
 			--maildomain= --passwordeval= --port= --pretend
 			--protocol= --proxy-host= --proxy-port= --queue-drop=
@@ -144,7 +149,7 @@ _outbox()
 			--tls-host-override= --tls-key-file=
 			--tls-min-dh-prime-bits= --tls-priorities= --tls-starttls
 			--tls-trust-file= --undisclosed-recipients --user=
-			--version' -- "$cur"))
+			--version --warn-days=' -- "$cur"))
 		[[ ${COMPREPLY-} == *= ]] && compopt -o nospace
 		;;
 	-*)

@@ -77,6 +77,7 @@ static const struct longopt {
 	{ "auth", 2, 0, "auth" },
 	{ "authorize", 0, 0, NULL },
 	{ "auto-from", 2, 0, "auto_from" },
+	{ "check", 0, 0, NULL },
 	{ "configure", 1, 0, NULL },
 	{ "connect-timeout", 1, 0, "connect_timeout" },
 	{ "debug", 2, 'd', NULL },
@@ -130,6 +131,7 @@ static const struct longopt {
 	{ "undisclosed-recipients", 2, 0, "undisclosed_recipients" },
 	{ "user", 1, 0, "user" },
 	{ "version", 0, 0, NULL },
+	{ "warn-days", 1, 0, NULL },
 };
 
 static const struct shortopt *
@@ -317,6 +319,21 @@ parse_long(struct cli *c, int argc, char **argv, int *i, struct error *err)
 		c->configure = val;
 		return 0;
 	}
+	if (strcmp(o->name, "check") == 0) {
+		c->mode = CLI_CHECK;
+		return 0;
+	}
+	if (strcmp(o->name, "warn-days") == 0) {
+		char *end;
+		long days = strtol(val, &end, 10);
+
+		if (*val == '\0' || *end != '\0' || days < 0 || days > 36500)
+			return error_set(err, ERR_USAGE,
+			    "--warn-days wants a number of days, not \"%s\"",
+			    val);
+		c->warn_days = (int)days;
+		return 0;
+	}
 	if (strcmp(o->name, "authorize") == 0) {
 		c->mode = CLI_AUTHORIZE;
 		return 0;
@@ -446,6 +463,7 @@ cli_parse(struct cli *c, int argc, char **argv, struct error *err)
 			c->mode == CLI_QUEUE_LIST ? "-bp" :
 			c->mode == CLI_QUEUE_DROP ? "--queue-drop" :
 			c->mode == CLI_CONFIGURE  ? "--configure" :
+			c->mode == CLI_CHECK	  ? "--check" :
 			c->mode == CLI_BSMTP ? "-bs (they come with RCPT)" :
 			c->mode == CLI_NEWALIASES ? "newaliases" :
 			c->mode == CLI_AUTHORIZE  ? "--authorize" :
@@ -459,6 +477,10 @@ cli_usage(FILE *fp, const char *prog)
 	fprintf(fp,
 	    "usage: %s [options] [--] recipient...\n"
 	    "       %s -S [options]      describe the server\n"
+	    "       %s --check [-a ACCOUNT] [--warn-days=N]  log in as a "
+	    "send would, send\n"
+	    "                        no message (RSET, QUIT); exit 0 when "
+	    "all is well\n"
 	    "       %s -P [options]      print the configuration in use\n"
 	    "       %s --rmqs=HOST|@DOMAIN|#QUEUE [options]\n"
 	    "       %s --configure=ADDRESS   print an account found through "
@@ -517,5 +539,6 @@ cli_usage(FILE *fp, const char *prog)
 	    "Exit status: 0 sent (or queued); 75 temporary failure (try "
 	    "again later); "
 	    "others: see outbox(1).\n",
-	    prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog);
+	    prog, prog, prog, prog, prog, prog, prog, prog, prog, prog, prog,
+	    prog);
 }

@@ -21,6 +21,7 @@ enum cli_mode {
 	CLI_QUEUE_DROP, /* --queue-drop=ID */
 	CLI_BSMTP,	/* -bs: SMTP on standard input and output */
 	CLI_NEWALIASES, /* newaliases, -bi: there is nothing to rebuild */
+	CLI_CHECK,	/* --check: one session up to AUTH, no message */
 	CLI_AUTHORIZE,	/* --authorize: get an OAuth2 refresh token */
 };
 
@@ -43,6 +44,7 @@ struct cli {
 	int read_envelope_from;	 /* --read-envelope-from */
 	const char *rmqs;	 /* --rmqs: host, @domain or #queue */
 	const char *configure;	 /* --configure: the address to look up */
+	int warn_days;		 /* --warn-days: certificate must outlive it */
 	const char *flow;	 /* --flow: device, browser or paste */
 	int host_given;		 /* --host: no configuration files */
 	char queue_by;		 /* -qI, -qR, -qS: by ID, recipient, sender */

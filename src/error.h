@@ -27,6 +27,7 @@ enum error_kind {
 
 #define ERROR_MSG_MAX 512
 #define ERROR_REPLY_MAX 2048
+#define ERROR_HINT_MAX 512
 
 struct error {
 	enum error_kind kind;
@@ -35,6 +36,7 @@ struct error {
 	char
 	    reply[ERROR_REPLY_MAX]; /* the server's reply lines, \n-separated */
 	int said; /* told on stderr already: only its exit code is left */
+	char hint[ERROR_HINT_MAX]; /* what to change (hint.c), or empty */
 };
 
 int error_set(struct error *, enum error_kind, const char *, ...)

@@ -140,4 +140,9 @@ log_error(const struct error *e)
 			break;
 		p = nl + 1;
 	}
+	if (e->hint[0] != '\0') {
+		fprintf(stderr, "%s: hint: ", prog);
+		put_clean(stderr, e->hint, strlen(e->hint));
+		fputc('\n', stderr);
+	}
 }

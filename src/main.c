@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "authorize.h"
+#include "check.h"
 #include "cli.h"
 #include "configure.h"
 #include "error.h"
@@ -85,6 +86,7 @@ static mode_fn *const modes[] = {
 	[CLI_QUEUE_DROP] = qrun_drop,
 	[CLI_BSMTP] = send_bs,
 	[CLI_NEWALIASES] = newaliases,
+	[CLI_CHECK] = check_run,
 	[CLI_AUTHORIZE] = authorize_run,
 };
 

@@ -45,6 +45,7 @@ prepare_request_from_cli(struct request *q, const struct cli *c)
 	q->account_only = c->mode == CLI_PRETEND || c->mode == CLI_AUTHORIZE;
 	q->info_only = c->mode == CLI_SERVERINFO;
 	q->etrn = c->mode == CLI_RMQS ? c->rmqs : NULL;
+	q->check_only = c->mode == CLI_CHECK;
 }
 
 static void
@@ -728,6 +729,7 @@ submit_conf(struct prepared *p, const struct request *req, struct error *err)
 	/* -S looks, it does not log in; --rmqs does, to ask for ETRN. */
 	sc->smtp.info_only = req->info_only;
 	sc->smtp.etrn = req->etrn;
+	sc->smtp.check_only = req->check_only;
 	sc->smtp.auth = sc->smtp.info_only ? NULL : unless_off(a, AF_AUTH);
 	if (sc->smtp.auth != NULL) {
 		sc->smtp.user = account_str(a, AF_USER);

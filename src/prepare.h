@@ -39,6 +39,7 @@ struct request {
 	int account_only;    /* -P: choose the account, no more */
 	int info_only;	     /* -S: connect and look; no login */
 	const char *etrn;    /* --rmqs: what to ask the server to run */
+	int check_only;	     /* --check: log in, RSET, QUIT */
 	int requiretls;	     /* -bs: MAIL said REQUIRETLS (RFC 8689) */
 };
 

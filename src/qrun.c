@@ -204,7 +204,6 @@ by_group(const void *pa, const void *pb)
 	return c != 0 ? c : strcmp(a->id, b->id);
 }
 
-/* -q: everything due (or selected), one connection per account. */
 /* outbox-auth's own lines, already worded for the user. */
 static void
 relay(void *arg, const char *line)
@@ -248,56 +247,29 @@ keepalive(const struct cli *c)
 	prepare_free(&p);
 }
 
-int
-qrun_run(const struct cli *c, FILE *out, struct error *err)
-{
-	struct queue_entry **all = NULL, **v;
-	char **dirs;
-	size_t ndirs, nall = 0, n, i, j;
-	time_t now = time(NULL);
-	int sent = 0, retried = 0, failed = 0, held = 0;
+/* What a run has done so far. */
+struct tally {
+	int sent, retried, failed, held;
+	size_t seen; /* entries selected */
 	struct error worst;
+};
 
-	error_clear(&worst);
-	/* root's run takes what users left for the system queue first. */
-	if (pickup_run(c->prog, err) == -1 ||
-	    qrun_dirs(c, &dirs, &ndirs, err) == -1)
-		return -1;
-	for (i = 0; i < ndirs; i++) {
-		struct queue_damage *dmg;
-		size_t ndmg;
+/* The worse of two outcomes is the run's; the other is said now. */
+static void
+tally_worst(struct tally *t, const struct error *err)
+{
+	if (t->worst.kind != ERR_NONE)
+		log_error(&t->worst);
+	t->worst = *err;
+}
 
-		if (queue_list_all(dirs[i], 0, &v, &n, &dmg, &ndmg, err) ==
-		    -1) {
-			/*
-			 * A queue that cannot be trusted or read: the others
-			 * still go, and the run says so in its exit status.
-			 */
-			if (worst.kind != ERR_NONE)
-				log_error(&worst);
-			worst = *err;
-			error_clear(err);
-			continue;
-		}
-		/* Skipped, not removed: a person must look at them. */
-		for (j = 0; j < ndmg; j++)
-			log_warn("skipped: %s", dmg[j].why);
-		queue_damage_free(dmg, ndmg);
-		for (j = 0; j < n; j++) {
-			struct queue_entry **grown;
+/* One batch's selected entries, one connection per account. */
+static void
+run_batch(const struct cli *c, struct queue_entry **all, size_t nall,
+    struct tally *t)
+{
+	size_t i, j;
 
-			if (!selected(c, v[j], now) ||
-			    (grown = realloc(all, (nall + 1) * sizeof(*all))) ==
-				NULL) {
-				queue_entry_free(v[j]);
-				continue;
-			}
-			all = grown;
-			all[nall++] = v[j];
-		}
-		free(v);
-	}
-	qrun_free_dirs(dirs, ndirs);
 	if (nall > 1)
 		qsort(all, nall, sizeof(*all), by_group);
 	for (i = 0; i < nall; i = j) {
@@ -313,17 +285,15 @@ qrun_run(const struct cli *c, FILE *out, struct error *err)
 			 * Nothing can go until the configuration is mended.
 			 * The last such error is the run's, said at its end.
 			 */
-			if (worst.kind != ERR_NONE)
-				log_error(&worst);
-			worst = gerr;
+			tally_worst(t, &gerr);
 			if (g.p.acc == NULL)
-				retried += (int)(j - i);
+				t->retried += (int)(j - i);
 			else {
 				flush_init(&f, c->prog, g.p.acc, &g.p.sc,
 				    all + i, j - i);
 				flush_defer(&f, &gerr);
-				retried += f.retried;
-				held += f.held;
+				t->retried += f.retried;
+				t->held += f.held;
 			}
 			group_free(&g);
 			continue;
@@ -331,33 +301,94 @@ qrun_run(const struct cli *c, FILE *out, struct error *err)
 		flush_init(&f, c->prog, g.p.acc, &g.p.sc, all + i, j - i);
 		f.req = &g.req;
 		flush_entries(&f);
-		sent += f.sent;
-		retried += f.retried;
-		failed += f.failed;
-		held += f.held;
+		t->sent += f.sent;
+		t->retried += f.retried;
+		t->failed += f.failed;
+		t->held += f.held;
 		if (f.worst.kind != ERR_NONE &&
-		    (worst.kind == ERR_NONE ||
+		    (t->worst.kind == ERR_NONE ||
 			(flush_fate(&f.worst) == FLUSH_FAILED &&
-			    flush_fate(&worst) != FLUSH_FAILED)))
-			worst = f.worst;
+			    flush_fate(&t->worst) != FLUSH_FAILED)))
+			t->worst = f.worst;
 		group_free(&g);
 	}
-	queue_list_free(all, nall);
+}
+
+/*
+ * One queue directory, QUEUE_BATCH entries at a time in ID order (oldest
+ * first): what the run holds stays the same for ten entries or a
+ * hundred thousand.  Each batch is grouped by account.
+ */
+static void
+run_dir(const struct cli *c, const char *dir, time_t now, struct tally *t)
+{
+	struct queue_cursor cur;
+	struct queue_entry **v;
+	struct queue_damage *dmg;
+	struct error err;
+	size_t n, ndmg, j, k;
+
+	memset(&cur, 0, sizeof(cur));
+	while (!cur.done) {
+		error_clear(&err);
+		if (queue_list_next(dir, 0, &cur, &v, &n, &dmg, &ndmg, &err) ==
+		    -1) {
+			/*
+			 * A queue that cannot be trusted or read: the others
+			 * still go, and the run says so in its exit status.
+			 */
+			tally_worst(t, &err);
+			break;
+		}
+		/* Skipped, not removed: a person must look at them. */
+		for (j = 0; j < ndmg; j++)
+			log_warn("skipped: %s", dmg[j].why);
+		queue_damage_free(dmg, ndmg);
+		for (j = k = 0; j < n; j++)
+			if (selected(c, v[j], now))
+				v[k++] = v[j];
+			else
+				queue_entry_free(v[j]);
+		t->seen += k;
+		run_batch(c, v, k, t);
+		queue_list_free(v, k);
+	}
+	queue_cursor_free(&cur);
+}
+
+/* -q: everything due (or selected), one connection per account. */
+int
+qrun_run(const struct cli *c, FILE *out, struct error *err)
+{
+	char **dirs;
+	size_t ndirs, i;
+	time_t now = time(NULL);
+	struct tally t;
+
+	memset(&t, 0, sizeof(t));
+	error_clear(&t.worst);
+	/* root's run takes what users left for the system queue first. */
+	if (pickup_run(c->prog, err) == -1 ||
+	    qrun_dirs(c, &dirs, &ndirs, err) == -1)
+		return -1;
+	for (i = 0; i < ndirs; i++)
+		run_dir(c, dirs[i], now, &t);
+	qrun_free_dirs(dirs, ndirs);
 	keepalive(c);
 	/*
 	 * -q by hand says what happened, as a user who just mended
 	 * something wants to know; the timer's run only with -v.
 	 */
-	if (!c->queue_due_only && out != NULL && nall > 0)
+	if (!c->queue_due_only && out != NULL && t.seen > 0)
 		fprintf(out,
 		    "%d sent, %d kept for later, %d held, %d failed%s%s\n",
-		    sent, retried, held, failed,
-		    worst.kind != ERR_NONE ? ": " : "",
-		    worst.kind != ERR_NONE ? worst.msg : "");
+		    t.sent, t.retried, t.held, t.failed,
+		    t.worst.kind != ERR_NONE ? ": " : "",
+		    t.worst.kind != ERR_NONE ? t.worst.msg : "");
 	log_info("queue run: %d sent, %d kept for later, %d held, %d failed",
-	    sent, retried, held, failed);
-	if (worst.kind != ERR_NONE) {
-		*err = worst;
+	    t.sent, t.retried, t.held, t.failed);
+	if (t.worst.kind != ERR_NONE) {
+		*err = t.worst;
 		return -1;
 	}
 	return 0;

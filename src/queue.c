@@ -1344,6 +1344,93 @@ add_damage(struct queue_damage **v, size_t *n, const char *name,
 }
 
 /*
+ * One name of a directory's listing: a good entry to *GOT (when WANT),
+ * one that cannot be trusted to DMG.  -1 on a fault that ends the walk
+ * (ERR_OSERR in err).
+ */
+static int
+visit(const struct qdirs *q, const char *dir, const char *sub, int want,
+    const char *name, struct queue_entry **got, struct queue_damage **dmg,
+    size_t *ndmg, struct error *err)
+{
+	char id[QUEUE_ID_LEN + 1];
+	struct queue_entry *e;
+	struct error why;
+	int r;
+
+	*got = NULL;
+	error_clear(&why);
+	if (!is_id(name, ".env")) {
+		/*
+		 * A content file without its ID.env that is not ours is said
+		 * too (one with its ID.env is checked with it).
+		 */
+		struct stat st;
+		char reason[96], env[QUEUE_ID_LEN + 8];
+		const char *w;
+
+		if (dmg == NULL || !is_id(name, ".msg"))
+			return 0;
+		memcpy(env, name, QUEUE_ID_LEN);
+		memcpy(env + QUEUE_ID_LEN, ".env", 5);
+		if (fstatat(sub_fd(q, sub), env, &st, AT_SYMLINK_NOFOLLOW) ==
+			0 ||
+		    fstatat(sub_fd(q, sub), name, &st, AT_SYMLINK_NOFOLLOW) ==
+			-1 ||
+		    (w = file_distrust(&st, reason, sizeof(reason))) == NULL)
+			return 0;
+		error_set(&why, ERR_CONFIG, "queue: %s/%s%s%s is damaged: %s",
+		    dir, sub ? sub : "", sub ? "/" : "", name, w);
+		if (add_damage(dmg, ndmg, name, &why) == -1)
+			return error_set(err, ERR_OSERR, "out of memory");
+		return 0;
+	}
+	memcpy(id, name, QUEUE_ID_LEN);
+	id[QUEUE_ID_LEN] = '\0';
+	e = load_at(sub_fd(q, sub), dir, sub, id, &why);
+	if (e != NULL &&
+	    (r = check_msg_at(sub_fd(q, sub), want ? q->failed : -1, e, sub,
+		 &why)) != 0) {
+		queue_entry_free(e);
+		e = NULL;
+		if (r == 1)
+			return 0; /* finished moving to failed/ */
+	}
+	if (e == NULL) {
+		if (why.kind == ERR_NONE)
+			return 0; /* sent meanwhile */
+		if (why.kind == ERR_OSERR) {
+			*err = why;
+			return -1;
+		}
+		/* Skipped here; queue_list_damaged says why. */
+		if (dmg != NULL && add_damage(dmg, ndmg, name, &why) == -1)
+			return error_set(err, ERR_OSERR, "out of memory");
+		return 0;
+	}
+	if (!want)
+		queue_entry_free(e);
+	else
+		*got = e;
+	return 0;
+}
+
+static int
+open_listing(const struct qdirs *q, const char *dir, const char *sub, DIR **dp,
+    struct error *err)
+{
+	int fd;
+
+	if ((fd = dup(sub_fd(q, sub))) == -1 || (*dp = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return sys_error(err, "read", dir);
+	}
+	rewinddir(*dp); /* a duplicate shares the offset */
+	return 0;
+}
+
+/*
  * The walk behind queue_list and queue_list_damaged: good entries to
  * OUT (when not NULL), the ones that cannot be trusted to DMG.
  */
@@ -1352,98 +1439,197 @@ walk(const char *dir, int failed, struct queue_entry ***out, size_t *n,
     struct queue_damage **dmg, size_t *ndmg, struct error *err)
 {
 	const char *sub = failed ? "failed" : NULL;
-	char id[QUEUE_ID_LEN + 1];
 	struct queue_entry *e;
-	struct error why;
 	struct qdirs q;
 	struct dirent *d;
 	DIR *dp;
-	int fd, r;
+	int r;
 
 	if ((r = qdirs_open(&q, dir, 0, err)) != 0)
 		return r == 1 ? 0 : -1;
 	if (!failed && out != NULL)
 		sweep(&q);
-	if ((fd = dup(sub_fd(&q, sub))) == -1 || (dp = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
-		sys_error(err, "read", dir);
+	if (open_listing(&q, dir, sub, &dp, err) == -1) {
 		qdirs_close(&q);
 		return -1;
 	}
-	rewinddir(dp); /* a duplicate shares the offset */
 	while ((d = readdir(dp)) != NULL) {
-		int is_env = is_id(d->d_name, ".env");
-
-		error_clear(&why);
-		if (!is_env) {
-			/*
-			 * A content file without its ID.env that is not ours
-			 * is said too (one with its ID.env is checked below).
-			 */
-			struct stat st;
-			char reason[96], env[QUEUE_ID_LEN + 8];
-			const char *w;
-
-			if (dmg == NULL || !is_id(d->d_name, ".msg"))
-				continue;
-			memcpy(env, d->d_name, QUEUE_ID_LEN);
-			memcpy(env + QUEUE_ID_LEN, ".env", 5);
-			if (fstatat(sub_fd(&q, sub), env, &st,
-				AT_SYMLINK_NOFOLLOW) == 0 ||
-			    fstatat(sub_fd(&q, sub), d->d_name, &st,
-				AT_SYMLINK_NOFOLLOW) == -1 ||
-			    (w = file_distrust(&st, reason, sizeof(reason))) ==
-				NULL)
-				continue;
-			error_set(&why, ERR_CONFIG,
-			    "queue: %s/%s%s%s is damaged: %s", dir,
-			    sub ? sub : "", sub ? "/" : "", d->d_name, w);
-			if (add_damage(dmg, ndmg, d->d_name, &why) == -1)
-				goto oom;
+		if (visit(&q, dir, sub, out != NULL, d->d_name, &e, dmg, ndmg,
+			err) == -1)
+			break;
+		if (e == NULL)
 			continue;
-		}
-		memcpy(id, d->d_name, QUEUE_ID_LEN);
-		id[QUEUE_ID_LEN] = '\0';
-		e = load_at(sub_fd(&q, sub), dir, sub, id, &why);
-		if (e != NULL &&
-		    (r = check_msg_at(sub_fd(&q, sub),
-			 out != NULL ? q.failed : -1, e, sub, &why)) != 0) {
-			queue_entry_free(e);
-			e = NULL;
-			if (r == 1)
-				continue; /* finished moving to failed/ */
-		}
-		if (e == NULL) {
-			if (why.kind == ERR_NONE)
-				continue; /* sent meanwhile */
-			if (why.kind == ERR_OSERR) {
-				*err = why;
-				break;
-			}
-			/* Skipped here; queue_list_damaged says why. */
-			if (dmg != NULL &&
-			    add_damage(dmg, ndmg, d->d_name, &why) == -1)
-				goto oom;
-			continue;
-		}
-		if (out == NULL) {
-			queue_entry_free(e);
-			continue;
-		}
 		if (grow(out, *n, sizeof(**out)) == -1) {
 			queue_entry_free(e);
-			goto oom;
+			error_set(err, ERR_OSERR, "out of memory");
+			break;
 		}
 		(*out)[(*n)++] = e;
 	}
 	closedir(dp);
 	qdirs_close(&q);
 	return err->kind == ERR_OSERR ? -1 : 0;
-oom:
+}
+
+/* The batch's names: a max-heap on the name, the largest at [0]. */
+typedef char qname[QUEUE_ID_LEN + 5];
+
+static void
+heap_down(qname *h, size_t n, size_t i)
+{
+	qname t;
+	size_t c;
+
+	while ((c = 2 * i + 1) < n) {
+		if (c + 1 < n && strcmp(h[c + 1], h[c]) > 0)
+			c++;
+		if (strcmp(h[c], h[i]) <= 0)
+			break;
+		memcpy(t, h[i], sizeof(t));
+		memcpy(h[i], h[c], sizeof(t));
+		memcpy(h[c], t, sizeof(t));
+		i = c;
+	}
+}
+
+static void
+heap_up(qname *h, size_t i)
+{
+	qname t;
+	size_t p;
+
+	while (i > 0 && strcmp(h[p = (i - 1) / 2], h[i]) < 0) {
+		memcpy(t, h[i], sizeof(t));
+		memcpy(h[i], h[p], sizeof(t));
+		memcpy(h[p], t, sizeof(t));
+		i = p;
+	}
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/*
+ * The cursor's next names: the QUEUE_SCAN smallest ID.env names after
+ * the last one taken, in a pass over the names alone, whatever the queue
+ * holds.  A content file without its ID.env is said on the first pass.
+ */
+static int
+scan(const struct qdirs *q, const char *dir, const char *sub,
+    struct queue_cursor *cur, struct queue_damage **dmg, size_t *ndmg,
+    struct error *err)
+{
+	qname *h = cur->names;
+	struct queue_entry *e;
+	struct dirent *d;
+	size_t nh = 0;
+	DIR *dp;
+	int first = cur->last[0] == '\0';
+
+	cur->nnames = cur->inext = 0;
+	if (h == NULL &&
+	    (h = cur->names = malloc(QUEUE_SCAN * sizeof(qname))) == NULL)
+		return error_set(err, ERR_OSERR, "out of memory");
+	if (open_listing(q, dir, sub, &dp, err) == -1)
+		return -1;
+	while ((d = readdir(dp)) != NULL) {
+		if (!is_id(d->d_name, ".env")) {
+			if (first &&
+			    visit(q, dir, sub, 0, d->d_name, &e, dmg, ndmg,
+				err) == -1) {
+				closedir(dp);
+				return -1;
+			}
+			continue;
+		}
+		if (strcmp(d->d_name, cur->last) <= 0)
+			continue;
+		if (nh < QUEUE_SCAN) {
+			memcpy(h[nh], d->d_name, sizeof(qname));
+			heap_up(h, nh++);
+		} else if (strcmp(d->d_name, h[0]) < 0) {
+			memcpy(h[0], d->d_name, sizeof(qname));
+			heap_down(h, nh, 0);
+		}
+	}
 	closedir(dp);
+	if (nh < QUEUE_SCAN)
+		cur->scanned = 1; /* nothing after these */
+	if (nh > 0)
+		memcpy(cur->last, h[0], sizeof(qname));
+	qsort(h, nh, sizeof(*h), by_name);
+	cur->nnames = nh;
+	return 0;
+}
+
+int
+queue_list_next(const char *dir, int failed, struct queue_cursor *cur,
+    struct queue_entry ***out, size_t *n, struct queue_damage **dmg,
+    size_t *ndmg, struct error *err)
+{
+	const char *sub = failed ? "failed" : NULL;
+	qname *h;
+	struct queue_entry *e;
+	struct qdirs q;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if (dmg != NULL) {
+		*dmg = NULL;
+		*ndmg = 0;
+	}
+	if (cur->done)
+		return 0;
+	if ((r = qdirs_open(&q, dir, 0, err)) != 0) {
+		cur->done = 1;
+		return r == 1 ? 0 : -1;
+	}
+	if (cur->last[0] == '\0' && !failed)
+		sweep(&q);
+	if (cur->inext == cur->nnames && !cur->scanned &&
+	    scan(&q, dir, sub, cur, dmg, ndmg, err) == -1)
+		goto fail;
+	h = cur->names;
+	while (cur->inext < cur->nnames && *n < QUEUE_BATCH) {
+		if (visit(&q, dir, sub, 1, h[cur->inext++], &e, dmg, ndmg,
+			err) == -1)
+			goto fail;
+		if (e == NULL)
+			continue;
+		if (grow(out, *n, sizeof(**out)) == -1) {
+			queue_entry_free(e);
+			error_set(err, ERR_OSERR, "out of memory");
+			goto fail;
+		}
+		(*out)[(*n)++] = e;
+	}
+	if (cur->inext == cur->nnames && cur->scanned)
+		cur->done = 1;
 	qdirs_close(&q);
-	return error_set(err, ERR_OSERR, "out of memory");
+	return 0;
+fail:
+	qdirs_close(&q);
+	queue_list_free(*out, *n);
+	*out = NULL;
+	*n = 0;
+	if (dmg != NULL) {
+		queue_damage_free(*dmg, *ndmg);
+		*dmg = NULL;
+		*ndmg = 0;
+	}
+	return -1;
+}
+
+void
+queue_cursor_free(struct queue_cursor *cur)
+{
+	free(cur->names);
+	cur->names = NULL;
+	cur->nnames = cur->inext = 0;
 }
 
 static int by_damage(const void *, const void *);

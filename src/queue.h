@@ -113,6 +113,28 @@ void queue_list_free(struct queue_entry **, size_t);
 /* Both at once: the entries, and (with dmg) those skipped and why. */
 int queue_list_all(const char *dir, int failed, struct queue_entry ***out,
     size_t *n, struct queue_damage **dmg, size_t *ndmg, struct error *);
+/*
+ * The same in bounded batches, for a queue of any size: each call loads
+ * the (at most) QUEUE_BATCH entries that come next in ID order (oldest
+ * first).  The cursor starts zeroed and keeps the next QUEUE_SCAN names,
+ * found in one pass over the directory's names (a queue of N entries
+ * takes N / QUEUE_SCAN passes); it is done when nothing is left, and
+ * queue_cursor_free ends it.  Entries made during the walk come in a
+ * later batch when their IDs sort after the last name taken.
+ */
+#define QUEUE_BATCH 64
+#define QUEUE_SCAN 1024
+struct queue_cursor {
+	char last[QUEUE_ID_LEN + 8]; /* the last name found */
+	void *names;		     /* the names found, in order */
+	size_t nnames, inext;	     /* how many; the next to load */
+	int scanned;		     /* the directory holds no more */
+	int done;
+};
+int queue_list_next(const char *dir, int failed, struct queue_cursor *,
+    struct queue_entry ***out, size_t *n, struct queue_damage **dmg,
+    size_t *ndmg, struct error *);
+void queue_cursor_free(struct queue_cursor *);
 /* The entries queue_list skips as damaged or foreign, for -bp. */
 int queue_list_damaged(const char *dir, int failed, struct queue_damage **out,
     size_t *n, struct error *);

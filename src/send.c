@@ -197,8 +197,10 @@ send_stdin(const struct cli *c, FILE *out, struct error *err)
 	memset(&s, 0, sizeof(s));
 	s.cli = c;
 	prepare_request_from_cli(&req, c);
-	if ((ret = prepare(&s.p, &req, err)) == 0 &&
-	    (ret = deliver(&s, &req, err)) == -1)
+	if ((ret = prepare(&s.p, &req, err)) == 0)
+		log_info("account %s from %s", s.p.acc->name,
+		    s.p.conf_files ? s.p.conf_files : "the command line");
+	if (ret == 0 && (ret = deliver(&s, &req, err)) == -1)
 		say_failure(&s, err);
 	remind(&s.p);
 	prepare_free(&s.p);

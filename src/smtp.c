@@ -696,6 +696,13 @@ enter_mail(struct smtp *s)
 	size_t i;
 
 	error_clear(&s->envelope_err);
+	/* --check: everything a send does before MAIL, then RSET. */
+	if (s->p.check_only) {
+		s->session_ok = 1;
+		smtp_enter(s, SMTP_S_RSET);
+		send_line(s, NULL, "RSET");
+		return SMTP_A_READ;
+	}
 	if (s->p.etrn != NULL) {
 		smtp_enter(s, SMTP_S_ETRN);
 		send_line(s, NULL, "ETRN %s", s->p.etrn);

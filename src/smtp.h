@@ -87,6 +87,7 @@ struct smtp_params {
 	unsigned long long size;
 	int info_only;	  /* stop after EHLO (and TLS): -S */
 	const char *etrn; /* RFC 1985: ask the server to run a queue */
+	int check_only;	  /* after EHLO, TLS and AUTH: RSET, no MAIL */
 	int timeout;	  /* seconds for every wait; 0: RFC 5321 values */
 	int more;	  /* another transaction follows on this connection */
 	/*

@@ -1,11 +1,13 @@
 /* submit.c: where the engine meets the network; nothing else does. */
 #include "submit.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "hint.h"
 #include "lineio.h"
 #include "log.h"
 #include "net.h"
@@ -15,6 +17,8 @@
 /* Connecting and the TLS handshake, when no timeout is configured. */
 #define CONNECT_SECONDS 60
 #define HANDSHAKE_SECONDS 60
+/* A silent server is told of after this long (the greeting wait goes on). */
+#define QUIET_SECONDS 10
 /* A failed session's QUIT is a courtesy: do not wait long for it. */
 #define GOODBYE_SECONDS 5
 /*
@@ -80,8 +84,10 @@ fill_info(struct submit_info *i, const struct smtp *s, struct transport *t)
 	i->greeting = strdup(smtp_greeting(s));
 	i->ehlo = strdup(smtp_ehlo_reply(s));
 	i->size_limit = smtp_size_limit(s);
+	i->auth_mech = smtp_auth_mech(s);
 	if (!tls_is(t))
 		return;
+	i->cert_expires = tls_peer_expires(t);
 	desc = tls_describe(t);
 	certs = tls_peer_info(t);
 	if (asprintf(&i->tls, "  session: %s\n%s", desc ? desc : "?",
@@ -108,6 +114,51 @@ read_reply(struct lineio *l, struct reply *r, int64_t deadline,
 			return -1;
 	} while (!done);
 	return 0;
+}
+
+/*
+ * Before a plain greeting: a server that sends not one byte is most often
+ * waiting for a TLS handshake (port 465), a mistake in the configuration
+ * rather than a reason to retry.  Say so after a short wait; on port 465
+ * give up then.
+ */
+static int
+await_greeting(int fd, const struct submit_conf *c, int wait, struct error *err)
+{
+	int quiet = wait < QUIET_SECONDS ? wait : QUIET_SECONDS;
+
+	if (transport_fd_wait(fd, POLLIN, transport_deadline_in(quiet),
+		"waiting for the greeting", err) == 0)
+		return 0;
+	if (err->kind != ERR_TEMP)
+		return -1;
+	error_clear(err);
+	if (c->port != 465 && quiet < wait) {
+		log_warn("the server has sent nothing in %d seconds; is it "
+			 "waiting for TLS (tls_starttls off)?",
+		    quiet);
+		if (transport_fd_wait(fd, POLLIN,
+			transport_deadline_in(wait - quiet),
+			"waiting for the greeting", err) == 0)
+			return 0;
+		if (err->kind != ERR_TEMP)
+			return -1;
+		quiet = wait;
+	}
+	return error_set(err, ERR_CONFIG,
+	    "the server sent nothing in %d seconds: no greeting", quiet);
+}
+
+static void
+add_hint(const struct submit_conf *c, struct error *err)
+{
+	struct hint_ctx x;
+
+	x.port = c->port;
+	x.tls = c->tls;
+	x.starttls = c->starttls;
+	x.auth = c->smtp.auth != NULL;
+	hint_apply(&x, err);
 }
 
 /*
@@ -239,6 +290,9 @@ submit_session(const struct submit_conf *c, submit_next_fn *next,
 	act = smtp_start(s);
 	if (tls_is(t))
 		act = tls_started(s, t);
+	else if (c->socket_path == NULL &&
+	    await_greeting(fd, c, smtp_wait_seconds(s), err) == -1)
+		goto out;
 	for (;;) {
 		o = smtp_output(s);
 		if (o->len > 0) {
@@ -348,6 +402,8 @@ submit_session(const struct submit_conf *c, submit_next_fn *next,
 		}
 	}
 out:
+	if (ret == -1)
+		add_hint(c, err);
 	/* A message in flight when the session broke shares its fate. */
 	if (pending == 1 && ret == -1)
 		done(ctx, &job, err, s);

@@ -38,6 +38,8 @@ struct submit_info {
 	char *ehlo;
 	unsigned long long size_limit;
 	char *tls; /* the session, then the certificates; or NULL */
+	long long cert_expires; /* the server certificate's end, 0: none */
+	const char *auth_mech;	/* the mechanism AUTH used, or NULL */
 };
 
 void submit_info_free(struct submit_info *);

@@ -414,28 +414,167 @@ check_fingerprint(struct tls *s, const char *want_hex, struct error *err)
 	return 0;
 }
 
-static int
-handshake_error(struct tls *s, int r, struct error *err)
+/* A name from a certificate, with what cannot be shown escaped. */
+static void
+put_visible(FILE *fp, const char *p, size_t n)
 {
-	gnutls_datum_t out;
-	unsigned int status;
+	size_t i;
 
-	if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
-		status = gnutls_session_get_verify_cert_status(s->session);
-		if (gnutls_certificate_verification_status_print(status,
-			GNUTLS_CRT_X509, &out, 0) < 0)
-			return error_set(err, ERR_UNAVAILABLE,
-			    "the server's certificate is not trusted");
-		error_set(err, ERR_UNAVAILABLE,
-		    "the server's certificate is not trusted: %s", out.data);
-		gnutls_free(out.data);
-		return -1;
+	for (i = 0; i < n; i++)
+		if (isprint((unsigned char)p[i]) && p[i] != '\\')
+			fputc(p[i], fp);
+		else
+			fprintf(fp, "\\x%02x", (unsigned char)p[i]);
+}
+
+/* The names a certificate is for: its DNS and IP SANs, else its CN. */
+static void
+put_names(FILE *fp, gnutls_x509_crt_t crt)
+{
+	char buf[256], ip[64];
+	size_t size;
+	unsigned int seq, crit;
+	int type, n = 0;
+
+	for (seq = 0;; seq++) {
+		size = sizeof(buf) - 1;
+		type = gnutls_x509_crt_get_subject_alt_name(crt, seq, buf,
+		    &size, &crit);
+		if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (type == GNUTLS_SAN_DNSNAME) {
+			fputs(n++ ? ", " : "", fp);
+			put_visible(fp, buf, size);
+		} else if (type == GNUTLS_SAN_IPADDRESS &&
+		    (size == 4 || size == 16) &&
+		    inet_ntop(size == 4 ? AF_INET : AF_INET6, buf, ip,
+			sizeof(ip)) != NULL)
+			fprintf(fp, "%s%s", n++ ? ", " : "", ip);
+		if (type < 0 && type != GNUTLS_E_SHORT_MEMORY_BUFFER)
+			break;
 	}
+	size = sizeof(buf);
+	if (n == 0 &&
+	    gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0,
+		0, buf, &size) >= 0)
+		fprintf(fp, "%s (its common name; no alternative names)", buf);
+	else if (n == 0)
+		fputs("no name", fp);
+}
+
+static void
+put_date(FILE *fp, time_t t)
+{
+	struct tm tm;
+	char buf[64];
+
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M UTC", &tm);
+	fputs(buf, fp);
+}
+
+/*
+ * Say what is wrong with the server's certificate in terms a person can
+ * act on: the name checked and the names it is for, its issuer, the dates
+ * that matter, and the two ways to trust it (in the hint).
+ */
+static int
+certificate_error(struct tls *s, const char *host, unsigned int status,
+    struct error *err)
+{
+	const gnutls_datum_t *certs;
+	gnutls_x509_crt_t crt;
+	gnutls_datum_t dn = { NULL, 0 };
+	unsigned int n;
+	unsigned char fp[32];
+	size_t fplen = sizeof(fp), k;
+	char *out = NULL;
+	size_t outlen = 0;
+	FILE *mem;
+	int self;
+
+	certs = gnutls_certificate_get_peers(s->session, &n);
+	if (certs == NULL || n == 0 || gnutls_x509_crt_init(&crt) < 0)
+		return error_set(err, ERR_UNAVAILABLE,
+		    "the server's certificate is not trusted");
+	if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) < 0 ||
+	    (mem = open_memstream(&out, &outlen)) == NULL) {
+		gnutls_x509_crt_deinit(crt);
+		return error_set(err, ERR_UNAVAILABLE,
+		    "the server's certificate is not trusted");
+	}
+	gnutls_x509_crt_get_issuer_dn3(crt, &dn, 0);
+	self = gnutls_x509_crt_check_issuer(crt, crt) == 1;
+	fprintf(mem, "the server's certificate ");
+	if (status & GNUTLS_CERT_UNEXPECTED_OWNER) {
+		fprintf(mem, "is not valid for the name %s; it is for ", host);
+		put_names(mem, crt);
+	} else if (status & GNUTLS_CERT_EXPIRED) {
+		fprintf(mem, "for ");
+		put_names(mem, crt);
+		fprintf(mem, " has expired: valid until ");
+		put_date(mem, gnutls_x509_crt_get_expiration_time(crt));
+	} else if (status & GNUTLS_CERT_NOT_ACTIVATED) {
+		fprintf(mem, "for ");
+		put_names(mem, crt);
+		fprintf(mem, " is not yet valid: valid from ");
+		put_date(mem, gnutls_x509_crt_get_activation_time(crt));
+		fprintf(mem, " (check this computer's clock)");
+	} else if (status & GNUTLS_CERT_REVOKED) {
+		fprintf(mem, "for %s has been revoked", host);
+	} else if (self) {
+		fprintf(mem, "for %s is self-signed", host);
+	} else if (status & GNUTLS_CERT_SIGNER_NOT_FOUND) {
+		fprintf(mem,
+		    "for %s is signed by an issuer not in the trust "
+		    "store",
+		    host);
+	} else if (status & GNUTLS_CERT_SIGNER_NOT_CA) {
+		fprintf(mem, "for %s is signed by a certificate that is no CA",
+		    host);
+	} else {
+		fprintf(mem, "for %s is not trusted", host);
+	}
+	if (!self && dn.data != NULL)
+		fprintf(mem, "; issuer %s", dn.data);
+	fclose(mem);
+	error_set(err, ERR_UNAVAILABLE, "%s", out ? out : "?");
+	free(out);
+	gnutls_free(dn.data);
+	gnutls_x509_crt_deinit(crt);
+	if (gnutls_fingerprint(GNUTLS_DIG_SHA256, &certs[0], fp, &fplen) < 0)
+		return -1;
+	out = NULL;
+	if ((mem = open_memstream(&out, &outlen)) == NULL)
+		return -1;
+	fprintf(mem, "to trust it anyway after checking it: tls_fingerprint ");
+	for (k = 0; k < fplen; k++)
+		fprintf(mem, "%02X%s", fp[k], k + 1 < fplen ? ":" : "");
+	fprintf(mem, ", or tls_trust_file naming %s",
+	    self ? "this certificate" : "its issuer's certificate");
+	fclose(mem);
+	if (out != NULL)
+		snprintf(err->hint, sizeof(err->hint), "%s", out);
+	free(out);
+	return -1;
+}
+
+static int
+handshake_error(struct tls *s, const char *host, int r, struct error *err)
+{
+	if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
+		return certificate_error(s, host,
+		    gnutls_session_get_verify_cert_status(s->session), err);
 	/* Cut off in the middle: worth trying again later. */
 	if (r == GNUTLS_E_PREMATURE_TERMINATION || r == GNUTLS_E_PULL_ERROR ||
 	    r == GNUTLS_E_PUSH_ERROR)
 		return error_set(err, ERR_TEMP, "TLS handshake interrupted: %s",
 		    gnutls_strerror(r));
+	/* Most often a plain "220 " greeting read as a TLS record. */
+	if (r == GNUTLS_E_UNEXPECTED_PACKET)
+		return error_set(err, ERR_PROTOCOL,
+		    "TLS handshake failed: the server answered in plain "
+		    "text, not TLS");
 	return error_set(err, ERR_PROTOCOL, "TLS handshake failed: %s",
 	    gnutls_strerror(r));
 }
@@ -474,7 +613,7 @@ tls_start(struct transport *plain, const struct tls_conf *c, int64_t deadline,
 			continue;
 		/* A token may ask for its PIN only when the key must sign. */
 		if (pin_error(s, r, err) == 0)
-			handshake_error(s, r, err);
+			handshake_error(s, c->host, r, err);
 		goto fail;
 	}
 	if (c->certcheck && c->fingerprint != NULL && *c->fingerprint != '\0' &&
@@ -598,4 +737,22 @@ tls_peer_info(struct transport *t)
 	}
 	fclose(mem);
 	return out;
+}
+
+long long
+tls_peer_expires(struct transport *t)
+{
+	struct tls *s = t->ctx;
+	const gnutls_datum_t *certs;
+	gnutls_x509_crt_t crt;
+	unsigned int n;
+	long long when = 0;
+
+	certs = gnutls_certificate_get_peers(s->session, &n);
+	if (certs == NULL || n == 0 || gnutls_x509_crt_init(&crt) < 0)
+		return 0;
+	if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) >= 0)
+		when = (long long)gnutls_x509_crt_get_expiration_time(crt);
+	gnutls_x509_crt_deinit(crt);
+	return when;
 }

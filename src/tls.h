@@ -37,6 +37,8 @@ int tls_channel_binding(struct transport *, const char **type,
 /* A one-line description of the session, for the trace. */
 char *tls_describe(struct transport *);
 int tls_is(struct transport *);
+/* When the server's certificate expires (seconds since 1970), or 0. */
+long long tls_peer_expires(struct transport *);
 
 /*
  * The server's certificate chain for -S: subject, issuer, validity and

@@ -199,6 +199,17 @@ http_request(const struct http_opts *o, const char *url, const char *form,
 		default:
 			break;
 		}
+		if (k == ERR_TEMP &&
+		    (rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR)) {
+			long status = 0;
+
+			/* It answered, then broke off: a broken reply. */
+			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+			if (status != 0) {
+				k = ERR_PROTOCOL;
+				what = "the reply broke off";
+			}
+		}
 		if (errbuf[0] != '\0' && k == ERR_TEMP)
 			what = errbuf;
 		error_set(e, k, "%s: %s", where, what);

@@ -779,6 +779,84 @@ def _(c):
           w.sink.connections())
 
 
+def clone_entries(qdir, template, seqs, start):
+    """Entries made the way the queue writes them, from TEMPLATE (an
+    Entry): one per seq in SEQS with IDs in that order after START (a
+    microsecond count), mode 0600, the content's X-Seq and Message-ID
+    set to the seq."""
+    ids = []
+    for i, seq in enumerate(seqs):
+        ident = '%012X%04X' % ((start + i) & 0xFFFFFFFFFFFF, i & 0xFFFF)
+        msg = re.sub(rb'(?im)^(X-Seq|Message-ID):.*$',
+                     lambda m: m.group(1) + b': ' + (
+                         seq.encode() if m.group(1).lower() == b'x-seq'
+                         else b'<%s@queue.test>' % seq.encode()),
+                     template.msg)
+        env = []
+        for line in template.env['_lines']:
+            key = line.split(' ', 1)[0]
+            if key == 'id':
+                line = 'id ' + ident
+            elif key == 'size':
+                line = 'size %d' % len(msg)
+            env.append(line)
+        for ext, data in (('.msg', msg),
+                          ('.env', ('\n'.join(env) + '\n').encode())):
+            fd = os.open(os.path.join(qdir, ident + ext),
+                         os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, 'wb') as f:
+                f.write(data)
+        ids.append(ident)
+    return ids
+
+
+@case('q-more-than-one-batch-all-sent-oldest-first')
+def _(c):
+    """A queue of 700 entries of two accounts (more than one batch of
+    the run's listing, 256 names) is flushed completely, each message
+    once, oldest first per account, in more than one connection per
+    account; nothing is left."""
+    w = c.world()
+    accounts = [('default', w.sink.port, FROM, ''),
+                ('other', w.sink.port, 'zed@example.com', '')]
+    w.o.config(0, queue='always', accounts=accounts)
+    check(w.o.run(['bob@example.net'], message('t1')).rc == 0, 'enqueue t1')
+    check(w.o.run(['-a', 'other', 'dave@example.net'],
+                  message('t2', sender='zed@example.com')).rc == 0,
+          'enqueue t2')
+    tmpl = {e.seq(): e for e in w.o.entries()}
+    check(sorted(tmpl) == ['t1', 't2'], 'templates %r', tmpl)
+    for e in tmpl.values():
+        os.unlink(e.env_path)
+        os.unlink(e.msg_path)
+    total = 700
+    seqs = {'default': [], 'other': []}
+    start = int(time.time() * 1e6) - 10 * total
+    for i in range(total):
+        acc = 'other' if i % 3 == 0 else 'default'
+        seq = 'b%04d' % i
+        seqs[acc].append(seq)
+        clone_entries(w.o.qdir, tmpl['t2' if acc == 'other' else 't1'],
+                      [seq], start + i)
+    check(len(w.o.entries()) == total, '%d entries written',
+          len(w.o.entries()))
+    r = w.o.run(['-q'], timeout=120)
+    check(r.rc == 0, '-q: exit %s: %s', r.rc, r.err)
+    got = w.sink.messages()
+    check(len(got) == total, '%d messages delivered, expected %d',
+          len(got), total)
+    check(len({m['seq'] for m in got}) == total, 'a message went twice')
+    for acc, sender in (('default', FROM), ('other', 'zed@example.com')):
+        order = [m['seq'] for m in got if m['sender'] == sender]
+        check(order == seqs[acc], '%s: sent in the order %r, expected %r',
+              acc, order[:20], seqs[acc][:20])
+    check(w.sink.connections() > 2,
+          '%d connections: the 700 went in one batch',
+          w.sink.connections())
+    no_entries(w)
+    check(('%d sent' % total) in r.out, '-q says %r', r.out)
+
+
 @case('queue-dir-created-0700')
 def _(c):
     """A missing queue_dir (and its parents) is created mode 0700."""

@@ -83,6 +83,7 @@ expect "--account=
 --add-missing-from-header
 --aliases=
 --auth
+--authorize
 --auto-from" outbox --a
 expect "home
 work" outbox -a ""
@@ -166,6 +167,7 @@ if command -v zsh >/dev/null; then
 --add-missing-from-header
 --aliases
 --auth
+--authorize
 --auto-from" "outbox --a"
 	zexpect "home
 work" "outbox -a "

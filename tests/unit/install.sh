@@ -28,7 +28,7 @@ if ! "$cmake" -S "$src" -B "$tmp/build" -DOUTBOX_TESTS=OFF \
 fi
 cp "$outbox" "$tmp/build/outbox" || exit 1
 # Its companion programs, built beside it.
-for prog in outbox-drop; do
+for prog in outbox-drop outbox-auth; do
 	cp "$(dirname "$outbox")/$prog" "$tmp/build/$prog" || exit 1
 done
 if ! DESTDIR="$tmp/root" "$cmake" --install "$tmp/build" \
@@ -39,7 +39,8 @@ if ! DESTDIR="$tmp/root" "$cmake" --install "$tmp/build" \
 fi
 
 root=$tmp/root/usr
-for f in bin/outbox libexec/outbox/outbox-drop share/man/man1/outbox.1 \
+for f in bin/outbox libexec/outbox/outbox-drop libexec/outbox/outbox-auth \
+	share/man/man1/outbox.1 \
 	share/man/man5/outbox.conf.5; do
 	[ -f "$root/$f" ] || fail "$f is not installed"
 done
@@ -134,7 +135,8 @@ cmp -s "$root/share/zsh/vendor-completions/_outbox" "$src/completions/_outbox" |
 # way): the units name /usr/local/bin/outbox, and no sendmail appears.
 if "$cmake" -S "$src" -B "$tmp/build2" -DOUTBOX_TESTS=OFF \
 	>"$tmp/configure2.log" 2>&1 &&
-	cp "$outbox" "$(dirname "$outbox")/outbox-drop" "$tmp/build2/" &&
+	cp "$outbox" "$(dirname "$outbox")/outbox-drop" \
+	    "$(dirname "$outbox")/outbox-auth" "$tmp/build2/" &&
 	DESTDIR="$tmp/root2" "$cmake" --install "$tmp/build2" \
 	>"$tmp/install2.log" 2>&1; then
 	check_queue_files "$tmp/root2" /usr/local

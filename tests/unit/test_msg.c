@@ -828,6 +828,94 @@ test_content_size(void **state)
 	}
 }
 
+/*
+ * A regular file counted first (msg_content_size) goes out byte for byte
+ * as one that was not: the count's single scan may let the send skip the
+ * line-ending scan, never change what is sent.  CRLF text with lines
+ * starting with "." (the skip), then a NUL, a bare LF, a bare CR late
+ * in the file (no skip), and CRLF split at a read boundary.
+ */
+static void
+counted_case(const char *in, size_t n, int raw)
+{
+	struct source a, b;
+	struct buf oa, ob;
+	struct error ea, eb;
+	int ra, rb;
+
+	open_message(&a, in, n, 0);
+	open_message(&b, in, n, 0);
+	if (raw) {
+		msg_raw(a.m);
+		msg_raw(b.m);
+	}
+	(void)msg_content_size(a.m);
+	buf_init(&oa, OUT_MAX);
+	buf_init(&ob, OUT_MAX);
+	error_clear(&ea);
+	error_clear(&eb);
+	while ((ra = msg_pump(a.m, &oa, oa.len + 256 * 1024, &ea)) == 1)
+		;
+	while ((rb = msg_pump(b.m, &ob, ob.len + 256 * 1024, &eb)) == 1)
+		;
+	assert_int_equal(ra, rb);
+	assert_int_equal(ea.kind, eb.kind);
+	if (ra == 0) {
+		assert_int_equal(oa.len, ob.len);
+		assert_memory_equal(oa.data, ob.data, oa.len);
+		assert_int_equal(msg_size(a.m), msg_size(b.m));
+		assert_int_equal(msg_size_lf(a.m), msg_size_lf(b.m));
+	}
+	buf_free(&oa);
+	buf_free(&ob);
+	close_message(&a);
+	close_message(&b);
+}
+
+static void
+test_counted_same_bytes(void **state)
+{
+	static const char *const lines[] = { "Subject: t\r\n\r\n",
+		"text line\r\n", ".dot\r\n", "..two\r\n", ".\r\n" };
+	size_t n = 600 * 1024 + 3, off, k, l, v;
+	char *big = malloc(n + 1);
+	int raw;
+
+	(void)state;
+	assert_non_null(big);
+	for (v = 0; v < 6; v++) {
+		for (off = 0, k = 0; off < n; k++) {
+			const char *s = lines[k == 0 ? 0 : 1 + k % 4];
+
+			l = strlen(s);
+			if (l > n - off)
+				l = n - off;
+			memcpy(big + off, s, l);
+			off += l;
+		}
+		switch (v) {
+		case 1:
+			big[n - 100] = '\0';
+			break;
+		case 2:
+			big[n - 100] = '\n';
+			break;
+		case 3:
+			big[n - 100] = '\r';
+			break;
+		case 4: /* a CRLF across the first read's end */
+			memcpy(big + 128 * 1024 - 1, "\r\n.", 3);
+			break;
+		case 5:
+			memcpy(big + n - 2, "\r\n", 2);
+			break;
+		}
+		for (raw = 0; raw < 2; raw++)
+			counted_case(big, n, raw);
+	}
+	free(big);
+}
+
 /* Bytes shown escaped, for messages. */
 static void
 show(char *out, size_t outlen, const char *p, size_t n)
@@ -1558,6 +1646,7 @@ main(void)
 		cmocka_unit_test(test_pump_without_prefetch),
 		cmocka_unit_test(test_eightbit),
 		cmocka_unit_test(test_content_size),
+		cmocka_unit_test(test_counted_same_bytes),
 		cmocka_unit_test(test_message_nul),
 		cmocka_unit_test(test_read_error),
 		cmocka_unit_test(test_header_fields),

@@ -27,6 +27,7 @@ and the hostile certificates, signed by the same CA:
                 CVE-2009-3942): must not match localhost
   ipdns         127.0.0.1 as a DNS name (and CN), no IP address SAN
   ipcn          127.0.0.1 in the CN only, no SAN at all
+  selfsigned    localhost and 127.0.0.1, signed by its own key
   client        a TLS client certificate (CN alice)
 
 Everything is valid for two days; a DIR made less than a day ago (and
@@ -73,6 +74,7 @@ def hostile(now):
         'altname': ('cn = "mail.example.test"\n'
                     'dns_name = "mail.example.test"\n' + SERVER, 'ca'),
         'revoked': (LOCAL + SERVER, 'ca'),
+        'selfsigned': (LOCAL + SERVER, None),
         # "Issued" by the server's own leaf certificate, which is not a
         # CA: a chain through it must be refused (basicConstraints).
         'leafsigned': (LOCAL + SERVER, 'server'),
