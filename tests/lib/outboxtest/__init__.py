@@ -6,6 +6,7 @@
               child process or inside the runner (smtpserver.Sink)
   delayproxy  a TCP proxy adding round-trip time, that can be taken down
   socks5      a SOCKS5 proxy (RFC 1928) that can refuse or ask for a password
+  authserver  a fake OAuth2 authorization server (HTTPS, control API)
   procs       those servers as child processes that are always stopped
   certs       the throwaway certificates of every layer (certtool)
   cases       the case registry and the command line every runner takes
