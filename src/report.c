@@ -173,20 +173,124 @@ print_time(FILE *out, time_t t)
 
 static const char *const rcpt_state_name[] = { "pending", "sent", "failed" };
 
-/* -bp, mailq: what waits, and why. */
+static int
+by_damage_id(const void *a, const void *b)
+{
+	return strcmp(((const struct queue_damage *)a)->id,
+	    ((const struct queue_damage *)b)->id);
+}
+
+/*
+ * A count of DIR's entries (failed/ ones with `failed') in bounded
+ * batches, and with DMG those skipped as damaged, sorted by ID (few:
+ * each is kept).
+ */
+static int
+count_dir(const char *dir, int failed, size_t *n, struct queue_damage **dmg,
+    size_t *ndmg, struct error *err)
+{
+	struct queue_cursor cur;
+	struct queue_entry **v;
+	struct queue_damage *d, *grown;
+	size_t k, nd;
+	int ret = 0;
+
+	memset(&cur, 0, sizeof(cur));
+	*n = 0;
+	if (dmg != NULL) {
+		*dmg = NULL;
+		*ndmg = 0;
+	}
+	while (!cur.done) {
+		if (queue_list_next(dir, failed, &cur, &v, &k,
+			dmg != NULL ? &d : NULL, &nd, err) == -1) {
+			ret = -1;
+			break;
+		}
+		*n += k;
+		queue_list_free(v, k);
+		if (dmg == NULL || nd == 0)
+			continue;
+		if ((grown = realloc(*dmg, (*ndmg + nd) * sizeof(*d))) ==
+		    NULL) {
+			queue_damage_free(d, nd);
+			ret = error_set(err, ERR_OSERR, "out of memory");
+			break;
+		}
+		*dmg = grown;
+		memcpy(*dmg + *ndmg, d, nd * sizeof(*d));
+		*ndmg += nd;
+		free(d);
+	}
+	queue_cursor_free(&cur);
+	if (ret == -1 && dmg != NULL) {
+		queue_damage_free(*dmg, *ndmg);
+		*dmg = NULL;
+		*ndmg = 0;
+	}
+	if (dmg != NULL && *ndmg > 1)
+		qsort(*dmg, *ndmg, sizeof(**dmg), by_damage_id);
+	return ret;
+}
+
+static void
+print_entry(FILE *out, const struct queue_entry *e, time_t now)
+{
+	size_t k;
+
+	fprintf(out, "%s  %llu bytes  queued ", e->id, e->size);
+	print_time(out, e->created);
+	fprintf(out, "  attempts %d  next ", e->attempts);
+	if (e->held != NULL)
+		fputs("held (sent by -q)", out);
+	else if (e->next <= now)
+		fputs("now", out);
+	else
+		print_time(out, e->next);
+	fputs("\n  account ", out);
+	put_text(out, e->account, 0);
+	fputs("  from <", out);
+	put_text(out, e->from, 0);
+	fputs(">\n", out);
+	for (k = 0; k < e->nrcpt; k++) {
+		fputs("  to <", out);
+		put_text(out, e->rcpt[k], 0);
+		fprintf(out, "> (%s)\n", rcpt_state_name[e->state[k]]);
+	}
+	if (e->attempting != 0) {
+		fputs("  an attempt began ", out);
+		print_time(out, e->attempting);
+		fputs(" with no outcome recorded yet\n", out);
+	}
+	/* A server's reply, stored: never raw. */
+	if (e->held != NULL) {
+		fputs("  held: ", out);
+		put_text(out, e->held, 0);
+		fputc('\n', out);
+	} else if (e->error != NULL) {
+		fputs("  last error: ", out);
+		put_text(out, e->error, 0);
+		fputc('\n', out);
+	}
+}
+
+/*
+ * -bp, mailq: what waits, and why.  The entries are counted, then listed,
+ * QUEUE_BATCH at a time: a queue of any size needs no more memory than a
+ * batch (and its damaged entries).
+ */
 int
 report_queue(FILE *out, char *const *dirs, size_t ndirs, struct error *err)
 {
+	struct queue_cursor cur;
 	struct queue_entry **v;
 	struct queue_damage *dmg;
 	size_t n, nf, ndmg, i, j, k, shown = 0;
 	time_t now = time(NULL);
 
 	for (i = 0; i < ndirs; i++) {
-		if (queue_list(dirs[i], 1, &v, &nf, err) == -1)
-			break;
-		queue_list_free(v, nf);
-		if (queue_list_all(dirs[i], 0, &v, &n, &dmg, &ndmg, err) == -1)
+		if (count_dir(dirs[i], 1, &nf, NULL, NULL, err) == -1 ||
+		    count_dir(dirs[i], 0, &n, &dmg, &ndmg, err) == -1)
 			break;
 		if (ndmg > 0) {
 			/* Skipped by every run until someone looks. */
@@ -213,46 +317,19 @@ report_queue(FILE *out, char *const *dirs, size_t ndirs, struct error *err)
 		if (nf > 0)
 			fprintf(out, ", %zu in failed/", nf);
 		fputc('\n', out);
-		for (j = 0; j < n; j++) {
-			const struct queue_entry *e = v[j];
-
-			fprintf(out, "%s  %llu bytes  queued ", e->id, e->size);
-			print_time(out, e->created);
-			fprintf(out, "  attempts %d  next ", e->attempts);
-			if (e->held != NULL)
-				fputs("held (sent by -q)", out);
-			else if (e->next <= now)
-				fputs("now", out);
-			else
-				print_time(out, e->next);
-			fputs("\n  account ", out);
-			put_text(out, e->account, 0);
-			fputs("  from <", out);
-			put_text(out, e->from, 0);
-			fputs(">\n", out);
-			for (k = 0; k < e->nrcpt; k++) {
-				fputs("  to <", out);
-				put_text(out, e->rcpt[k], 0);
-				fprintf(out, "> (%s)\n",
-				    rcpt_state_name[e->state[k]]);
-			}
-			if (e->attempting != 0) {
-				fputs("  an attempt began ", out);
-				print_time(out, e->attempting);
-				fputs(" with no outcome recorded yet\n", out);
-			}
-			/* A server's reply, stored: never raw. */
-			if (e->held != NULL) {
-				fputs("  held: ", out);
-				put_text(out, e->held, 0);
-				fputc('\n', out);
-			} else if (e->error != NULL) {
-				fputs("  last error: ", out);
-				put_text(out, e->error, 0);
-				fputc('\n', out);
-			}
+		/* What came or went since the count is listed as it is. */
+		memset(&cur, 0, sizeof(cur));
+		while (!cur.done) {
+			if (queue_list_next(dirs[i], 0, &cur, &v, &k, NULL,
+				NULL, err) == -1)
+				break;
+			for (j = 0; j < k; j++)
+				print_entry(out, v[j], now);
+			queue_list_free(v, k);
 		}
-		queue_list_free(v, n);
+		queue_cursor_free(&cur);
+		if (err->kind != ERR_NONE)
+			break;
 	}
 	return err->kind == ERR_NONE ? 0 : -1;
 }

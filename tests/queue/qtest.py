@@ -812,10 +812,12 @@ def clone_entries(qdir, template, seqs, start):
 
 @case('q-more-than-one-batch-all-sent-oldest-first')
 def _(c):
-    """A queue of 700 entries of two accounts (more than one batch of
-    the run's listing, 256 names) is flushed completely, each message
-    once, oldest first per account, in more than one connection per
-    account; nothing is left."""
+    """A queue of 1200 entries of two accounts (more than one batch of
+    the run's listing, 64 entries, and more than one pass over the
+    directory, 1024 names) is listed by -bp completely and in ID order,
+    then flushed completely, each message once, oldest first per
+    account, in more than one connection per account; nothing is
+    left."""
     w = c.world()
     accounts = [('default', w.sink.port, FROM, ''),
                 ('other', w.sink.port, 'zed@example.com', '')]
@@ -829,17 +831,24 @@ def _(c):
     for e in tmpl.values():
         os.unlink(e.env_path)
         os.unlink(e.msg_path)
-    total = 700
+    total = 1200
     seqs = {'default': [], 'other': []}
     start = int(time.time() * 1e6) - 10 * total
     for i in range(total):
         acc = 'other' if i % 3 == 0 else 'default'
-        seq = 'b%04d' % i
+        seq = 'b%05d' % i
         seqs[acc].append(seq)
         clone_entries(w.o.qdir, tmpl['t2' if acc == 'other' else 't1'],
                       [seq], start + i)
-    check(len(w.o.entries()) == total, '%d entries written',
-          len(w.o.entries()))
+    ids = [e.id for e in w.o.entries()]
+    check(len(ids) == total, '%d entries written', len(ids))
+    # -bp lists them in the same batches: every one, oldest first.
+    r = w.o.run(['-bp'])
+    check(r.rc == 0 and '%d messages queued' % total in r.out,
+          '-bp: exit %s: %r', r.rc, r.out[:200])
+    listed = re.findall(r'(?m)^([0-9A-F]{16})  \d+ bytes', r.out)
+    check(listed == ids, '-bp listed %d entries (%r...), expected %d',
+          len(listed), listed[:3], total)
     r = w.o.run(['-q'], timeout=120)
     check(r.rc == 0, '-q: exit %s: %s', r.rc, r.err)
     got = w.sink.messages()
@@ -851,7 +860,7 @@ def _(c):
         check(order == seqs[acc], '%s: sent in the order %r, expected %r',
               acc, order[:20], seqs[acc][:20])
     check(w.sink.connections() > 2,
-          '%d connections: the 700 went in one batch',
+          '%d connections: all went in one batch',
           w.sink.connections())
     no_entries(w)
     check(('%d sent' % total) in r.out, '-q says %r', r.out)
