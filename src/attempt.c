@@ -1,6 +1,10 @@
-/* attempt.c: the log record of one send attempt (logfile, syslog). */
+/*
+ * attempt.c: the log record of one send attempt, and notes about an
+ * account (logfile, syslog).
+ */
 #include "attempt.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -59,4 +63,28 @@ attempt_log(const char *prog, const struct account *a,
 			    line);
 		free(line);
 	}
+}
+
+void
+attempt_note(const char *prog, const struct account *a, const char *text)
+{
+	const char *logfile = account_str(a, AF_LOGFILE);
+	int facility = (int)account_num(a, AF_SYSLOG);
+	char *what, *line;
+	struct error e;
+
+	if ((logfile == NULL && facility == ACC_OFF) ||
+	    asprintf(&what, "account=%s %s", a->name, text) == -1)
+		return;
+	error_clear(&e);
+	if (logfile != NULL) {
+		line = record_note(what, account_str(a, AF_LOGFILE_TIME_FORMAT),
+		    time(NULL), &e);
+		if (line == NULL || record_append(logfile, line, &e) == -1)
+			log_warn("%s", e.msg);
+		free(line);
+	}
+	if (facility != ACC_OFF)
+		record_syslog(prog, facility, 0, what);
+	free(what);
 }

@@ -27,5 +27,11 @@ struct attempt {
  */
 void attempt_log(const char *prog, const struct account *,
     const struct submit_conf *, const struct attempt *, const struct error *);
+/*
+ * A line about the account that is no send attempt (a refresh token
+ * renewed by a queue run), written to the same logfile and syslog as
+ * its records: "TIME account=NAME TEXT".
+ */
+void attempt_note(const char *prog, const struct account *, const char *text);
 
 #endif

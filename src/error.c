@@ -38,6 +38,7 @@ error_set(struct error *e, enum error_kind kind, const char *fmt, ...)
 
 	e->kind = kind;
 	e->said = 0;
+	e->whole = 0;
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);

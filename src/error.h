@@ -36,6 +36,11 @@ struct error {
 	char
 	    reply[ERROR_REPLY_MAX]; /* the server's reply lines, \n-separated */
 	int said; /* told on stderr already: only its exit code is left */
+	/*
+	 * The line is whole: it names the account and what to do (a
+	 * companion program's own line); no context, no hint is added.
+	 */
+	int whole;
 	char hint[ERROR_HINT_MAX]; /* what to change (hint.c), or empty */
 };
 

@@ -275,6 +275,7 @@ oauth_run(const struct account *a, const char *command,
 		error_set(err,
 		    code == 128 ? ERR_SOFTWARE : error_kind_of_exit(code), "%s",
 		    msg);
+		err->whole = 1;
 		return -1;
 	}
 	if (buf_add(&ob, "", 1) == -1) {

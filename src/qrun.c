@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attempt.h"
 #include "flush.h"
 #include "log.h"
 #include "oauth.h"
@@ -227,6 +228,8 @@ keepalive(const struct cli *c)
 	struct oauth_reply r;
 	struct error e;
 	const struct account *a;
+	const char *v;
+	size_t len;
 
 	memset(&p, 0, sizeof(p));
 	error_clear(&e);
@@ -239,10 +242,16 @@ keepalive(const struct cli *c)
 			o.on_line = relay;
 			o.verbose = c->verbose;
 			error_clear(&e);
-			if (oauth_run(a, "keepalive", &o, &r, &e) == -1)
+			if (oauth_run(a, "keepalive", &o, &r, &e) == -1) {
 				log_error(&e);
-			else
-				oauth_reply_free(&r);
+				continue;
+			}
+			/* The log shows that the token was kept alive. */
+			v = oauth_value(&r, "refreshed", &len);
+			if (v != NULL && len == 3 && memcmp(v, "yes", 3) == 0)
+				attempt_note(c->prog, a,
+				    "oauth2 keepalive: refresh token renewed");
+			oauth_reply_free(&r);
 		}
 	prepare_free(&p);
 }

@@ -51,6 +51,9 @@ char *record_format(const struct record *, const char *timefmt, time_t now,
  * missing file is created with mode 0600.  On failure err->msg reads
  * "cannot log to PATH: reason".
  */
+/* A line that is no record: the time prefix, then text, cleaned. */
+char *record_note(const char *text, const char *timefmt, time_t now,
+    struct error *);
 int record_append(const char *path, const char *line, struct error *);
 /* The same, retrying the lock for wait_ms milliseconds. */
 int record_append_wait(const char *path, const char *line, long wait_ms,

@@ -179,6 +179,10 @@ static void
 say_failure(const struct sending *s, struct error *err)
 {
 	log_error(err);
+	if (err->whole) {
+		err->said = 1;
+		return;
+	}
 	log_warn("could not send mail (account %s from %s)", s->p.acc->name,
 	    s->p.conf_files ? s->p.conf_files : "the command line");
 	err->said = 1;

@@ -154,6 +154,8 @@ add_hint(const struct submit_conf *c, struct error *err)
 {
 	struct hint_ctx x;
 
+	if (err->whole)
+		return;
 	x.port = c->port;
 	x.tls = c->tls;
 	x.starttls = c->starttls;
