@@ -118,9 +118,9 @@ read_reply(struct lineio *l, struct reply *r, int64_t deadline,
 
 /*
  * Before a plain greeting: a server that sends not one byte is most often
- * waiting for a TLS handshake (port 465), a mistake in the configuration
- * rather than a reason to retry.  Say so after a short wait; on port 465
- * give up then.
+ * waiting for a TLS handshake.  Say so after a short wait.  On port 465,
+ * where implicit TLS is usual, that is a mistake in the configuration
+ * rather than a reason to retry: give up then, with EX_CONFIG.
  */
 static int
 await_greeting(int fd, const struct submit_conf *c, int wait, struct error *err)
@@ -143,9 +143,14 @@ await_greeting(int fd, const struct submit_conf *c, int wait, struct error *err)
 			return 0;
 		if (err->kind != ERR_TEMP)
 			return -1;
-		quiet = wait;
+		/*
+		 * Elsewhere silence can be a server in trouble: temporary,
+		 * as before, and the hint says what else it may be.
+		 */
+		return error_set(err, ERR_TEMP,
+		    "the server sent nothing in %d seconds: no greeting", wait);
 	}
-	return error_set(err, ERR_CONFIG,
+	return error_set(err, c->port == 465 ? ERR_CONFIG : ERR_TEMP,
 	    "the server sent nothing in %d seconds: no greeting", quiet);
 }
 
