@@ -5,6 +5,7 @@
  * lines on standard output and one-line messages on standard error;
  * the exit status is a sysexits code from error.c's table.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,6 +233,15 @@ cmd_keepalive(struct oauth *o, const struct request *r, const char *path,
 		if (*end != '\0' || limit < 0)
 			return error_set(e, ERR_USAGE, "bad keepalive %s", ka);
 	}
+	/*
+	 * An account never authorized (one that inherits another's OAuth
+	 * settings, say) has nothing to keep alive: that is no failure, and
+	 * no lock file or directory is made for it.
+	 */
+	if (access(path, F_OK) == -1 && errno == ENOENT) {
+		printf("refreshed=no\npresent=no\n");
+		return 0;
+	}
 	lock = store_lock(path, LOCK_WAIT, e);
 	if (lock < 0)
 		return -1;
@@ -241,7 +251,8 @@ cmd_keepalive(struct oauth *o, const struct request *r, const char *path,
 	}
 	if (!t.present) {
 		store_unlock(lock);
-		return error_set(e, ERR_AUTH, "no token yet");
+		printf("refreshed=no\npresent=no\n");
+		return 0;
 	}
 	idle = (long long)now - t.last_used;
 	if (idle < limit) {

@@ -479,6 +479,14 @@ def keepalive(w):
     rc, out, err = w.outbox('--queue-run', data=b'')
     check(w.auth.grant(s['grant'])['refreshes'] == 1,
           'a second queue run refreshed a fresh token')
+    # An account that inherits the OAuth settings but was never
+    # authorized has nothing to keep alive: no error, no token file.
+    w.config(extra='\naccount other : %s\n' % ACCOUNT)
+    rc, out, err = w.outbox('--queue-run', data=b'')
+    check(rc == 0, 'an unauthorized account failed the run: exit %d: %s'
+          % (rc, err))
+    check('no token' not in err and 'other' not in err,
+          'the run complained of an account never authorized: %r' % err)
 
 
 # ---- hostile authorization servers -----------------------------------
