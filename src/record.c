@@ -247,8 +247,9 @@ add_fields(struct line *l, const struct record *r)
 	add_field(l, "exitcode", r->exitcode != NULL ? r->exitcode : "");
 }
 
-char *
-record_note(const char *text, const char *timefmt, time_t now,
+/* A log line: the time prefix, then the record's fields or text. */
+static char *
+build(const struct record *r, const char *text, const char *timefmt, time_t now,
     struct error *err)
 {
 	struct line l;
@@ -262,34 +263,13 @@ record_note(const char *text, const char *timefmt, time_t now,
 		buf_free(&l.b);
 		return NULL;
 	}
-	if (l.b.len > 0)
-		add(&l, " ", 1);
-	add_clean(&l, text, strlen(text), 0);
-	add(&l, "", 1);
-	if (l.toolong || l.nomem) {
-		buf_free(&l.b);
-		error_set(err, ERR_OSERR, "out of memory");
-		return NULL;
+	if (r != NULL) {
+		add_fields(&l, r);
+	} else {
+		if (l.b.len > 0)
+			add(&l, " ", 1);
+		add_clean(&l, text, strlen(text), 0);
 	}
-	return l.b.data;
-}
-
-char *
-record_format(const struct record *r, const char *timefmt, time_t now,
-    struct error *err)
-{
-	struct line l;
-
-	memset(&l, 0, sizeof(l));
-	buf_init(&l.b, RECORD_LINE_MAX + 1);
-	if (timefmt == NULL || *timefmt == '\0')
-		timefmt = RECORD_TIME_DEFAULT;
-	if (strcmp(timefmt, "none") != 0 &&
-	    add_time(&l, timefmt, now, err) == -1) {
-		buf_free(&l.b);
-		return NULL;
-	}
-	add_fields(&l, r);
 	add(&l, "", 1);
 	if (l.toolong || l.nomem) {
 		buf_free(&l.b);
@@ -302,6 +282,20 @@ record_format(const struct record *r, const char *timefmt, time_t now,
 		return NULL;
 	}
 	return l.b.data;
+}
+
+char *
+record_note(const char *text, const char *timefmt, time_t now,
+    struct error *err)
+{
+	return build(NULL, text, timefmt, now, err);
+}
+
+char *
+record_format(const struct record *r, const char *timefmt, time_t now,
+    struct error *err)
+{
+	return build(r, NULL, timefmt, now, err);
 }
 
 static long

@@ -165,6 +165,8 @@ int grant_post(const struct oauth *, const char *form, struct grant *,
 int grant_apply(struct tokens *, const struct grant *, time_t now);
 
 /* trace.c: verbose lines (never secrets). */
+/* Wipe a secret string, free it and set the pointer to NULL (wipe.c). */
+void auth_wipe_free(char **);
 void trace(const struct http_opts *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

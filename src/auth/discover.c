@@ -10,15 +10,6 @@
 
 #include "flow.h"
 
-static void
-wipe_free(char **p)
-{
-	if (*p != NULL)
-		explicit_bzero(*p, strlen(*p));
-	free(*p);
-	*p = NULL;
-}
-
 void
 metadata_free(struct metadata *m)
 {
@@ -33,8 +24,8 @@ metadata_free(struct metadata *m)
 void
 registration_free(struct registration *r)
 {
-	wipe_free(&r->client_id);
-	wipe_free(&r->client_secret);
+	auth_wipe_free(&r->client_id);
+	auth_wipe_free(&r->client_secret);
 }
 
 int

@@ -20,14 +20,6 @@
 
 #include "flow.h"
 
-static void
-wipe_free(char *p)
-{
-	if (p != NULL)
-		explicit_bzero(p, strlen(p));
-	free(p);
-}
-
 static long
 auth_timeout(void)
 {
@@ -134,10 +126,10 @@ device_flow(struct oauth *o, struct grant *g, struct error *e)
 		return free(form), oom(e);
 	trace(&o->http, "asking for a device code");
 	if (http_request(&o->http, o->device_endpoint, form, &r, e) != 0) {
-		wipe_free(form);
+		auth_wipe_free(&form);
 		return -1;
 	}
-	wipe_free(form);
+	auth_wipe_free(&form);
 	form = NULL;
 	if (r.status >= 500 || r.status == 429) {
 		http_resp_free(&r);
@@ -200,12 +192,12 @@ device_flow(struct oauth *o, struct grant *g, struct error *e)
 			"urn:ietf:params:oauth:grant-type:device_code") != 0 ||
 		    http_form_add(&form, "device_code", device_code) != 0 ||
 		    add_client(o, &form) != 0) {
-			wipe_free(form);
+			auth_wipe_free(&form);
 			oom(e);
 			goto out;
 		}
 		rc = grant_post(o, form, g, e);
-		wipe_free(form);
+		auth_wipe_free(&form);
 		form = NULL;
 		if (rc == 0)
 			break;
@@ -238,8 +230,8 @@ out:
 	if (rc != 0)
 		rc = -1;
 	http_resp_free(&r);
-	wipe_free(device_code);
-	wipe_free(user_code);
+	auth_wipe_free(&device_code);
+	auth_wipe_free(&user_code);
 	free(uri);
 	free(uri_url);
 	free(complete);
@@ -390,14 +382,14 @@ await_redirect(int ls, const char *state, struct error *e)
 			if (ok)
 				return copy;
 			/* A forged or stale redirect: keep waiting. */
-			wipe_free(copy);
+			auth_wipe_free(&copy);
 			continue;
 		}
 		reply = "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n";
 		(void)!write(c, reply, strlen(reply));
 		close(c);
 		explicit_bzero(buf, sizeof(buf));
-		wipe_free(copy);
+		auth_wipe_free(&copy);
 	}
 }
 
@@ -499,18 +491,18 @@ code_flow(struct oauth *o, const struct request *r, int paste, struct grant *g,
 	if (query == NULL)
 		return -1;
 	if (parse_redirect(query, &code, &st, &err) != 0) {
-		wipe_free(query);
+		auth_wipe_free(&query);
 		return error_set(e, ERR_USAGE,
 		    "the redirect address is garbled");
 	}
 	if (err != NULL) {
 		error_set(e, ERR_AUTH, "the authorization server said %.100s",
 		    err);
-		wipe_free(query);
+		auth_wipe_free(&query);
 		return -1;
 	}
 	if (code == NULL || st == NULL || strcmp(st, state) != 0) {
-		wipe_free(query);
+		auth_wipe_free(&query);
 		return error_set(e, ERR_AUTH,
 		    "the redirect's state does not match this "
 		    "request");
@@ -520,15 +512,15 @@ code_flow(struct oauth *o, const struct request *r, int paste, struct grant *g,
 	    http_form_add(&form, "redirect_uri", redirect) != 0 ||
 	    http_form_add(&form, "code_verifier", verifier) != 0 ||
 	    add_client(o, &form) != 0) {
-		wipe_free(form);
-		wipe_free(query);
+		auth_wipe_free(&form);
+		auth_wipe_free(&query);
 		return oom(e);
 	}
-	wipe_free(query);
+	auth_wipe_free(&query);
 	explicit_bzero(verifier, sizeof(verifier));
 	trace(&o->http, "exchanging the authorization code");
 	rc = grant_post(o, form, g, e);
-	wipe_free(form);
+	auth_wipe_free(&form);
 	return rc;
 }
 

@@ -8,22 +8,13 @@
 
 #include "auth.h"
 
-static void
-wipe_free(char **p)
-{
-	if (*p != NULL)
-		explicit_bzero(*p, strlen(*p));
-	free(*p);
-	*p = NULL;
-}
-
 void
 grant_free(struct grant *g)
 {
-	wipe_free(&g->access_token);
-	wipe_free(&g->refresh_token);
-	wipe_free(&g->error);
-	wipe_free(&g->error_description);
+	auth_wipe_free(&g->access_token);
+	auth_wipe_free(&g->refresh_token);
+	auth_wipe_free(&g->error);
+	auth_wipe_free(&g->error_description);
 	memset(g, 0, sizeof(*g));
 }
 

@@ -23,23 +23,6 @@
 
 static char account_name[256] = "?";
 
-void
-trace(const struct http_opts *o, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (o == NULL || !o->verbose)
-		return;
-	if (o->account != NULL)
-		fprintf(stderr, "outbox: account %s: ", o->account);
-	else
-		fputs("outbox: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 static int
 fail(const struct error *e)
 {

@@ -18,23 +18,14 @@
 #include "auth.h"
 #include "keyring.h"
 
-static void
-wipe_free(char **p)
-{
-	if (*p != NULL)
-		explicit_bzero(*p, strlen(*p));
-	free(*p);
-	*p = NULL;
-}
-
 void
 tokens_free(struct tokens *t)
 {
-	wipe_free(&t->access_token);
-	wipe_free(&t->refresh_token);
-	wipe_free(&t->client_id);
-	wipe_free(&t->client_secret);
-	wipe_free(&t->token_endpoint);
+	auth_wipe_free(&t->access_token);
+	auth_wipe_free(&t->refresh_token);
+	auth_wipe_free(&t->client_id);
+	auth_wipe_free(&t->client_secret);
+	auth_wipe_free(&t->token_endpoint);
 	memset(t, 0, sizeof(*t));
 }
 

@@ -7,13 +7,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-void
-trace(const struct http_opts *o, const char *fmt, ...)
-{
-	(void)o;
-	(void)fmt;
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -16,13 +16,6 @@
 #include "auth.h"
 #include "flow.h"
 
-void
-trace(const struct http_opts *o, const char *fmt, ...)
-{
-	(void)o;
-	(void)fmt;
-}
-
 static int
 gparse(const char *s, struct grant *g, struct error *e)
 {

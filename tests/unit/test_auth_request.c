@@ -14,13 +14,6 @@
 
 #include "auth.h"
 
-void
-trace(const struct http_opts *o, const char *fmt, ...)
-{
-	(void)o;
-	(void)fmt;
-}
-
 static int
 parse(struct request *r, const char *s, struct error *e)
 {

@@ -19,13 +19,6 @@
 
 #include "auth.h"
 
-void
-trace(const struct http_opts *o, const char *fmt, ...)
-{
-	(void)o;
-	(void)fmt;
-}
-
 static char dir[256], file[320];
 
 static int

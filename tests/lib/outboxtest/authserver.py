@@ -750,17 +750,8 @@ class AuthServer:
         return self.state()['grants'][gid]
 
     def events(self, ev=None):
-        out = []
-        try:
-            with open(self.log) as f:
-                for line in f:
-                    if line.endswith('\n'):
-                        e = json.loads(line)
-                        if ev is None or e['ev'] == ev:
-                            out.append(e)
-        except FileNotFoundError:
-            pass
-        return out
+        from . import procs
+        return procs.read_events(self.log, ev)
 
     def stop(self):
         if self.proc.poll() is None:

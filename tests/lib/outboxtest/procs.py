@@ -19,6 +19,22 @@ from .smtpserver import check_rules
 _children = []
 
 
+def read_events(path, ev=None):
+    """The complete lines of a server's JSON-lines event log (those of
+    kind ev only, when given); none while the file does not exist."""
+    out = []
+    try:
+        with open(path, encoding='utf-8') as f:
+            for line in f:
+                if line.endswith('\n'):
+                    e = json.loads(line)
+                    if ev is None or e['ev'] == ev:
+                        out.append(e)
+    except FileNotFoundError:
+        pass
+    return out
+
+
 class Failure(Exception):
     pass
 
@@ -108,17 +124,7 @@ class SinkProcess:
         # changes: the rename gives it a new inode every time.
 
     def events(self, ev=None):
-        out = []
-        try:
-            with open(self.log, encoding='utf-8') as f:
-                for line in f:
-                    if line.endswith('\n'):
-                        e = json.loads(line)
-                        if ev is None or e['ev'] == ev:
-                            out.append(e)
-        except FileNotFoundError:
-            pass
-        return out
+        return read_events(self.log, ev)
 
     def messages(self):
         out = self.events('msg')
