@@ -79,6 +79,24 @@ have_bus(void)
 }
 
 /*
+ * Before any call: a session bus to call on, and the watchdog that
+ * cancels a call left unanswered.  0, or KR_NOBUS or KR_FAIL with why.
+ */
+static int
+begin(struct watchdog *w, char *why, size_t n)
+{
+	if (!have_bus()) {
+		snprintf(why, n, "no session bus");
+		return KR_NOBUS;
+	}
+	if (watch_start(w) != 0) {
+		snprintf(why, n, "cannot start a thread");
+		return KR_FAIL;
+	}
+	return 0;
+}
+
+/*
  * Look up the secret of the first item matching attrs (NULL-terminated
  * name/value pairs).  KR_FOUND with *out allocated, KR_NONE, or KR_NOBUS,
  * KR_LOCKED, KR_FAIL with why set.
@@ -91,17 +109,12 @@ lookup(const char *const *attrs, char **out, char *why, size_t n)
 	GError *err = NULL;
 	SecretService *svc;
 	struct watchdog w;
-	int rc = KR_NONE;
+	int rc;
 
 	*out = NULL;
-	if (!have_bus()) {
-		snprintf(why, n, "no session bus");
-		return KR_NOBUS;
-	}
-	if (watch_start(&w) != 0) {
-		snprintf(why, n, "cannot start a thread");
-		return KR_FAIL;
-	}
+	if ((rc = begin(&w, why, n)) != 0)
+		return rc;
+	rc = KR_NONE;
 	svc = secret_service_get_sync(SECRET_SERVICE_OPEN_SESSION, w.cancel,
 	    &err);
 	if (svc == NULL) {
@@ -191,15 +204,10 @@ keyring_put_refresh(const char *account, const char *token_file,
 	struct watchdog w;
 	char label[256];
 	gboolean ok;
+	int rc;
 
-	if (!have_bus()) {
-		snprintf(why, n, "no session bus");
-		return KR_NOBUS;
-	}
-	if (watch_start(&w) != 0) {
-		snprintf(why, n, "cannot start a thread");
-		return KR_FAIL;
-	}
+	if ((rc = begin(&w, why, n)) != 0)
+		return rc;
 	snprintf(label, sizeof(label), "outbox OAuth2 refresh token (%s)",
 	    account);
 	ok = secret_password_store_sync(&schema, SECRET_COLLECTION_DEFAULT,
@@ -207,7 +215,7 @@ keyring_put_refresh(const char *account, const char *token_file,
 	    token_file, NULL);
 	watch_stop(&w);
 	if (!ok) {
-		int rc = err != NULL &&
+		rc = err != NULL &&
 			g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED) ?
 		    KR_NOBUS :
 		    KR_LOCKED;

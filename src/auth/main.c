@@ -130,6 +130,24 @@ refresh(struct oauth *o, struct tokens *t, struct error *e)
 	return 0;
 }
 
+/*
+ * Take the token file's lock and read the file under it: the lock's
+ * descriptor, or -1 (nothing held) with err filled in.
+ */
+static int
+lock_and_read(const char *path, struct tokens *t, struct error *e)
+{
+	int lock = store_lock(path, LOCK_WAIT, e);
+
+	if (lock < 0)
+		return -1;
+	if (store_read(path, t, e) != 0) {
+		store_unlock(lock);
+		return -1;
+	}
+	return lock;
+}
+
 static int
 cmd_token(struct oauth *o, const char *path, int force, struct error *e)
 {
@@ -150,13 +168,8 @@ cmd_token(struct oauth *o, const char *path, int force, struct error *e)
 	}
 	seen = t.last_used;
 	tokens_free(&t);
-	lock = store_lock(path, LOCK_WAIT, e);
-	if (lock < 0)
+	if ((lock = lock_and_read(path, &t, e)) < 0)
 		return -1;
-	if (store_read(path, &t, e) != 0) {
-		store_unlock(lock);
-		return -1;
-	}
 	from_store(o, &t);
 	/* Another process refreshed while this one waited. */
 	if (t.present && usable(&t, time(NULL)) &&
@@ -225,13 +238,8 @@ cmd_keepalive(struct oauth *o, const struct request *r, const char *path,
 		printf("refreshed=no\npresent=no\n");
 		return 0;
 	}
-	lock = store_lock(path, LOCK_WAIT, e);
-	if (lock < 0)
+	if ((lock = lock_and_read(path, &t, e)) < 0)
 		return -1;
-	if (store_read(path, &t, e) != 0) {
-		store_unlock(lock);
-		return -1;
-	}
 	if (!t.present) {
 		store_unlock(lock);
 		printf("refreshed=no\npresent=no\n");
