@@ -26,7 +26,9 @@ attempt_log(const char *prog, const struct account *a,
 	if (logfile == NULL && facility == ACC_OFF)
 		return;
 	memset(&rec, 0, sizeof(rec));
-	rec.host = sc->socket_path ? NULL : sc->host;
+	rec.host = sc->socket_path		    ? NULL :
+	    sc->host_used != NULL && *sc->host_used ? *sc->host_used :
+						      sc->host;
 	rec.socket = sc->socket_path;
 	rec.tls = sc->tls && !(sc->plain_used != NULL && *sc->plain_used);
 	rec.auth = sc->smtp.auth != NULL;

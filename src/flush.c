@@ -330,7 +330,11 @@ settle(struct flush *f, struct queue_entry *e, const struct error *err,
 				    line ? line :
 					   "refused",
 				expired,
-				f->sc->socket_path ? NULL : f->sc->host,
+				f->sc->socket_path ? NULL :
+				    f->sc->host_used != NULL &&
+					*f->sc->host_used ?
+						     *f->sc->host_used :
+						     f->sc->host,
 				&e2) == -1)
 				log_error(&e2);
 		}

@@ -661,6 +661,57 @@ fresh_token(void *arg, int force, const char **token, const char **mechs,
 	return 0;
 }
 
+static void
+free_hosts(struct prepared *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nhosts; i++)
+		free(p->hosts[i]);
+	free(p->hosts);
+	p->hosts = NULL;
+	p->nhosts = 0;
+	p->host = NULL;
+}
+
+/*
+ * The host setting: one server, as msmtp has it, or several separated by
+ * commas or blanks, tried in order ("if this one is unavailable").  Each
+ * in A-labels; p->host is the first.
+ */
+static int
+host_list(struct prepared *p, const char *value, struct error *err)
+{
+	const char *s = value, *e;
+	char **grown, *name, *ascii;
+
+	while (*s != '\0') {
+		s += strspn(s, ", \t");
+		if (*s == '\0')
+			break;
+		e = s + strcspn(s, ", \t");
+		if ((name = strndup(s, (size_t)(e - s))) == NULL)
+			return error_set(err, ERR_OSERR, "out of memory");
+		ascii = idn_host_ascii(name, err);
+		free(name);
+		if (ascii == NULL)
+			return -1;
+		grown = realloc(p->hosts, (p->nhosts + 1) * sizeof(*p->hosts));
+		if (grown == NULL) {
+			free(ascii);
+			return error_set(err, ERR_OSERR, "out of memory");
+		}
+		p->hosts = grown;
+		p->hosts[p->nhosts++] = ascii;
+		s = e;
+	}
+	if (p->nhosts == 0)
+		return error_set(err, ERR_CONFIG,
+		    "host names no server: \"%s\"", value);
+	p->host = p->hosts[0];
+	return 0;
+}
+
 static int
 submit_conf(struct prepared *p, const struct request *req, struct error *err)
 {
@@ -670,12 +721,14 @@ submit_conf(struct prepared *p, const struct request *req, struct error *err)
 
 	memset(sc, 0, sizeof(*sc));
 	/* With a socket, host only names the server for TLS. */
-	if ((p->host = idn_host_ascii(account_str(a, AF_HOST) ?
-		     account_str(a, AF_HOST) :
-		     "localhost",
-		 err)) == NULL)
+	if (host_list(p,
+		account_str(a, AF_HOST) ? account_str(a, AF_HOST) : "localhost",
+		err) == -1)
 		return -1;
 	sc->host = p->host;
+	sc->hosts = (const char *const *)p->hosts;
+	sc->nhosts = p->nhosts;
+	sc->host_used = &p->host_used;
 	sc->port = account_port(a);
 	sc->source_ip = account_str(a, AF_SOURCE_IP);
 	sc->socket_path = account_str(a, AF_SOCKET);
@@ -845,7 +898,7 @@ prepare_message_free(struct prepared *p)
 	addrlist_free(&p->rcpt);
 	free(p->from);
 	free(p->header_from);
-	free(p->host);
+	free_hosts(p);
 	free(p->tls_host);
 	free(p->helo);
 	secret_free(p->password);

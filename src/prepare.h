@@ -52,6 +52,7 @@ struct prepared {
 	struct account *acc;		 /* the account chosen */
 	char *conf_files;		 /* the files read, for messages */
 	int plain_used;			 /* tls_starttls auto went plain */
+	const char *host_used;		 /* the server of the host list used */
 	char skipped[ERROR_MSG_MAX + 8]; /* a system file not read */
 	int configured;			 /* the files were read */
 	char *header_from;		 /* the From field's address */
@@ -60,9 +61,11 @@ struct prepared {
 	char *password;			 /* or the OAuth access token */
 	char *oauth_mechs;    /* the token's SASL mechanisms, best first */
 	char *proxy_password; /* RFC 1929, for the SOCKS proxy */
-	char *host;	      /* in A-labels */
-	char *tls_host;	      /* tls_host_override in A-labels */
-	char *helo;	      /* domain, substituted, in A-labels */
+	char *host;	      /* in A-labels: the first of hosts */
+	char **hosts;	      /* the host setting's list, in A-labels */
+	size_t nhosts;
+	char *tls_host; /* tls_host_override in A-labels */
+	char *helo;	/* domain, substituted, in A-labels */
 	struct msg *msg;
 	struct submit_conf sc;
 };

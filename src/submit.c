@@ -236,9 +236,14 @@ send_body(struct lineio *l, struct msg *m, struct smtp *s, struct error *err,
  * each outcome as soon as the server gave it.
  */
 int
-submit_session(const struct submit_conf *c, submit_next_fn *next,
+submit_session(const struct submit_conf *c0, submit_next_fn *next,
     submit_done_fn *done, void *ctx, struct error *err)
 {
+	/* This server of the host list: c0 with its name (and TLS name). */
+	struct submit_conf hc = *c0;
+	const struct submit_conf *c = &hc;
+	size_t hi = 0;
+	int nreplies, move_on;
 	struct transport *t = NULL, *tt;
 	struct lineio *l = NULL;
 	struct smtp *s = NULL;
@@ -253,6 +258,13 @@ submit_session(const struct submit_conf *c, submit_next_fn *next,
 	if ((pending = next(ctx, &job)) != 1)
 		return 0;
 	reply_init(&r);
+next_host:
+	if (hi < c0->nhosts) {
+		hc.host = c0->hosts[hi];
+		if (c0->tls_conf.host == c0->host)
+			hc.tls_conf.host = hc.host;
+	}
+	nreplies = move_on = 0;
 	memset(&nt, 0, sizeof(nt));
 	nt.host = c->host;
 	nt.port = c->port;
@@ -263,7 +275,7 @@ submit_session(const struct submit_conf *c, submit_next_fn *next,
 	nt.proxy_user = c->proxy_user;
 	nt.proxy_password = c->proxy_password;
 	/* An OAuth token, from the cache when it is still good. */
-	if (c->fresh_token != NULL && job.smtp.token_retry &&
+	if (hi == 0 && c->fresh_token != NULL && job.smtp.token_retry &&
 	    job.smtp.password == NULL &&
 	    c->fresh_token(c->token_arg, 0, &job.smtp.password,
 		&job.smtp.oauth_mechs, err) == -1)
@@ -278,8 +290,10 @@ submit_session(const struct submit_conf *c, submit_next_fn *next,
 	if (net_open(&nt,
 		transport_deadline_in(
 		    c->timeout ? c->timeout : CONNECT_SECONDS),
-		&fd, err) == -1)
+		&fd, err) == -1) {
+		move_on = 1;
 		goto out;
+	}
 	if ((t = transport_plain(fd)) == NULL) {
 		error_set(err, ERR_OSERR, "out of memory");
 		goto out;
@@ -298,8 +312,10 @@ submit_session(const struct submit_conf *c, submit_next_fn *next,
 	if (tls_is(t))
 		act = tls_started(s, t);
 	else if (c->socket_path == NULL &&
-	    await_greeting(fd, c, smtp_wait_seconds(s), err) == -1)
+	    await_greeting(fd, c, smtp_wait_seconds(s), err) == -1) {
+		move_on = err->kind == ERR_TEMP;
 		goto out;
+	}
 	for (;;) {
 		o = smtp_output(s);
 		if (o->len > 0) {
@@ -320,8 +336,13 @@ submit_session(const struct submit_conf *c, submit_next_fn *next,
 				err) == -1 ||
 			    read_reply(l, &r,
 				transport_deadline_in(smtp_wait_seconds(s)),
-				err) == -1)
+				err) == -1) {
+				/* Gone before it greeted: the next server. */
+				move_on = nreplies == 0 &&
+				    err->kind == ERR_TEMP;
 				goto out;
+			}
+			nreplies++;
 			act = smtp_on_reply(s, &r);
 			break;
 		case SMTP_A_TLS:
@@ -398,6 +419,8 @@ submit_session(const struct submit_conf *c, submit_next_fn *next,
 			goto out;
 		case SMTP_A_FAIL:
 			*err = *smtp_error(s);
+			/* A 4xx greeting: this server is not taking mail now. */
+			move_on = nreplies == 1 && err->code / 100 == 4;
 			if (!smtp_must_drop(s)) {
 				struct error ignored;
 
@@ -409,6 +432,25 @@ submit_session(const struct submit_conf *c, submit_next_fn *next,
 		}
 	}
 out:
+	if (ret == -1 && move_on && c->socket_path == NULL &&
+	    hi + 1 < c0->nhosts) {
+		log_warn("%s: %s; trying %s", c->host, err->msg,
+		    c0->hosts[hi + 1]);
+		smtp_free(s);
+		lineio_free(l);
+		if (t != NULL)
+			transport_close(t);
+		s = NULL;
+		l = NULL;
+		t = NULL;
+		reply_free(&r);
+		reply_init(&r);
+		error_clear(err);
+		hi++;
+		goto next_host;
+	}
+	if (c0->host_used != NULL)
+		*c0->host_used = c->host;
 	if (ret == -1)
 		add_hint(c, err);
 	/* A message in flight when the session broke shares its fate. */

@@ -31,6 +31,14 @@ struct submit_conf {
 	    const char **mechs, struct error *);
 	void *token_arg;
 	int *plain_used; /* set to 1 when tls_starttls auto went plain */
+	/*
+	 * host may be the first of several servers (the host setting's
+	 * list), tried in order while one cannot be reached or greets with
+	 * a 4xx; host_used is set to the one the session went on with.
+	 */
+	const char *const *hosts;
+	size_t nhosts;
+	const char **host_used;
 };
 
 /* What -S shows: filled by submit when smtp.info_only is set. */
