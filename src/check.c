@@ -12,6 +12,7 @@
 #include "account.h"
 #include "log.h"
 #include "prepare.h"
+#include "report.h"
 #include "submit.h"
 
 #define DAY_SECONDS 86400
@@ -65,6 +66,8 @@ report(const struct cli *c, const struct prepared *p,
 		fprintf(out, "AUTH: %s accepted\n", i->auth_mech);
 	else
 		fputs("AUTH: not used (auth off)\n", out);
+	if (account_oauth(p->acc))
+		report_oauth(out, p->acc);
 	fputs("RSET, QUIT: ok\n", out);
 	if (i->tls != NULL && c->warn_days > 0 && days < c->warn_days)
 		return error_set(err, ERR_UNAVAILABLE,

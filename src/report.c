@@ -16,7 +16,7 @@
 static void print_time(FILE *out, time_t t);
 
 /* The token state, as outbox-auth status tells it: never a token. */
-static void
+void
 report_oauth(FILE *out, const struct account *a)
 {
 	struct oauth_reply r;

@@ -12,6 +12,8 @@
 #include "prepare.h"
 #include "submit.h"
 
+/* The OAuth token state of an account (outbox-auth status), no token. */
+void report_oauth(FILE *, const struct account *);
 /* -P: every setting of the chosen account, secrets masked. */
 void report_settings(FILE *, const struct prepared *);
 /* -S: the greeting, TLS session and certificates, capabilities. */

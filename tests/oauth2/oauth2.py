@@ -311,6 +311,19 @@ def send_xoauth2(w):
           'refreshed although the access token was fresh')
 
 
+@case('check-shows-token-state')
+def check_token_state(w):
+    """--check logs in with the token and says what state it is in; no
+    message is sent and no token is shown."""
+    w.seed()
+    rc, out, err = w.outbox('--check', '-a', ACCOUNT, data=b'')
+    check(rc == 0, '--check: exit %d: %s' % (rc, err))
+    check('AUTH: XOAUTH2 accepted' in out, 'no AUTH line: %r' % out)
+    check('oauth2 token = present' in out, 'no token state: %r' % out)
+    check(not w.sink.messages(), '--check sent a message')
+    no_secret(w, out + err, '--check')
+
+
 @case('send-oauthbearer')
 def send_oauthbearer(w):
     w.config(auth='oauthbearer')
