@@ -15,6 +15,7 @@
 
 #include "auth.h"
 #include "flow.h"
+#include "harden.h"
 #include "keyring.h"
 
 #define EARLY 300    /* seconds before expiry a token counts as spent */
@@ -341,6 +342,9 @@ main(int argc, char **argv)
 	int rc = -1, force = 0;
 
 	error_clear(&e);
+	/* Tokens and secrets pass through here: never set-ID, no core. */
+	if (harden_process(&e) == -1)
+		return fail(&e);
 	if (argc < 2)
 		return usage();
 	cmd = argv[1];

@@ -324,6 +324,27 @@ def check_token_state(w):
     no_secret(w, out + err, '--check')
 
 
+@case('outbox-auth-set-id-refused')
+def auth_set_id(w):
+    """outbox-auth holds tokens: installed set-group-ID by mistake it
+    refuses to run (exit 78) before it reads its request."""
+    if os.geteuid() != 0:
+        print('skipped: needs root to make a set-group-ID copy')
+        sys.exit(77)
+    src = os.path.join(os.path.dirname(w.args.outbox), 'outbox-auth')
+    copy = os.path.join(w.dir, 'outbox-auth-sgid')
+    shutil.copy(src, copy)
+    os.chown(copy, 0, 65534)
+    os.chmod(copy, 0o2755)
+    p = subprocess.run([copy, 'status'], input=b'account=work\n',
+                       capture_output=True, timeout=30)
+    err = p.stderr.decode(errors='replace')
+    check(p.returncode == 78, 'exit %d, expected 78: %s'
+          % (p.returncode, err))
+    check('set-user-ID or set-group-ID' in err, 'stderr: %r' % err)
+    check(p.stdout == b'', 'it answered: %r' % p.stdout)
+
+
 @case('send-oauthbearer')
 def send_oauthbearer(w):
     w.config(auth='oauthbearer')
