@@ -162,6 +162,8 @@ int grant_post(const struct oauth *, const char *form, struct grant *,
     struct error *);
 /* Store a grant's result into t (rotation: a new refresh token replaces
  * the old). */
+/* The longest access token lifetime believed, in seconds: a year. */
+#define GRANT_LIFETIME_MAX (366LL * 86400)
 int grant_apply(struct tokens *, const struct grant *, time_t now);
 
 /* trace.c: verbose lines (never secrets). */

@@ -166,8 +166,11 @@ device_flow(struct oauth *o, struct grant *g, struct error *e)
 		    "user_code or verification_uri");
 		goto out;
 	}
+	/* RFC 8628 3.2: 5 s when not given; a silly one is cut to 10 min. */
 	if (interval <= 0)
 		interval = 5;
+	else if (interval > 600)
+		interval = 600;
 	if (expires_in <= 0)
 		expires_in = 600;
 	deadline = time(NULL) +

@@ -131,8 +131,15 @@ grant_apply(struct tokens *t, const struct grant *g, time_t now)
 		explicit_bzero(t->access_token, strlen(t->access_token));
 	free(t->access_token);
 	t->access_token = a;
+	/*
+	 * RFC 6749 5.1: a lifetime in seconds.  None or nonsense is taken
+	 * as an hour; more than a year as a year (the token is only
+	 * refreshed early), so the sum cannot overflow.
+	 */
 	t->expires_at = (long long)now +
-	    (g->expires_in > 0 ? g->expires_in : 3600);
+	    (g->expires_in <= 0			       ? 3600 :
+		    g->expires_in > GRANT_LIFETIME_MAX ? GRANT_LIFETIME_MAX :
+							 g->expires_in);
 	if (g->refresh_token != NULL && g->refresh_token[0] != '\0') {
 		char *rt = strdup(g->refresh_token);
 

@@ -3,6 +3,7 @@
  * metadata and registration replies, rotation of refresh tokens, and
  * the PKCE S256 challenge.
  */
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -110,6 +111,11 @@ test_rotation(void **state)
 	assert_int_equal(grant_apply(&t, &g, 2000), 0);
 	assert_string_equal(t.refresh_token, "RT2");
 	assert_int_equal(t.refresh_obtained, 2000);
+	/* A lifetime past any sense (it overflowed once) counts as a year. */
+	g.refresh_token = NULL;
+	g.expires_in = LLONG_MAX;
+	assert_int_equal(grant_apply(&t, &g, 3000), 0);
+	assert_int_equal(t.expires_at, 3000 + GRANT_LIFETIME_MAX);
 	tokens_free(&t);
 }
 
