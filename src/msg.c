@@ -506,6 +506,18 @@ emit_headers(struct msg *m, struct buf *out, struct error *err)
 	return feed_headers(m, &m->bf, out, err);
 }
 
+#ifdef __SSE2__
+/* The sum of the sixteen byte counters in v. */
+static inline unsigned long long
+byte_sum(__m128i v)
+{
+	__m128i t = _mm_sad_epu8(v, _mm_setzero_si128());
+
+	return (unsigned long long)_mm_cvtsi128_si32(t) +
+	    (unsigned long long)_mm_extract_epi16(t, 4);
+}
+#endif
+
 /*
  * Count what the body filter would make of n bytes, writing nothing.  The
  * filter keeps every byte and makes each line ending two bytes: a CRLF
@@ -538,7 +550,7 @@ count_content(struct bodyfilter *bf, const char *in, size_t n)
 		/* Byte counters, summed before any of them can wrap. */
 		while (end - p > 16) {
 			__m128i acr = zero, alf = zero, apair = zero,
-				anul = zero, t;
+				anul = zero;
 			int k;
 
 			for (k = 0; k < 255 && end - p > 16; k++, p += 16) {
@@ -556,18 +568,10 @@ count_content(struct bodyfilter *bf, const char *in, size_t n)
 				    _mm_and_si128(c,
 					_mm_cmpeq_epi8(next, vlf)));
 			}
-			t = _mm_sad_epu8(acr, zero);
-			crs += (unsigned long long)_mm_cvtsi128_si32(t) +
-			    (unsigned long long)_mm_extract_epi16(t, 4);
-			t = _mm_sad_epu8(alf, zero);
-			lfs += (unsigned long long)_mm_cvtsi128_si32(t) +
-			    (unsigned long long)_mm_extract_epi16(t, 4);
-			t = _mm_sad_epu8(anul, zero);
-			nuls += (unsigned long long)_mm_cvtsi128_si32(t) +
-			    (unsigned long long)_mm_extract_epi16(t, 4);
-			t = _mm_sad_epu8(apair, zero);
-			pairs += (unsigned long long)_mm_cvtsi128_si32(t) +
-			    (unsigned long long)_mm_extract_epi16(t, 4);
+			crs += byte_sum(acr);
+			lfs += byte_sum(alf);
+			nuls += byte_sum(anul);
+			pairs += byte_sum(apair);
 		}
 	}
 #endif
