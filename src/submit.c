@@ -265,8 +265,11 @@ inflight_room(struct inflight *q)
 		return 0;
 	if (cap > 1 + SMTP_AHEAD_MAX)
 		cap = 1 + SMTP_AHEAD_MAX;
+	if (cap <= q->cap)
+		return -1; /* the engine's window is smaller: never */
 	if ((v = realloc(q->job, cap * sizeof(*v))) == NULL)
 		return -1;
+	memset(v + q->cap, 0, (cap - q->cap) * sizeof(*v));
 	q->job = v;
 	q->cap = cap;
 	return 0;
