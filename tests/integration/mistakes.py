@@ -141,8 +141,10 @@ class World:
                              ('ca.pem', 'ca.pem')):
                 shutil.copy(os.path.join(self.args.certs, src),
                             os.path.join(certs, dst))
+        # With --report a silent client is waited for as long as outbox
+        # may wait for a greeting (5 minutes), to show what it does.
         s = Sink(dict(SUBMISSION, **(rules or {})), certs=certs, port=port,
-                 timeout=60)
+                 timeout=400 if self.args.report else 60)
         self.sinks.append(s)
         return s
 
