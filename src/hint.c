@@ -96,6 +96,10 @@ static const struct row rows[] = {
 	{ 0, NULL, "No address associated with hostname", C_ANY,
 	    "the name has no address: check host (or proxy_host); a "
 	    "provider's submission server is often smtp.DOMAIN" },
+	/* Nothing listens there: a server down, or the wrong host or port. */
+	{ 0, NULL, "Connection refused", C_ANY,
+	    "nothing listens on that port: if it lasts, check host and port "
+	    "(587 with STARTTLS, 465 with implicit TLS), or the proxy's" },
 	/* The wrong TLS mode for the port. */
 	{ 0, NULL, "sent nothing", C_PLAIN_FIRST,
 	    "a server that says nothing usually waits for TLS (port 465): set "

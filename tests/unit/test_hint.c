@@ -141,6 +141,9 @@ test_unresolvable_host(void **state)
 		 "cannot resolve example.org: No address associated with "
 		 "hostname"),
 	    "check host");
+	says(hint(&submission, ERR_TEMP, 0, "",
+		 "cannot connect to localhost port 587: Connection refused"),
+	    "check host and port");
 	/* a temporary failure of the resolver is no typo */
 	assert_null(hint(&submission, ERR_TEMP, 0, "",
 	    "cannot resolve smtp.example.org: Temporary failure in name "
