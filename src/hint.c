@@ -89,7 +89,7 @@ static const struct row rows[] = {
 	{ 538, NULL, NULL, C_NO_TLS,
 	    "the server wants TLS before AUTH: set tls on (with tls_starttls "
 	    "on for port 587)" },
-	/* A host name that does not resolve (glibc's EAI_NONAME, EAI_NODATA). */
+	/* A name that does not resolve (getaddrinfo: EAI_NONAME, EAI_NODATA). */
 	{ 0, NULL, "Name or service not known", C_ANY,
 	    "no such host name: check host (or proxy_host) for a typo; "
 	    "outbox -P shows the settings in use" },

@@ -443,7 +443,7 @@ def self_signed_certificate(w):
 
 @mistake('12-empty-message')
 def empty_message(w):
-    # As sendmail and msmtp do, an empty input is sent, as a valid
+    # As sendmail does, an empty input is sent, as a valid
     # message: the fields it needs are added, the body is empty.
     s = w.sink()
     w.config(ACCOUNT)
