@@ -1,7 +1,7 @@
 # Shared helpers for the scripts in this folder; sourced, not run.
 
 # The packages that building outbox needs.
-OUTBOX_BUILD_PKGS="build-essential cmake pkg-config libgnutls28-dev libgsasl-dev libidn2-dev libcurl4-gnutls-dev libjson-c-dev libsecret-1-dev"
+OUTBOX_BUILD_PKGS="build-essential cmake pkg-config libgnutls28-dev libgsasl-dev libidn2-dev libcurl4-gnutls-dev libjson-c-dev libsecret-1-dev libexpat1-dev"
 # The packages that the unit and scripted tests need on top of those
 # (scripts/test installs only these when it runs nothing else).
 OUTBOX_UNIT_PKGS="libcmocka-dev gnutls-bin mandoc python3 clang-format"
