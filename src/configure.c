@@ -146,10 +146,13 @@ url_encode(char *dst, size_t cap, const char *s)
 	dst[n] = '\0';
 }
 
+/* outbox-auth's -v lines, without the "outbox: " it starts them with. */
 static void
 trace_line(void *arg, const char *line)
 {
 	(void)arg;
+	if (strncmp(line, "outbox: ", 8) == 0)
+		line += 8;
 	log_info("%s", line);
 }
 
