@@ -119,6 +119,28 @@ write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
+/* The user's file's directories (~/.config/outbox), mode 0700. */
+static int
+make_parents(const char *path, struct error *err)
+{
+	char *dir = strdup(path), *p;
+
+	if (dir == NULL)
+		return error_set(err, ERR_OSERR, "out of memory");
+	for (p = strchr(dir + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+			error_set(err, ERR_CONFIG, "cannot create %s: %s", dir,
+			    strerror(errno));
+			free(dir);
+			return -1;
+		}
+		*p = '/';
+	}
+	free(dir);
+	return 0;
+}
+
 /* The file to write: -C's, else the user's own configuration file. */
 static char *
 target(const char *file, struct error *err)
@@ -195,6 +217,8 @@ conf_append_account(const char *file, const char *name, const char *text,
 			goto fail;
 		}
 	}
+	if (fd == -1 && file == NULL && make_parents(path, err) == -1)
+		goto fail;
 	if (fd == -1) {
 		fd = open(path,
 		    O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW |

@@ -262,8 +262,12 @@ try_autoconfig(const struct cli *c, const char *address, const char *domain,
 		}
 		oauth_reply_free(&r);
 		snprintf(f->where, sizeof(f->where),
-		    "found by autoconfig%s%s (HTTPS):\n# %s\n", why ? " " : "",
-		    why ? why : "", url);
+		    "found by autoconfig%s%s (HTTPS):\n# %s\n%s",
+		    why ? " " : "", why ? why : "", url,
+		    why ?
+			"# (DNS answers are not authenticated: make sure your "
+			"provider really\n# uses this server)\n" :
+			"");
 		return 1;
 	}
 	return 0;

@@ -385,7 +385,8 @@ def c_step3(env):
         'found by autoconfig for provider3.test, the domain of\n'
         "# step3.test's MX host mx1.mail.provider3.test (HTTPS):\n"
         '# https://provider3.test/.well-known/autoconfig/mail/'
-        'config-v1.1.xml\n', 'step3.test', 'smtp.provider3.test', 465,
+        'config-v1.1.xml\n# (DNS answers are not authenticated: make sure '
+        'your provider really\n# uses this server)\n', 'step3.test', 'smtp.provider3.test', 465,
         'off', 'carol@step3.test', 'carol@step3.test'),
         'step 3 not used as expected', got)
     want(env.https.seen == [
@@ -550,6 +551,33 @@ def c_write_append(env):
                   '-a', 'second', '-C', path)
     want(got[0] == 0 and '\naccount second\n' in open(path).read(),
          '-a did not name the account', got)
+
+
+@REGISTRY.case('write-default-file')
+def c_write_default(env):
+    home = os.path.join(env.tmp, 'home-default')
+    os.makedirs(home)
+    got = env.run('--configure=alice@step1.test', '--write', '--yes',
+                  env={'HOME': home})
+    path = os.path.join(home, '.config', 'outbox', 'config')
+    want(got[0] == 0 and got[1].endswith('# appended account step1.test to '
+                                         '%s\n' % path), 'not written', got)
+    want(stat.S_IMODE(os.stat(path).st_mode) == 0o600 and
+         stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) == 0o700,
+         'wrong modes', got)
+    got = env.run('-a', 'step1.test', '-P', env={'HOME': home})
+    want(got[0] == 0 and path in got[1] + got[2],
+         'outbox does not read the file it wrote', got)
+    # A user whose configuration is in ~/.msmtprc: -C is needed.
+    home = os.path.join(env.tmp, 'home-msmtp')
+    os.makedirs(home)
+    with open(os.path.join(home, '.msmtprc'), 'w') as f:
+        f.write('account x\nhost x.test\nfrom x@x.test\n')
+    got = env.run('--configure=alice@step1.test', '--write', '--yes',
+                  env={'HOME': home})
+    want(got[0] == 64 and 'name the file to append to with -C' in got[2] and
+         not os.path.exists(os.path.join(home, '.config')),
+         'wrote beside ~/.msmtprc', got)
 
 
 @REGISTRY.case('write-needs-terminal-or-yes')
