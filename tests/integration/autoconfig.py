@@ -206,6 +206,10 @@ class Env:
         self.dns = None
 
     def mount(self, src, dst):
+        if not os.path.exists(dst):
+            raise RuntimeError('%s is missing (apt-get install '
+                               'ca-certificates): nothing to mount over'
+                               % dst)
         subprocess.run(['mount', '--bind', src, dst], check=True)
 
     def start(self):
@@ -625,7 +629,11 @@ def check(args):
 def run_all(names, args):
     env = Env(args.outbox, args.keep)
     try:
-        env.start()
+        try:
+            env.start()
+        except (RuntimeError, OSError, subprocess.CalledProcessError) as e:
+            print('FAIL: cannot set up the test servers: %s' % e)
+            return len(names)
         failed = 0
         for name in names:
             try:
