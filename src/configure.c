@@ -167,6 +167,23 @@ issuer_provider(const char *issuer)
 	return NULL;
 }
 
+/*
+ * A value written into the file as it is: no white space, quote,
+ * backslash, comment sign or control character (a user name with one of
+ * those is left out, and the address is used).
+ */
+static int
+plain_word(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f || *s == '"' ||
+		    *s == '\\' || *s == '#' || *s == '\'')
+			return 0;
+	return 1;
+}
+
 /* Fill f from outbox-auth's answer; -1 if it makes no sense. */
 static int
 from_reply(const struct oauth_reply *r, struct found *f)
@@ -197,13 +214,13 @@ from_reply(const struct oauth_reply *r, struct found *f)
 
 		f->oauth2 = prov != NULL ? prov : "discover";
 		f->oauth2_only = !f->password;
-		if (prov == NULL && issuer != NULL)
+		if (prov == NULL && issuer != NULL && dns_is_hostname(issuer) &&
+		    strlen(issuer) < sizeof(f->issuer))
 			snprintf(f->issuer, sizeof(f->issuer), "%s", issuer);
 	}
 	f->auth_off = !f->password && f->oauth2 == NULL &&
 	    strstr(auth, "none") != NULL;
-	if (user != NULL && strlen(user) < sizeof(f->user) &&
-	    strchr(user, '\n') == NULL)
+	if (user != NULL && plain_word(user) && strlen(user) < sizeof(f->user))
 		snprintf(f->user, sizeof(f->user), "%s", user);
 	rc = 0;
 done:
@@ -291,8 +308,6 @@ mx_domains(const char *mx, char out[2][NS_MAXDNAME])
 	labels[n++] = p;
 	while ((p = strchr(p, '.')) != NULL && n < 128)
 		labels[n++] = ++p;
-	if (n >= 3)
-		snprintf(out[count++], NS_MAXDNAME, "%s", labels[1]);
 	if (n >= 3 && strlen(labels[n - 1]) == 2) {
 		len = (size_t)(labels[n - 1] - labels[n - 2] - 1);
 		for (size_t i = 0; i < sizeof(second) / sizeof(second[0]); i++)
@@ -300,6 +315,9 @@ mx_domains(const char *mx, char out[2][NS_MAXDNAME])
 			    strncasecmp(labels[n - 2], second[i], len) == 0)
 				keep = 3;
 	}
+	/* Never a public suffix alone (co.uk), never a top-level domain. */
+	if (n >= 3 && n - 1 >= keep)
+		snprintf(out[count++], NS_MAXDNAME, "%s", labels[1]);
 	if (n >= keep &&
 	    (count == 0 || strcasecmp(out[0], labels[n - keep]) != 0))
 		snprintf(out[count++], NS_MAXDNAME, "%s", labels[n - keep]);

@@ -175,6 +175,12 @@ keep_field(struct parse *ps)
 	char v[AUTOCONFIG_TEXT_MAX + 1];
 
 	trimmed(v, sizeof(v), ps->text, ps->tlen);
+	/* A control character inside a value: the value is not there. */
+	for (const char *p = v; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			v[0] = '\0';
+			break;
+		}
 	switch (ps->field) {
 	case F_HOST:
 		memcpy(c->host, v, sizeof(v));

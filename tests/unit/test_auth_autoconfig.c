@@ -149,6 +149,32 @@ test_unknown_placeholder_in_user(void **state)
 	assert_string_equal(ac.user, "");
 }
 
+/* A control character inside a value takes the value away. */
+static void
+test_control_characters(void **state)
+{
+	struct autoconfig ac;
+	struct error e;
+	const char *doc = HEAD
+	    "<emailProvider><outgoingServer type=\"smtp\"><hostname>"
+	    "smtp.example.org</hostname><port>465</port><socketType>SSL"
+	    "</socketType><username>alice&#13;host evil</username>"
+	    "</outgoingServer></emailProvider>"
+	    "<oAuth2><issuer>a&#10;b</issuer></oAuth2>" TAIL;
+	const char *bad_host = HEAD
+	    "<emailProvider><outgoingServer type=\"smtp\"><hostname>"
+	    "smtp.example.org&#9;</hostname><port>465</port><socketType>SSL"
+	    "</socketType></outgoingServer></emailProvider>" TAIL;
+
+	(void)state;
+	assert_int_equal(parse(doc, &ac, &e), 0);
+	assert_string_equal(ac.user, "");
+	assert_string_equal(ac.oauth2_issuer, "");
+	/* Trailing white space is trimmed: a tab at the end is fine. */
+	assert_int_equal(parse(bad_host, &ac, &e), 0);
+	assert_string_equal(ac.host, "smtp.example.org");
+}
+
 static void
 test_malformed(void **state)
 {
@@ -328,6 +354,7 @@ main(void)
 		cmocka_unit_test(test_starttls_and_localpart),
 		cmocka_unit_test(test_nothing_usable),
 		cmocka_unit_test(test_unknown_placeholder_in_user),
+		cmocka_unit_test(test_control_characters),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_size_limit),
 		cmocka_unit_test(test_entities_refused),

@@ -677,6 +677,25 @@ test_mx_domains(void **state)
 	assert_string_equal(out[0], "l.google.com");
 	assert_string_equal(out[1], "google.com");
 	assert_int_equal(mx_domains("localhost", out), 0);
+	/* Never a public suffix alone. */
+	assert_int_equal(mx_domains("mail.co.uk", out), 1);
+	assert_string_equal(out[0], "mail.co.uk");
+	assert_int_equal(mx_domains("mx.example.co.uk", out), 1);
+	assert_string_equal(out[0], "example.co.uk");
+}
+
+static void
+test_plain_word(void **state)
+{
+	assert_true(plain_word("alice@example.org"));
+	assert_true(plain_word("alice+tag"));
+	assert_false(plain_word(""));
+	assert_false(plain_word("a b"));
+	assert_false(plain_word("a\"b"));
+	assert_false(plain_word("a#b"));
+	assert_false(plain_word("a\\b"));
+	assert_false(plain_word("a\rb"));
+	assert_false(plain_word("a'b"));
 }
 
 static void
@@ -779,6 +798,7 @@ main(void)
 		cmocka_unit_test(test_configure_print_bad_address),
 		cmocka_unit_test(test_mx_choice),
 		cmocka_unit_test(test_mx_domains),
+		cmocka_unit_test(test_plain_word),
 		cmocka_unit_test(test_url_encode),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_print_table_oauth),
