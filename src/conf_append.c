@@ -180,7 +180,8 @@ conf_append_account(const char *file, const char *name, const char *text,
 	*pathp = NULL;
 	if ((path = target(file, err)) == NULL)
 		return -1;
-	fd = open(path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+	/* A symbolic link (dotfiles kept elsewhere) is followed. */
+	fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
 	if (fd == -1 && errno != ENOENT) {
 		error_set(err, ERR_CONFIG, "cannot open %s: %s", path,
 		    strerror(errno));

@@ -555,6 +555,14 @@ def c_write_append(env):
                   '-a', 'second', '-C', path)
     want(got[0] == 0 and '\naccount second\n' in open(path).read(),
          '-a did not name the account', got)
+    # A configuration file that is a symbolic link: its target grows.
+    link = os.path.join(env.tmp, 'link.conf')
+    os.symlink(path, link)
+    got = env.run('--configure=alice@step1.test', '--write', '--yes',
+                  '-a', 'third', '-C', link)
+    want(got[0] == 0 and os.path.islink(link) and
+         '\naccount third\n' in open(path).read(),
+         'not appended through the symbolic link', got)
 
 
 @REGISTRY.case('write-default-file')
