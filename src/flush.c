@@ -357,6 +357,9 @@ settle(struct flush *f, struct queue_entry *e, const struct error *err,
 			    reason   ? reason :
 				line ? line :
 				       "");
+			/* What to change, where the refusal says it. */
+			if (err->hint[0] != '\0')
+				log_warn("hint: %s", err->hint);
 			/* A caller waiting for the outcome hears it itself. */
 			if (!f->locked && f->req != NULL &&
 			    notice_queue(f->req, e, err,
@@ -378,7 +381,8 @@ settle(struct flush *f, struct queue_entry *e, const struct error *err,
 		e->held = NULL;
 		if (fate == FLUSH_HELD &&
 		    asprintf(&e->held, "%s; %s, then run outbox -q",
-			line ? line : "refused", flush_fix(err)) < 0)
+			line ? line : "refused",
+			err->hint[0] != '\0' ? err->hint : flush_fix(err)) < 0)
 			e->held = NULL;
 		if (queue_save(e, &e2) == -1) {
 			size_t k, got = 0;

@@ -526,6 +526,41 @@ def _(c):
     no_entries(w)
 
 
+@case('flush-refusals-get-the-hint')
+def _(c):
+    """A queue flush says what to change, as a direct send does: a login
+    refused with 535 5.7.8 holds the message with the hint for it (in -bp
+    and on stderr), a sender refused with 550 5.7.60 moves it to failed/
+    with the send-as hint on stderr."""
+    w = c.world()
+    w.sink.set_rules({'auth': ['PLAIN'], 'user': 'alice',
+                      'password': 'right'})
+    w.o.config(w.sink.port, queue='always',
+               extra='auth plain\nuser alice\npassword wrong\n')
+    check(w.o.run(['bob@example.net'], message('h1')).rc == 0, 'enqueue')
+    r = w.o.run(['-q'])
+    check(r.rc != 0, '-q exit 0 with the login refused')
+    check('hint: the server refused the user name or password' in r.err,
+          'no hint on stderr: %r', r.err)
+    e = one_entry(w)
+    check('some providers want the whole address' in e.env.get('held', ''),
+          'held without the hint: %r', e.env.get('held'))
+    r = w.o.run(['-bp'])
+    check('some providers want the whole address' in r.out,
+          '-bp does not show the hint: %s', r.out)
+    q2 = os.path.join(w.o.dir, 'q2')
+    w.sink.set_rules({'mail': '550 5.7.60 SMTP; Client does not have '
+                      'permissions to send as this sender'})
+    w.o.config(w.sink.port, queue='always', qdir=q2)
+    check(w.o.run(['bob@example.net'], message('h2')).rc == 0, 'enqueue')
+    r = w.o.run(['-q'])
+    check('moved to' in r.err and
+          'hint: this login may not send as the envelope sender' in r.err,
+          'no hint for the refused sender: %r', r.err)
+    check(len(w.o.failed(qdir=q2)) == 1, 'failed/: %r',
+          w.o.failed(qdir=q2))
+
+
 @case('oauth-dead-refresh-token-held-keepalive-by-queue-run')
 def _(c):
     """queue on-failure and outbox-auth (a stand-in) says the refresh token
