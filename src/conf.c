@@ -254,6 +254,23 @@ conf_suggest(const char *name)
 	return bestd <= 2 || (bestd <= 3 && strlen(name) >= 8) ? best : NULL;
 }
 
+const char *
+conf_suggest_account(const struct account *list, const char *name)
+{
+	const char *best = NULL;
+	size_t d, bestd = (size_t)-1;
+
+	for (; list != NULL; list = list->next) {
+		d = distance(name, list->name);
+		if (d > 0 && d < bestd) {
+			bestd = d;
+			best = list->name;
+		}
+	}
+	/* As for commands: only a near miss. */
+	return bestd <= 2 || (bestd <= 3 && strlen(name) >= 8) ? best : NULL;
+}
+
 static char *
 expand_tilde(const char *v)
 {

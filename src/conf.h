@@ -49,6 +49,8 @@ int conf_from_environment(const char *smtpserver, const char *email,
 const char *conf_environment_source(const struct account *a, enum acc_field f);
 /* The nearest known command to a misspelt one, or NULL. */
 const char *conf_suggest(const char *name);
+/* The nearest account name in list to a misspelt one, or NULL. */
+const char *conf_suggest_account(const struct account *list, const char *name);
 /* Whether the keyword table is sorted (for the unit test). */
 int conf_table_sorted(void);
 

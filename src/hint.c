@@ -89,6 +89,17 @@ static const struct row rows[] = {
 	{ 538, NULL, NULL, C_NO_TLS,
 	    "the server wants TLS before AUTH: set tls on (with tls_starttls "
 	    "on for port 587)" },
+	/* A name that does not resolve (getaddrinfo: EAI_NONAME, EAI_NODATA). */
+	{ 0, NULL, "Name or service not known", C_ANY,
+	    "no such host name: check host (or proxy_host) for a typo; "
+	    "outbox -P shows the settings in use" },
+	{ 0, NULL, "No address associated with hostname", C_ANY,
+	    "the name has no address: check host (or proxy_host); a "
+	    "provider's submission server is often smtp.DOMAIN" },
+	/* Nothing listens there: a server down, or the wrong host or port. */
+	{ 0, NULL, "Connection refused", C_ANY,
+	    "nothing listens on that port: if it lasts, check host and port "
+	    "(587 with STARTTLS, 465 with implicit TLS), or the proxy's" },
 	/* The wrong TLS mode for the port. */
 	{ 0, NULL, "sent nothing", C_PLAIN_FIRST,
 	    "a server that says nothing usually waits for TLS (port 465): set "

@@ -381,6 +381,45 @@ apply_overrides(struct prepared *p, const struct request *req,
 }
 
 /*
+ * After "account NAME not found": the nearest name when it looks like a
+ * typo, else the accounts there are, and how to choose one.
+ */
+static void
+account_hint(const struct account *list, const char *name, int named,
+    struct error *err)
+{
+	const char *near = conf_suggest_account(list, name);
+	const struct account *a;
+	size_t len, n = 0;
+	int w;
+
+	if (near != NULL) {
+		snprintf(err->hint, sizeof(err->hint), "did you mean %s%s?",
+		    named ? "-a " : "account ", near);
+		return;
+	}
+	len = (size_t)snprintf(err->hint, sizeof(err->hint), "the accounts: ");
+	for (a = list; a != NULL && len < sizeof(err->hint); a = a->next) {
+		w = snprintf(err->hint + len, sizeof(err->hint) - len, "%s%s",
+		    n++ > 0 ? ", " : "", a->name);
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+	if (n == 0) {
+		snprintf(err->hint, sizeof(err->hint),
+		    "the file defines no account: commands before any account "
+		    "line make the account default");
+		return;
+	}
+	if (len < sizeof(err->hint))
+		snprintf(err->hint + len, sizeof(err->hint) - len,
+		    named ? "" :
+			    "; choose one with -a, or make one the default "
+			    "with \"account default : NAME\"");
+}
+
+/*
  * The account: -a's, the command line's (--host), the first whose from
  * matches the envelope sender, or "default".
  */
@@ -442,9 +481,10 @@ choose_account(struct prepared *p, const struct request *req,
 			    "no configuration file found: use -C FILE, or "
 			    "create ~/.config/outbox/config%s",
 			    p->skipped);
-		return error_set(err, ERR_CONFIG,
-		    "account %s not found in %s%s", name, p->conf_files,
-		    p->skipped);
+		error_set(err, ERR_CONFIG, "account %s not found in %s%s", name,
+		    p->conf_files, p->skipped);
+		account_hint(p->accounts, name, req->account != NULL, err);
+		return -1;
 	}
 	return apply_overrides(p, req, err);
 }

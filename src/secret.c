@@ -327,11 +327,12 @@ password_from(const char *pass, const char *eval, const char *host,
 		    err);
 	if (r == 0)
 		r = prompt(what, user, out, err);
+	/* Here prompt found no terminal (cron, a daemon, a pipe). */
 	if (r == 0 && why[0] != '\0')
 		return error_set(err, ERR_CONFIG,
 		    "no password for %s at %s: the keyring was unavailable "
-		    "(%s), and neither netrc nor password/passwordeval has "
-		    "one",
+		    "(%s), neither netrc nor password/passwordeval has one, "
+		    "and there is no terminal to ask on",
 		    user, host, why);
 	return r == -1 ? -1 : 0;
 }

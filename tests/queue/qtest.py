@@ -33,6 +33,7 @@ from outboxtest import cases as registry  # noqa: E402
 import fault_concurrent  # noqa: E402
 import fault_disk  # noqa: E402
 import fault_kill  # noqa: E402
+import flights  # noqa: E402
 
 CASES = registry.Registry()
 TRUST = '/etc/ssl/certs/ca-certificates.crt'
@@ -1330,80 +1331,7 @@ def _(c):
           'entries left')
 
 
-def scripted_flush(w, n, chunking):
-    """Queue N messages, then flush them to smtpserver.py playing a script
-    for exactly N transactions on one connection.  Returns the round
-    trips it counted."""
-    res = os.path.join(w.o.dir, 'result-%d-%s.json' % (n, chunking))
-    script = os.path.join(w.o.dir, 'script-%d-%s' % (n, chunking))
-    lines = ['S: 220 mx.example.net ESMTP', r'C~ (EHLO|LHLO) \S+',
-             'S: 250-mx.example.net', 'S: 250-PIPELINING']
-    lines.append('S: 250 CHUNKING' if chunking else 'S: 250 8BITMIME')
-    for _ in range(n):
-        lines += [r'C~ MAIL FROM:<alice@example\.org>.*',
-                  r'C~ RCPT TO:<bob@example\.net>.*']
-        if chunking:
-            lines += ['BDAT', 'S: 250 2.1.0 Ok', 'S: 250 2.1.5 Ok',
-                      'S: 250 2.0.0 Ok: queued']
-        else:
-            lines += ['C: DATA', 'S: 250 2.1.0 Ok', 'S: 250 2.1.5 Ok',
-                      'S: 354 go ahead', 'DATA', 'S: 250 2.0.0 Ok: queued']
-    lines += ['C: QUIT', 'S: 221 2.0.0 Bye']
-    with open(script, 'w') as f:
-        f.write('\n'.join(lines) + '\n')
-    srv = subprocess.Popen(
-        [PY, tool('smtpserver.py'),
-         '--script', script, '--certs', w.o.dir, '--result', res,
-         '--timeout', '10'], stdout=subprocess.PIPE)
-    try:
-        port = int(srv.stdout.readline().split()[1])
-        qdir = os.path.join(w.o.dir, 'q%d%s' % (n, chunking))
-        w.o.config(port, queue='always', qdir=qdir)
-        for i in range(n):
-            check(w.o.run(['bob@example.net'],
-                          message('s%d' % i)).rc == 0, 'enqueue')
-        r = w.o.run(['-q'])
-        check(r.rc == 0, '-q: exit %s', r.rc)
-    finally:
-        srv.send_signal(signal.SIGTERM)
-        srv.wait(15)
-    import json
-    with open(res) as f:
-        result = json.load(f)
-    check(result['script_ok'], 'the server script failed: %s\n%s',
-          result['error'], '\n'.join('%s[f%s] %s' % (t['dir'], t['flight'],
-                                                     t['text'])
-                                     for t in result['transcript'][-30:]))
-    check(not result.get('second_connection'), 'a second connection')
-    check(len(result['data']) == n, '%d messages', len(result['data']))
-    check(not os.listdir(qdir) or not [x for x in os.listdir(qdir)
-                                       if x.endswith('.env')],
-          'entries left after the flush')
-    return result['rtt']
-
-
-@case('flush-round-trips-two-per-message')
-def _(c):
-    """One connection for 1 and for 4 messages: each extra message costs 2
-    round trips (MAIL, RCPT, DATA in one flight; the content and the dot)."""
-    w = c.world(sink=False)
-    r1 = scripted_flush(w, 1, False)
-    r4 = scripted_flush(w, 4, False)
-    c.notes.append('round trips: 1 message %d, 4 messages %d' % (r1, r4))
-    check(r4 - r1 == 6, 'round trips %d for 1 message, %d for 4: %.1f per '
-          'extra message, expected 2', r1, r4, (r4 - r1) / 3)
-
-
-@case('flush-round-trips-one-per-message-chunking')
-def _(c):
-    """With CHUNKING each extra message costs 1 round trip (MAIL, RCPT and
-    BDAT LAST with the content in one flight)."""
-    w = c.world(sink=False)
-    r1 = scripted_flush(w, 1, True)
-    r4 = scripted_flush(w, 4, True)
-    c.notes.append('round trips: 1 message %d, 4 messages %d' % (r1, r4))
-    check(r4 - r1 == 3, 'round trips %d for 1 message, %d for 4: %.1f per '
-          'extra message, expected 1', r1, r4, (r4 - r1) / 3)
+flights.register(case)
 
 
 @case('background-flush-after-always')

@@ -257,6 +257,28 @@ test_unknown_command(void **state)
 	assert_string_equal(conf_suggest("tls_trustfile"), "tls_trust_file");
 	assert_string_equal(conf_suggest("default"), "defaults");
 	assert_null(conf_suggest("completely-unrelated-words"));
+
+	/* -a with a misspelt account name. */
+	{
+		struct account *list = NULL;
+		struct error err;
+
+		assert_int_equal(parse("account default\nhost a\n\n"
+				       "account work\nhost b\n\n"
+				       "account personal\nhost c\n",
+				     &list, &err),
+		    0);
+		assert_string_equal(conf_suggest_account(list, "wrok"), "work");
+		assert_string_equal(conf_suggest_account(list, "personnal"),
+		    "personal");
+		assert_string_equal(conf_suggest_account(list, "defualt"),
+		    "default");
+		/* The name itself is no suggestion; nothing near, none. */
+		assert_null(conf_suggest_account(list, "work"));
+		assert_null(conf_suggest_account(list, "gmail-account"));
+		assert_null(conf_suggest_account(NULL, "work"));
+		account_free_list(list);
+	}
 }
 
 /* Every command: a good value and how it is stored, a bad one's error. */

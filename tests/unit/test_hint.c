@@ -130,6 +130,27 @@ test_tls_modes(void **state)
 }
 
 static void
+test_unresolvable_host(void **state)
+{
+	(void)state;
+	says(hint(&submission, ERR_NOHOST, 0, "",
+		 "cannot resolve smtp.example.invalid: Name or service not "
+		 "known"),
+	    "check host");
+	says(hint(&submission, ERR_NOHOST, 0, "",
+		 "cannot resolve example.org: No address associated with "
+		 "hostname"),
+	    "check host");
+	says(hint(&submission, ERR_TEMP, 0, "",
+		 "cannot connect to localhost port 587: Connection refused"),
+	    "check host and port");
+	/* a temporary failure of the resolver is no typo */
+	assert_null(hint(&submission, ERR_TEMP, 0, "",
+	    "cannot resolve smtp.example.org: Temporary failure in name "
+	    "resolution"));
+}
+
+static void
 test_apply_keeps_first(void **state)
 {
 	struct error e;
@@ -154,6 +175,7 @@ main(void)
 		cmocka_unit_test(test_enhanced_code_is_a_whole_word),
 		cmocka_unit_test(test_auth_off),
 		cmocka_unit_test(test_tls_modes),
+		cmocka_unit_test(test_unresolvable_host),
 		cmocka_unit_test(test_apply_keeps_first),
 	};
 

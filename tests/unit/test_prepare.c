@@ -183,6 +183,17 @@ test_account_choice(void **state)
 	assert_int_equal(err.kind, ERR_CONFIG);
 	assert_non_null(strstr(err.msg, "account nosuch not found in"));
 	assert_non_null(strstr(err.msg, conf));
+	/* Nothing near it: the hint lists the accounts there are. */
+	assert_string_equal(err.hint,
+	    "the accounts: default, work, lists, pattern");
+	done(&p, &q);
+
+	/* A typo: the hint names the nearest. */
+	request(&q);
+	q.account = "wrok";
+	assert_int_equal(prepare_with(&p, &q, NULL, &err), -1);
+	assert_int_equal(err.kind, ERR_CONFIG);
+	assert_string_equal(err.hint, "did you mean -a work?");
 	done(&p, &q);
 }
 
