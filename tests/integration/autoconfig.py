@@ -515,6 +515,11 @@ def c_untrusted(env):
     got = configure(env, 'leo@untrusted.test')
     want(got[0] == 68 and got[1] == '' and 'rogue' not in got[1],
          'an untrusted server was used', got)
+    for note in ('MX of untrusted.test: none',
+                 'SRV: _submissions._tcp.untrusted.test: none',
+                 'SRV: _submission._tcp.untrusted.test: none',
+                 'table of providers: nothing for untrusted.test\n'):
+        want(note in got[2], 'no -v note "%s"' % note, got)
     want(not any('untrusted' in s for s in env.https.seen),
          'a request went through an untrusted certificate', got)
     want('autoconfig: not used: https://autoconfig.untrusted.test' in got[2],
