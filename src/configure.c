@@ -279,12 +279,11 @@ try_autoconfig(const struct cli *c, const char *address, const char *domain,
 		}
 		oauth_reply_free(&r);
 		snprintf(f->where, sizeof(f->where),
-		    "found by autoconfig%s%s (HTTPS):\n# %s\n%s",
-		    why ? " " : "", why ? why : "", url,
-		    why ?
-			"# (DNS answers are not authenticated: make sure your "
-			"provider really\n# uses this server)\n" :
-			"");
+		    "found by autoconfig (HTTPS):\n# %s\n%s%s%s", url,
+		    why ? "# (" : "", why ? why : "",
+		    why ? ";\n# DNS answers are not authenticated: make sure "
+			  "your provider really uses\n# this server)\n" :
+			  "");
 		return 1;
 	}
 	return 0;
@@ -491,7 +490,7 @@ lookup(const struct cli *c, const char *address, const char *domain,
 			if (strcasecmp(cand[i], domain) == 0)
 				continue;
 			snprintf(why, sizeof(why),
-			    "for %s, the domain of\n# %s's MX host %s", cand[i],
+			    "for %s, the domain of %s's MX host\n# %s", cand[i],
 			    domain, mx);
 			if (try_autoconfig(c, address, cand[i], why, f)) {
 				dns_close(d);

@@ -404,12 +404,13 @@ def c_step2(env):
 def c_step3(env):
     got = configure(env, 'carol@step3.test')
     want(got[0] == 0 and got[1] == account(
-        'found by autoconfig for provider3.test, the domain of\n'
-        "# step3.test's MX host mx1.mail.provider3.test (HTTPS):\n"
+        'found by autoconfig (HTTPS):\n'
         '# https://provider3.test/.well-known/autoconfig/mail/'
-        'config-v1.1.xml\n# (DNS answers are not authenticated: make sure '
-        'your provider really\n# uses this server)\n', 'step3.test', 'smtp.provider3.test', 465,
-        'off', 'carol@step3.test', 'carol@step3.test'),
+        "config-v1.1.xml\n# (for provider3.test, the domain of step3.test's "
+        'MX host\n# mx1.mail.provider3.test;\n# DNS answers are not '
+        'authenticated: make sure your provider really uses\n# this '
+        'server)\n', 'step3.test', 'smtp.provider3.test', 465, 'off',
+        'carol@step3.test', 'carol@step3.test'),
         'step 3 not used as expected', got)
     want(env.https.seen == [
         'https autoconfig.provider3.test/mail/config-v1.1.xml?'
