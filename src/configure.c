@@ -279,12 +279,11 @@ try_autoconfig(const struct cli *c, const char *address, const char *domain,
 		}
 		oauth_reply_free(&r);
 		snprintf(f->where, sizeof(f->where),
-		    "found by autoconfig%s%s (HTTPS):\n# %s\n%s",
-		    why ? " " : "", why ? why : "", url,
-		    why ?
-			"# (DNS answers are not authenticated: make sure your "
-			"provider really\n# uses this server)\n" :
-			"");
+		    "found by autoconfig (HTTPS):\n# %s\n%s%s%s", url,
+		    why ? "# (" : "", why ? why : "",
+		    why ? ";\n# DNS answers are not authenticated: make sure "
+			  "your provider really uses\n# this server)\n" :
+			  "");
 		return 1;
 	}
 	return 0;
@@ -372,6 +371,10 @@ try_srv(struct dns *d, const char *domain, struct found *f, int *refused,
 			return -1;
 		if (found == DNS_REFUSED)
 			*refused = 1;
+		if (found != DNS_FOUND)
+			log_info("SRV: %s.%s: %s", dns_services[i].prefix,
+			    domain,
+			    found == DNS_REFUSED ? "not offered" : "none");
 		if (found == DNS_FOUND) {
 			srv_found(&dns_services[i], domain, &srv, f);
 			return 1;
@@ -386,8 +389,11 @@ try_table(const char *domain, const char *mx, struct found *f)
 {
 	const struct providers_entry *p = providers_find(domain, mx);
 
-	if (p == NULL)
+	if (p == NULL) {
+		log_info("table of providers: nothing for %s%s%s", domain,
+		    mx ? " or its MX host " : "", mx ? mx : "");
 		return 0;
+	}
 	snprintf(f->host, sizeof(f->host), "%s", p->host);
 	f->port = p->port;
 	f->implicit_tls = p->implicit_tls;
@@ -474,16 +480,17 @@ lookup(const struct cli *c, const char *address, const char *domain,
 	error_clear(&dnserr);
 	if (dns_mx(d, domain, mx, sizeof(mx), &found, &dnserr) == -1)
 		log_info("MX: %s", dnserr.msg);
-	if (found != DNS_FOUND)
+	if (found != DNS_FOUND) {
 		mx[0] = '\0';
-	else {
+		log_info("MX of %s: none", domain);
+	} else {
 		log_info("MX of %s: %s", domain, mx);
 		n = mx_domains(mx, cand);
 		for (int i = 0; i < n; i++) {
 			if (strcasecmp(cand[i], domain) == 0)
 				continue;
 			snprintf(why, sizeof(why),
-			    "for %s, the domain of\n# %s's MX host %s", cand[i],
+			    "for %s, the domain of %s's MX host\n# %s", cand[i],
 			    domain, mx);
 			if (try_autoconfig(c, address, cand[i], why, f)) {
 				dns_close(d);

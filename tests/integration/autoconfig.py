@@ -96,7 +96,13 @@ HTTPS_DOCS = {
         (200, doc('rogue.untrusted.test', 465, 'SSL'), {}),
 }
 UNTRUSTED = {'autoconfig.untrusted.test', 'untrusted.test'}
-HOSTS = sorted({h for h, _ in HTTPS_DOCS} | UNTRUSTED | {'smtp.step1.test'})
+# Served with a certificate from a second CA, trusted only by
+# --tls-trust-file.
+PRIVATE = {'autoconfig.private.test'}
+HTTPS_DOCS[('autoconfig.private.test', AC)] = (
+    200, doc('smtp.private.test', 465, 'SSL'), {})
+HOSTS = sorted({h for h, _ in HTTPS_DOCS} | UNTRUSTED | PRIVATE |
+               {'smtp.step1.test'})
 
 
 def lo_up():
@@ -218,12 +224,18 @@ class Env:
         certs.issue(d, 'ca', 'cn = "outbox autoconfig test CA"\nca\n'
                     'cert_signing_key\nexpiration_days = 2\n', None)
         names = ''.join('dns_name = "%s"\n' % h for h in HOSTS
-                        if h not in UNTRUSTED)
+                        if h not in UNTRUSTED and h not in PRIVATE)
         certs.issue(d, 'web', 'cn = "autoconfig.step1.test"\n' + names +
                     certs.SERVER)
         certs.issue(d, 'rogue', 'cn = "autoconfig.untrusted.test"\n'
                     'dns_name = "autoconfig.untrusted.test"\n'
                     'dns_name = "untrusted.test"\n' + certs.SERVER, None)
+        certs.issue(d, 'privca', 'cn = "outbox autoconfig private CA"\n'
+                    'ca\ncert_signing_key\nexpiration_days = 2\n', None)
+        certs.issue(d, 'private', 'cn = "autoconfig.private.test"\n'
+                    'dns_name = "autoconfig.private.test"\n' + certs.SERVER,
+                    'privca')
+        self.private_ca = os.path.join(d, 'privca.pem')
         store = os.path.join(self.tmp, 'store')
         os.makedirs(store)
         with open(os.path.join(d, 'ca.pem')) as src, \
@@ -251,9 +263,15 @@ class Env:
         rogue.load_cert_chain(os.path.join(d, 'rogue.pem'),
                               os.path.join(d, 'rogue.key'))
 
+        private = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        private.load_cert_chain(os.path.join(d, 'private.pem'),
+                                os.path.join(d, 'private.key'))
+
         def sni(sock, name, ctx):
             if name in UNTRUSTED:
                 sock.context = rogue
+            elif name in PRIVATE:
+                sock.context = private
         web.sni_callback = sni
         self.https = Server(443, 'https', web)
         self.http = Server(80, 'http')
@@ -386,12 +404,13 @@ def c_step2(env):
 def c_step3(env):
     got = configure(env, 'carol@step3.test')
     want(got[0] == 0 and got[1] == account(
-        'found by autoconfig for provider3.test, the domain of\n'
-        "# step3.test's MX host mx1.mail.provider3.test (HTTPS):\n"
+        'found by autoconfig (HTTPS):\n'
         '# https://provider3.test/.well-known/autoconfig/mail/'
-        'config-v1.1.xml\n# (DNS answers are not authenticated: make sure '
-        'your provider really\n# uses this server)\n', 'step3.test', 'smtp.provider3.test', 465,
-        'off', 'carol@step3.test', 'carol@step3.test'),
+        "config-v1.1.xml\n# (for provider3.test, the domain of step3.test's "
+        'MX host\n# mx1.mail.provider3.test;\n# DNS answers are not '
+        'authenticated: make sure your provider really uses\n# this '
+        'server)\n', 'step3.test', 'smtp.provider3.test', 465, 'off',
+        'carol@step3.test', 'carol@step3.test'),
         'step 3 not used as expected', got)
     want(env.https.seen == [
         'https autoconfig.provider3.test/mail/config-v1.1.xml?'
@@ -497,10 +516,28 @@ def c_untrusted(env):
     got = configure(env, 'leo@untrusted.test')
     want(got[0] == 68 and got[1] == '' and 'rogue' not in got[1],
          'an untrusted server was used', got)
+    for note in ('MX of untrusted.test: none',
+                 'SRV: _submissions._tcp.untrusted.test: none',
+                 'SRV: _submission._tcp.untrusted.test: none',
+                 'table of providers: nothing for untrusted.test\n'):
+        want(note in got[2], 'no -v note "%s"' % note, got)
     want(not any('untrusted' in s for s in env.https.seen),
          'a request went through an untrusted certificate', got)
     want('autoconfig: not used: https://autoconfig.untrusted.test' in got[2],
          'no -v note on the untrusted server', got)
+
+
+@REGISTRY.case('tls-trust-file')
+def c_trust_file(env):
+    got = configure(env, 'mia@private.test')
+    want(got[0] == 68 and got[1] == '', 'a server of an unknown CA was used',
+         got)
+    got = configure(env, 'mia@private.test',
+                    '--tls-trust-file=' + env.private_ca)
+    want(got[0] == 0 and 'host smtp.private.test\nport 465\ntls on\n'
+         'tls_starttls off\ntls_trust_file %s\n' % env.private_ca in got[1],
+         '--tls-trust-file not used for the lookup and the account', got)
+    parses(env, got[1], 'private.test')
 
 
 @REGISTRY.case('write-creates-0600')
