@@ -833,7 +833,9 @@ test_content_size(void **state)
  * as one that was not: the count's single scan may let the send skip the
  * line-ending scan, never change what is sent.  CRLF text with lines
  * starting with "." (the skip), then a NUL, a bare LF, a bare CR late
- * in the file (no skip), and CRLF split at a read boundary.
+ * in the file (no skip), and CRLF split at a read boundary; a line
+ * starting with "." at the start of a later read, and one after a CRLF
+ * split by it (the skip, stuffing in place).
  */
 static void
 counted_case(const char *in, size_t n, int raw)
@@ -872,6 +874,20 @@ counted_case(const char *in, size_t n, int raw)
 	close_message(&b);
 }
 
+/*
+ * CRLF text gets a line starting with "." at pos, without a bare CR or LF
+ * where the CRLF it is written over was.
+ */
+static void
+dot_line_at(char *big, size_t pos)
+{
+	if (big[pos - 3] == '\r')
+		big[pos - 3] = 'y';
+	memcpy(big + pos - 2, "\r\n.y", 4);
+	if (big[pos + 2] == '\n')
+		big[pos + 2] = 'y';
+}
+
 static void
 test_counted_same_bytes(void **state)
 {
@@ -883,7 +899,7 @@ test_counted_same_bytes(void **state)
 
 	(void)state;
 	assert_non_null(big);
-	for (v = 0; v < 6; v++) {
+	for (v = 0; v < 8; v++) {
 		for (off = 0, k = 0; off < n; k++) {
 			const char *s = lines[k == 0 ? 0 : 1 + k % 4];
 
@@ -908,6 +924,12 @@ test_counted_same_bytes(void **state)
 			break;
 		case 5:
 			memcpy(big + n - 2, "\r\n", 2);
+			break;
+		case 6: /* a dot line starting a later read */
+			dot_line_at(big, 256 * 1024);
+			break;
+		case 7: /* a later read starting inside a CRLF, a dot next */
+			dot_line_at(big, 256 * 1024 + 1);
 			break;
 		}
 		for (raw = 0; raw < 2; raw++)
