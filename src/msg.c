@@ -15,8 +15,11 @@
 #include <emmintrin.h>
 #endif
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
 #include <immintrin.h>
 #define HAVE_AVX2_PATH 1
+/* Shorter input is not worth asking the processor what it has. */
+#define AVX2_FROM 4096
 #endif
 
 #define READ_SIZE (128 * 1024)
@@ -527,15 +530,26 @@ byte_sum(__m128i v)
 #ifdef HAVE_AVX2_PATH
 /*
  * The long scans (the count below and lf_dot) take 32 bytes at a time
- * where the processor has AVX2; the build itself assumes only SSE2.
+ * where the processor has AVX2 and the system saves its registers (XCR0
+ * bits 1 and 2); the build itself assumes only SSE2.  Asked once, on the
+ * first long scan, so that a short message never asks.
  */
 static int
 have_avx2(void)
 {
 	static int known = -1;
+	unsigned a, b, c, d, lo, hi;
 
-	if (known == -1)
-		known = __builtin_cpu_supports("avx2") ? 1 : 0;
+	if (known != -1)
+		return known;
+	known = 0;
+	if (__get_cpuid(1, &a, &b, &c, &d) && (c & bit_OSXSAVE) &&
+	    (c & bit_AVX)) {
+		__asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+		if ((lo & 6) == 6 && __get_cpuid_count(7, 0, &a, &b, &c, &d) &&
+		    (b & bit_AVX2))
+			known = 1;
+	}
 	return known;
 }
 
@@ -639,7 +653,7 @@ count_content(struct bodyfilter *bf, const char *in, size_t n)
 		return odd;
 	bf->size += (unsigned long long)(end - p);
 #ifdef HAVE_AVX2_PATH
-	if (have_avx2())
+	if (end - p >= AVX2_FROM && have_avx2())
 		p = count_avx2(p, end, &crs, &lfs, &pairs, &nuls);
 #endif
 #ifdef __SSE2__
@@ -795,7 +809,7 @@ static const unsigned char *
 lf_dot(const unsigned char *p, const unsigned char *end)
 {
 #ifdef HAVE_AVX2_PATH
-	if (have_avx2())
+	if (end - p >= AVX2_FROM && have_avx2())
 		p = lf_dot_avx2(p, end); /* the rest finds the pair at p */
 #endif
 #ifdef __SSE2__
