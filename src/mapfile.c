@@ -15,14 +15,13 @@
  * tables once the reader is a window past them: they stay in the page
  * cache, but not in this process's resident set.
  */
-#define WINDOW (1024 * 1024)
+#define WINDOW (256 * 1024)
 
 struct mapfile {
-	char *base;   /* the mapping, from a page boundary */
-	size_t len;   /* its length: up to the file's end when mapped */
-	size_t pos;   /* the next byte to hand out, from base */
-	size_t start; /* where `from' is, from base */
-	size_t kept;  /* dropped before here */
+	char *base;  /* the mapping, from a page boundary */
+	size_t len;  /* its length: up to the file's end when mapped */
+	size_t pos;  /* the next byte to hand out, from base */
+	size_t kept; /* dropped before here */
 	struct sigaction old;
 	volatile sig_atomic_t shrunk;
 };
@@ -81,7 +80,7 @@ mapfile_open(int fd, off_t from)
 	    (f = calloc(1, sizeof(*f))) == NULL)
 		return NULL;
 	f->len = (size_t)(st.st_size - at);
-	f->start = f->pos = (size_t)(from - at);
+	f->pos = (size_t)(from - at);
 	p = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE, fd, at);
 	if (p == MAP_FAILED) {
 		free(f);
@@ -134,16 +133,6 @@ int
 mapfile_shrunk(const struct mapfile *f)
 {
 	return f->shrunk;
-}
-
-void
-mapfile_rewind(struct mapfile *f)
-{
-	if (f->len > f->kept)
-		(void)madvise(f->base + f->kept, f->len - f->kept,
-		    MADV_DONTNEED);
-	f->pos = f->start;
-	f->kept = 0;
 }
 
 void

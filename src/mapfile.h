@@ -1,7 +1,7 @@
 /*
  * mapfile.h: the rest of a regular file read through a read-only mapping,
  * a window at a time, so that the page cache is read without a copy and
- * only about two windows are resident.  A file that shrinks under the
+ * only a few windows are resident.  A file that shrinks under the
  * mapping is noticed and reported, not a SIGBUS.
  */
 #ifndef OUTBOX_MAPFILE_H
@@ -28,8 +28,6 @@ size_t mapfile_next(struct mapfile *, const char **p, size_t max);
  * new end read as NUL bytes, so check this before trusting a piece.
  */
 int mapfile_shrunk(const struct mapfile *);
-/* Back to `from', for a second pass. */
-void mapfile_rewind(struct mapfile *);
 void mapfile_close(struct mapfile *);
 
 #endif

@@ -14,6 +14,13 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <immintrin.h>
+#define HAVE_AVX2_PATH 1
+/* Shorter input is not worth asking the processor what it has. */
+#define AVX2_FROM 4096
+#endif
 
 #define READ_SIZE (128 * 1024)
 /* The header block is held in memory: this is its limit. */
@@ -201,13 +208,7 @@ struct msg {
 	int fd;
 	char *rbuf;
 	size_t cap;	 /* READ_SIZE, or more while reading headers */
-	const char *in;	 /* rbuf, or a piece of map */
-	size_t off, len; /* unfiltered bytes in `in' */
-	/*
-	 * The rest of a regular file, mapped by msg_content_size: its count
-	 * and its send read the page cache without copying it.
-	 */
-	struct mapfile *map;
+	size_t off, len; /* unfiltered bytes in rbuf */
 	int eof;
 	int eightbit;
 	int finished;
@@ -241,7 +242,6 @@ msg_new(int fd)
 	}
 	m->fd = fd;
 	m->cap = READ_SIZE;
-	m->in = m->rbuf;
 	bodyfilter_init(&m->bf);
 	buf_init(&m->hdr, HEADER_MAX);
 	buf_init(&m->pre, HEADER_MAX);
@@ -253,7 +253,6 @@ msg_free(struct msg *m)
 {
 	if (m == NULL)
 		return;
-	mapfile_close(m->map);
 	free(m->rbuf);
 	free(m->f);
 	buf_free(&m->hdr);
@@ -268,7 +267,6 @@ fill(struct msg *m, struct error *err)
 	struct pollfd pfd;
 	ssize_t n;
 
-	m->in = m->rbuf;
 	/* A full buffer would read nothing and look like the end. */
 	if (m->len == m->cap)
 		return error_set(err, ERR_SOFTWARE, "message buffer full");
@@ -385,7 +383,6 @@ read_headers(struct msg *m, struct error *err)
 				return error_set(err, ERR_OSERR,
 				    "out of memory");
 			m->rbuf = nb;
-			m->in = nb;
 			m->cap *= 2;
 		}
 		if (fill(m, err) == -1)
@@ -530,6 +527,108 @@ byte_sum(__m128i v)
 }
 #endif
 
+#ifdef HAVE_AVX2_PATH
+/*
+ * The long scans (the count below and lf_dot) take 32 bytes at a time
+ * where the processor has AVX2 and the system saves its registers (XCR0
+ * bits 1 and 2); the build itself assumes only SSE2.  Asked once, on the
+ * first long scan, so that a short message never asks.
+ */
+static int
+have_avx2(void)
+{
+	static int known = -1;
+	unsigned a, b, c, d, lo, hi;
+
+	if (known != -1)
+		return known;
+	known = 0;
+	if (__get_cpuid(1, &a, &b, &c, &d) && (c & bit_OSXSAVE) &&
+	    (c & bit_AVX)) {
+		__asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+		if ((lo & 6) == 6 && __get_cpuid_count(7, 0, &a, &b, &c, &d) &&
+		    (b & bit_AVX2))
+			known = 1;
+	}
+	return known;
+}
+
+__attribute__((target("avx2"))) static inline unsigned long long
+byte_sum256(__m256i v)
+{
+	__m256i t = _mm256_sad_epu8(v, _mm256_setzero_si256());
+
+	return (unsigned long long)_mm256_extract_epi64(t, 0) +
+	    (unsigned long long)_mm256_extract_epi64(t, 1) +
+	    (unsigned long long)_mm256_extract_epi64(t, 2) +
+	    (unsigned long long)_mm256_extract_epi64(t, 3);
+}
+
+/*
+ * count_content's loop for AVX2: CRs, LFs, NULs and CRLF pairs in
+ * [p, end) while more than 32 bytes are left (the pair test reads one
+ * byte ahead); returns where it stopped.
+ */
+__attribute__((target("avx2"))) static const unsigned char *
+count_avx2(const unsigned char *p, const unsigned char *end,
+    unsigned long long *crs, unsigned long long *lfs, unsigned long long *pairs,
+    unsigned long long *nuls)
+{
+	const __m256i vlf = _mm256_set1_epi8('\n'),
+		      vcr = _mm256_set1_epi8('\r'),
+		      zero = _mm256_setzero_si256();
+
+	while (end - p > 32) {
+		__m256i acr = zero, alf = zero, apair = zero, anul = zero;
+		int k;
+
+		for (k = 0; k < 255 && end - p > 32; k++, p += 32) {
+			__m256i v = _mm256_loadu_si256(
+			    (const __m256i *)(const void *)p);
+			__m256i next = _mm256_loadu_si256(
+			    (const __m256i *)(const void *)(p + 1));
+			__m256i c = _mm256_cmpeq_epi8(v, vcr);
+
+			acr = _mm256_sub_epi8(acr, c);
+			alf = _mm256_sub_epi8(alf, _mm256_cmpeq_epi8(v, vlf));
+			anul = _mm256_sub_epi8(anul,
+			    _mm256_cmpeq_epi8(v, zero));
+			apair = _mm256_sub_epi8(apair,
+			    _mm256_and_si256(c, _mm256_cmpeq_epi8(next, vlf)));
+		}
+		*crs += byte_sum256(acr);
+		*lfs += byte_sum256(alf);
+		*nuls += byte_sum256(anul);
+		*pairs += byte_sum256(apair);
+	}
+	return p;
+}
+
+/*
+ * lf_dot's loop for AVX2, while more than 32 bytes are left: the LF of
+ * the first LF-dot pair, or where it stopped.
+ */
+__attribute__((target("avx2"))) static const unsigned char *
+lf_dot_avx2(const unsigned char *p, const unsigned char *end)
+{
+	const __m256i lf = _mm256_set1_epi8('\n'), dot = _mm256_set1_epi8('.');
+
+	while (end - p > 32) {
+		__m256i v = _mm256_loadu_si256(
+		    (const __m256i *)(const void *)p);
+		__m256i next = _mm256_loadu_si256(
+		    (const __m256i *)(const void *)(p + 1));
+		unsigned hit = (unsigned)_mm256_movemask_epi8(_mm256_and_si256(
+		    _mm256_cmpeq_epi8(v, lf), _mm256_cmpeq_epi8(next, dot)));
+
+		if (hit != 0)
+			return p + __builtin_ctz(hit);
+		p += 32;
+	}
+	return p;
+}
+#endif
+
 /*
  * Count what the body filter would make of n bytes, writing nothing.  The
  * filter keeps every byte and makes each line ending two bytes: a CRLF
@@ -553,6 +652,10 @@ count_content(struct bodyfilter *bf, const char *in, size_t n)
 	if (p == end)
 		return odd;
 	bf->size += (unsigned long long)(end - p);
+#ifdef HAVE_AVX2_PATH
+	if (end - p >= AVX2_FROM && have_avx2())
+		p = count_avx2(p, end, &crs, &lfs, &pairs, &nuls);
+#endif
 #ifdef __SSE2__
 	{
 		const __m128i vlf = _mm_set1_epi8('\n'),
@@ -602,19 +705,36 @@ count_content(struct bodyfilter *bf, const char *in, size_t n)
 
 /*
  * The rest of a regular file, from the current offset, through
- * count_content; pread leaves the offset where the message goes on.
+ * count_content.  Through a read-only mapping, so that the page cache is
+ * not copied only to be counted (the send then reads the file into a
+ * buffer small enough to stay in the processor's cache, which costs less
+ * than reading the mapping a second time); with pread where the file
+ * cannot be mapped.  Neither moves the offset, where the message goes on.
+ * -1 when the count failed, or the file shrank while it was counted.
  */
 static int
 count_file(struct msg *m, struct bodyfilter *bf, unsigned long long *odd)
 {
 	struct stat st;
+	struct mapfile *f;
+	const char *p;
+	size_t k;
 	off_t pos;
 	ssize_t n;
 	char *chunk;
+	int shrunk;
 
 	if (fstat(m->fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (pos = lseek(m->fd, 0, SEEK_CUR)) == -1 ||
-	    (chunk = malloc(READ_SIZE)) == NULL)
+	    (pos = lseek(m->fd, 0, SEEK_CUR)) == -1)
+		return -1;
+	if ((f = mapfile_open(m->fd, pos)) != NULL) {
+		while ((k = mapfile_next(f, &p, READ_SIZE)) > 0)
+			*odd += count_content(bf, p, k);
+		shrunk = mapfile_shrunk(f);
+		mapfile_close(f);
+		return shrunk ? -1 : 0;
+	}
+	if ((chunk = malloc(READ_SIZE)) == NULL)
 		return -1;
 	while ((n = pread(m->fd, chunk, READ_SIZE, pos)) != 0) {
 		if (n == -1 && errno == EINTR)
@@ -626,28 +746,6 @@ count_file(struct msg *m, struct bodyfilter *bf, unsigned long long *odd)
 	}
 	free(chunk);
 	return n == 0 ? 0 : -1;
-}
-
-/*
- * The rest of a regular file through the mapping, which is then rewound
- * for the send.  -1 when the file shrank while it was counted: the mapping
- * is closed and the send reads the file as it is.
- */
-static int
-count_map(struct msg *m, struct bodyfilter *bf, unsigned long long *odd)
-{
-	const char *p;
-	size_t n;
-
-	while ((n = mapfile_next(m->map, &p, 8 * READ_SIZE)) > 0)
-		*odd += count_content(bf, p, n);
-	if (mapfile_shrunk(m->map)) {
-		mapfile_close(m->map);
-		m->map = NULL;
-		return -1;
-	}
-	mapfile_rewind(m->map);
-	return 0;
 }
 
 unsigned long long
@@ -674,12 +772,8 @@ msg_content_size(struct msg *m)
 		return 0;
 	lines = bf.lines;
 	hcr = bf.cr;
-	odd = count_content(&bf, m->in + m->off, m->len - m->off);
-	if (!m->eof && m->map == NULL)
-		m->map = mapfile_open(m->fd, lseek(m->fd, 0, SEEK_CUR));
-	if (!m->eof &&
-	    (m->map != NULL ? count_map(m, &bf, &odd) :
-			      count_file(m, &bf, &odd)) == -1)
+	odd = count_content(&bf, m->rbuf + m->off, m->len - m->off);
+	if (!m->eof && count_file(m, &bf, &odd) == -1)
 		return 0;
 	/* A body the filter would only dot-stuff: see pump_verbatim. */
 	m->verbatim = !hcr && odd == 0;
@@ -714,6 +808,10 @@ msg_eightbit(const struct msg *m)
 static const unsigned char *
 lf_dot(const unsigned char *p, const unsigned char *end)
 {
+#ifdef HAVE_AVX2_PATH
+	if (end - p >= AVX2_FROM && have_avx2())
+		p = lf_dot_avx2(p, end); /* the rest finds the pair at p */
+#endif
 #ifdef __SSE2__
 	const __m128i lf = _mm_set1_epi8('\n'), dot = _mm_set1_epi8('.');
 
@@ -736,39 +834,6 @@ lf_dot(const unsigned char *p, const unsigned char *end)
 }
 
 /*
- * -1 with err set when the mapped file shrank: what was taken from it may
- * be NUL bytes it never held.
- */
-static int
-check_shrunk(struct msg *m, struct error *err)
-{
-	if (m->map == NULL || !mapfile_shrunk(m->map))
-		return 0;
-	return error_set(err, ERR_IO,
-	    "cannot read the message: the file became shorter while it was "
-	    "being sent");
-}
-
-/* The next piece of input, all before it taken: mapped, or read. */
-static int
-next_input(struct msg *m, struct error *err)
-{
-	const char *p = NULL;
-
-	if (m->map == NULL)
-		return fill(m, err) == -1 ? -1 : 0;
-	m->off = 0;
-	m->len = mapfile_next(m->map, &p, READ_SIZE);
-	if (check_shrunk(m, err) == -1)
-		return -1;
-	if (m->len == 0)
-		m->eof = 1;
-	else
-		m->in = p;
-	return 0;
-}
-
-/*
  * A body msg_content_size found needs nothing but dot-stuffing: CRLF
  * lines, no NUL.  It is not scanned for line endings again: raw (BDAT)
  * it is read straight into out, otherwise only the lines starting with
@@ -778,8 +843,8 @@ next_input(struct msg *m, struct error *err)
 static int
 copy_stuffed(struct msg *m, struct buf *out, struct error *err)
 {
-	const unsigned char *p = (const unsigned char *)m->in + m->off,
-			    *end = (const unsigned char *)m->in + m->len, *q;
+	const unsigned char *p = (const unsigned char *)m->rbuf + m->off,
+			    *end = (const unsigned char *)m->rbuf + m->len, *q;
 	size_t n = m->len - m->off;
 	char *o;
 
@@ -810,8 +875,7 @@ pump_verbatim(struct msg *m, struct buf *out, size_t upto, struct error *err)
 
 	while (out->len < upto) {
 		if (m->off < m->len) {
-			if (copy_stuffed(m, out, err) == -1 ||
-			    check_shrunk(m, err) == -1)
+			if (copy_stuffed(m, out, err) == -1)
 				return -1;
 			continue;
 		}
@@ -824,8 +888,8 @@ pump_verbatim(struct msg *m, struct buf *out, size_t upto, struct error *err)
 			m->finished = 1;
 			return 0;
 		}
-		if (!m->bf.raw || m->map != NULL) {
-			if (next_input(m, err) == -1)
+		if (!m->bf.raw) {
+			if (fill(m, err) == -1)
 				return -1;
 			continue;
 		}
@@ -859,12 +923,8 @@ msg_pump(struct msg *m, struct buf *out, size_t upto, struct error *err)
 		return pump_verbatim(m, out, upto, err);
 	while (out->len < upto) {
 		if (m->off < m->len) {
-			if (bodyfilter_feed(&m->bf, m->in + m->off,
-				m->len - m->off, out, err) == -1) {
-				(void)check_shrunk(m, err);
-				return -1;
-			}
-			if (check_shrunk(m, err) == -1)
+			if (bodyfilter_feed(&m->bf, m->rbuf + m->off,
+				m->len - m->off, out, err) == -1)
 				return -1;
 			m->off = m->len = 0;
 			if (m->cap > READ_SIZE)
@@ -879,7 +939,7 @@ msg_pump(struct msg *m, struct buf *out, size_t upto, struct error *err)
 			m->finished = 1;
 			return 0;
 		}
-		if (next_input(m, err) == -1)
+		if (fill(m, err) == -1)
 			return -1;
 	}
 	return 1;

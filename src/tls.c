@@ -26,8 +26,8 @@ struct tls {
 	int pin_asked;	 /* the token wanted a PIN */
 	int pin_wrong;	 /* and refused the one given */
 	char token[128]; /* its label, for messages */
-	int fd;
-	int more; /* another record of this write follows */
+	int pushing;	 /* push below is installed */
+	int more;	 /* another record of this write follows */
 };
 
 /*
@@ -40,15 +40,15 @@ struct tls {
 static ssize_t
 push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
 {
-	struct tls *s = ptr;
+	struct transport *t = ptr;
+	struct tls *s = t->ctx;
 	struct msghdr mh;
-
 	ssize_t r;
 
 	memset(&mh, 0, sizeof(mh));
 	mh.msg_iov = (struct iovec *)(uintptr_t)iov;
 	mh.msg_iovlen = (size_t)iovcnt;
-	r = sendmsg(s->fd, &mh, MSG_NOSIGNAL | (s->more ? MSG_MORE : 0));
+	r = sendmsg(t->fd, &mh, MSG_NOSIGNAL | (s->more ? MSG_MORE : 0));
 	if (r == -1)
 		gnutls_transport_set_errno(s->session, errno);
 	return r;
@@ -135,8 +135,20 @@ tls_write(struct transport *t, const void *p, size_t n, int64_t deadline,
     struct error *err)
 {
 	struct tls *s = t->ctx;
-	int r = send_records(t, p, n, deadline, err);
+	int r;
 
+	/*
+	 * Installed with the first write of several records, so that a
+	 * session of commands and a short message runs as GnuTLS's own.
+	 * GnuTLS's pull goes on reading the socket through recv_ptr.
+	 */
+	if (n > RECORD_MAX && !s->pushing) {
+		gnutls_transport_set_ptr2(s->session,
+		    (gnutls_transport_ptr_t)(intptr_t)t->fd, t);
+		gnutls_transport_set_vec_push_function(s->session, push);
+		s->pushing = 1;
+	}
+	r = send_records(t, p, n, deadline, err);
 	/* However the write ends, nothing after it waits for more. */
 	s->more = 0;
 	return r;
@@ -431,11 +443,7 @@ setup_session(struct tls *s, int fd, const struct tls_conf *c,
 	if (c->min_dh_bits > 0)
 		gnutls_dh_set_prime_bits(s->session, (unsigned)c->min_dh_bits);
 	gnutls_handshake_set_timeout(s->session, 0);
-	/* GnuTLS's own pull reads the socket; the push is ours. */
-	s->fd = fd;
-	gnutls_transport_set_ptr2(s->session,
-	    (gnutls_transport_ptr_t)(intptr_t)fd, s);
-	gnutls_transport_set_vec_push_function(s->session, push);
+	gnutls_transport_set_int(s->session, fd);
 	return 0;
 }
 

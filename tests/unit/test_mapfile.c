@@ -69,29 +69,26 @@ rss_file_kb(void)
 
 /*
  * From an offset that is not on a page boundary, in pieces of awkward
- * sizes: every byte once, in order, then the end; and the same again
- * after a rewind.
+ * sizes: every byte once, in order, then the end, again and again.
  */
 static void
 test_reads_all_from_offset(void **state)
 {
 	size_t n = 3 * MIB + 123, from = 5000, at, got;
-	int fd = temp_file(n), pass;
+	int fd = temp_file(n);
 	struct mapfile *f;
 	const char *p;
 
 	(void)state;
 	assert_non_null(f = mapfile_open(fd, (off_t)from));
-	for (pass = 0; pass < 2; pass++) {
-		at = from;
-		while ((got = mapfile_next(f, &p, 100000 + at % 777)) > 0) {
-			assert_true(expected_at(p, got, at));
-			at += got;
-		}
-		assert_int_equal(at, n);
-		assert_false(mapfile_shrunk(f));
-		mapfile_rewind(f);
+	at = from;
+	while ((got = mapfile_next(f, &p, 100000 + at % 777)) > 0) {
+		assert_true(expected_at(p, got, at));
+		at += got;
 	}
+	assert_int_equal(at, n);
+	assert_int_equal(mapfile_next(f, &p, 100), 0);
+	assert_false(mapfile_shrunk(f));
 	mapfile_close(f);
 	close(fd);
 }
@@ -164,14 +161,15 @@ test_shrinks(void **state)
 }
 
 /*
- * Memory stays flat: reading 64 MiB twice leaves no more than a few
- * windows of the file resident.
+ * Memory stays flat: while 64 MiB are read, no more than a few MiB of the
+ * file are resident (a window or two, and the kernel may map a 2 MiB
+ * folio whole).
  */
 static void
 test_resident_bounded(void **state)
 {
-	size_t n = 64 * MIB, got, at;
-	int fd = temp_file(n), pass;
+	size_t n = 64 * MIB, got, at = 0, i;
+	int fd = temp_file(n);
 	struct mapfile *f;
 	const char *p;
 	long base, peak = 0, now;
@@ -180,23 +178,20 @@ test_resident_bounded(void **state)
 	(void)state;
 	base = rss_file_kb();
 	assert_non_null(f = mapfile_open(fd, 0));
-	for (pass = 0; pass < 2; pass++) {
-		at = 0;
-		while ((got = mapfile_next(f, &p, 128 * 1024)) > 0) {
-			sum += (unsigned char)p[0] + (unsigned char)p[got - 1];
-			at += got;
-			if (at % (4 * MIB) == 0 && (now = rss_file_kb()) > peak)
-				peak = now;
-		}
-		assert_int_equal(at, n);
-		mapfile_rewind(f);
+	while ((got = mapfile_next(f, &p, 128 * 1024)) > 0) {
+		for (i = 0; i < got; i += 4096)
+			sum += (unsigned char)p[i]; /* every page touched */
+		at += got;
+		if (at % MIB == 0 && (now = rss_file_kb()) > peak)
+			peak = now;
 	}
+	assert_int_equal(at, n);
 	mapfile_close(f);
 	close(fd);
 	print_message("RssFile %ld kB before, %ld kB at most while reading "
 		      "(sum %u)\n",
 	    base, peak, sum);
-	assert_true(peak - base < 4 * 1024);
+	assert_true(peak - base < 8 * 1024);
 }
 
 int
