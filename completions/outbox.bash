@@ -149,7 +149,7 @@ _outbox()
 			--tls-host-override= --tls-key-file=
 			--tls-min-dh-prime-bits= --tls-priorities= --tls-starttls
 			--tls-trust-file= --undisclosed-recipients --user=
-			--version --warn-days=' -- "$cur"))
+			--version --warn-days= --write --yes' -- "$cur"))
 		[[ ${COMPREPLY-} == *= ]] && compopt -o nospace
 		;;
 	-*)

@@ -1,12 +1,14 @@
 # Shared helpers for the scripts in this folder; sourced, not run.
 
 # The packages that building outbox needs.
-OUTBOX_BUILD_PKGS="build-essential cmake pkg-config libgnutls28-dev libgsasl-dev libidn2-dev libcurl4-gnutls-dev libjson-c-dev libsecret-1-dev"
+OUTBOX_BUILD_PKGS="build-essential cmake pkg-config libgnutls28-dev libgsasl-dev libidn2-dev libcurl4-gnutls-dev libjson-c-dev libsecret-1-dev libexpat1-dev"
 # The packages that the unit and scripted tests need on top of those
 # (scripts/test installs only these when it runs nothing else).
 OUTBOX_UNIT_PKGS="libcmocka-dev gnutls-bin mandoc python3 clang-format"
 # The packages that all the test suites need on top of the build's.
 OUTBOX_TEST_PKGS="$OUTBOX_UNIT_PKGS postfix dovecot-core time msmtp strace"
+# integration/autoconfig mounts its test CA over /etc/ssl/certs.
+OUTBOX_TEST_PKGS="$OUTBOX_TEST_PKGS ca-certificates"
 # The real callers and servers of tests/integration/callers.py. git
 # send-email needs Mail::Address (libmailtools-perl, only recommended).
 # cron, systemd-cron, at and fail2ban are not installed: cron and

@@ -132,6 +132,8 @@ static const struct longopt {
 	{ "user", 1, 0, "user" },
 	{ "version", 0, 0, NULL },
 	{ "warn-days", 1, 0, NULL },
+	{ "write", 0, 0, NULL },
+	{ "yes", 0, 0, NULL },
 };
 
 static const struct shortopt *
@@ -319,6 +321,14 @@ parse_long(struct cli *c, int argc, char **argv, int *i, struct error *err)
 		c->configure = val;
 		return 0;
 	}
+	if (strcmp(o->name, "write") == 0) {
+		c->configure_write = 1;
+		return 0;
+	}
+	if (strcmp(o->name, "yes") == 0) {
+		c->configure_yes = 1;
+		return 0;
+	}
 	if (strcmp(o->name, "check") == 0) {
 		c->mode = CLI_CHECK;
 		return 0;
@@ -448,6 +458,14 @@ cli_parse(struct cli *c, int argc, char **argv, struct error *err)
 	if (c->host_given && c->account != NULL)
 		return error_set(err, ERR_USAGE,
 		    "cannot use both --host and --account");
+	if ((c->configure_write || c->configure_yes) &&
+	    c->mode != CLI_CONFIGURE)
+		return error_set(err, ERR_USAGE,
+		    "%s goes with --configure only",
+		    c->configure_write ? "--write" : "--yes");
+	if (c->configure_yes && !c->configure_write)
+		return error_set(err, ERR_USAGE,
+		    "--yes goes with --write only");
 	if (c->from != NULL && c->read_envelope_from)
 		return error_set(err, ERR_USAGE,
 		    "cannot use both -f and --read-envelope-from");
@@ -483,8 +501,15 @@ cli_usage(FILE *fp, const char *prog)
 	    "all is well\n"
 	    "       %s -P [options]      print the configuration in use\n"
 	    "       %s --rmqs=HOST|@DOMAIN|#QUEUE [options]\n"
-	    "       %s --configure=ADDRESS   print an account found through "
-	    "DNS\n"
+	    "       %s --configure=ADDRESS [--write [--yes]] [-a NAME] [-C FILE]\n"
+	    "                        [--passwordeval=CMD]  find the "
+	    "server (autoconfig over\n"
+	    "                        HTTPS, MX, SRV, known providers) and "
+	    "print an account;\n"
+	    "                        --write appends it to the file "
+	    "(asking first), then\n"
+	    "                        checks it as --check does when "
+	    "--passwordeval is given\n"
 	    "       %s -q [-qIID|-qRRCPT|-qSSENDER]  send what the queue "
 	    "holds, now (--flush)\n"
 	    "       %s --queue-run       send what is due (for a timer)\n"

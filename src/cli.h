@@ -15,7 +15,7 @@ enum cli_mode {
 	CLI_PRETEND,	/* -P: print the configuration */
 	CLI_SERVERINFO, /* -S: describe the server */
 	CLI_RMQS,	/* --rmqs: ask the server to run a queue (ETRN) */
-	CLI_CONFIGURE,	/* --configure: find the server through DNS */
+	CLI_CONFIGURE,	/* --configure: find the settings of an address */
 	CLI_QUEUE_RUN,	/* -q, --flush: send what the queue holds */
 	CLI_QUEUE_LIST, /* -bp, mailq: show the queue */
 	CLI_QUEUE_DROP, /* --queue-drop=ID */
@@ -44,6 +44,8 @@ struct cli {
 	int read_envelope_from;	 /* --read-envelope-from */
 	const char *rmqs;	 /* --rmqs: host, @domain or #queue */
 	const char *configure;	 /* --configure: the address to look up */
+	int configure_write;	 /* --write: append the account found */
+	int configure_yes;	 /* --yes: without asking on the terminal */
 	int warn_days;		 /* --warn-days: certificate must outlive it */
 	const char *flow;	 /* --flow: device, browser or paste */
 	int host_given;		 /* --host: no configuration files */

@@ -1,16 +1,21 @@
-/* configure.h: --configure: a configuration found through DNS SRV. */
+/*
+ * configure.h: --configure: find an address's submission server and
+ * print (with --write: append) a complete account for it.
+ */
 #ifndef OUTBOX_CONFIGURE_H
 #define OUTBOX_CONFIGURE_H
 
 #include <stdio.h>
 
+#include "cli.h"
 #include "error.h"
 
 /*
- * Look up the submission service of the address's domain (RFC 6186,
- * RFC 8314: _submissions._tcp, then _submission._tcp) and print an
- * account for it to out.
+ * Try, in order: https://autoconfig.DOMAIN/mail/config-v1.1.xml, then
+ * https://DOMAIN/.well-known/autoconfig/mail/config-v1.1.xml, then both
+ * for the domains of DOMAIN's MX host, then SRV records (RFC 6186, RFC
+ * 8314), then the table of providers; print the account to out.
  */
-int configure_print(const char *address, FILE *out, struct error *);
+int configure_run(const struct cli *, FILE *out, struct error *);
 
 #endif

@@ -166,18 +166,32 @@ note_io(struct flush *f, const struct error *err)
 	f->io_failed++;
 }
 
+/*
+ * One entry on its way: with pipelining several are at once, each with
+ * its own pending recipients and content until its outcome comes.
+ */
+struct flush_item {
+	struct queue_entry *e;
+	const char **rcpt; /* the entry's pending recipients */
+	size_t *rcpt_of;   /* their indexes in the entry */
+	int content_fd;
+};
+
 static void
-flush_release(struct flush *f, struct submit_job *job)
+flush_release(struct submit_job *job)
 {
+	struct flush_item *it = job->tag;
+
 	msg_free(job->msg);
 	job->msg = NULL;
-	if (f->content_fd != -1)
-		close(f->content_fd);
-	f->content_fd = -1;
-	free(f->rcpt);
-	free(f->rcpt_of);
-	f->rcpt = NULL;
-	f->rcpt_of = NULL;
+	job->tag = NULL;
+	if (it == NULL)
+		return;
+	if (it->content_fd != -1)
+		close(it->content_fd);
+	free(it->rcpt);
+	free(it->rcpt_of);
+	free(it);
 }
 
 static int
@@ -185,27 +199,46 @@ flush_next(void *ctx, struct submit_job *job)
 {
 	struct flush *f = ctx;
 	struct queue_entry *e;
+	struct flush_item *it;
 	struct error err;
 	size_t k, np;
 
-	while (f->i < f->n) {
-		e = f->v[f->i++];
+	for (;;) {
 		error_clear(&err);
-		if (!f->locked && queue_lock(e, &err) != 1) {
-			if (err.kind != ERR_NONE)
-				log_error(&err);
-			continue;
+		if (f->nback > 0) {
+			/* Locked still, and its attempt on disk. */
+			e = f->back[0];
+			memmove(f->back, f->back + 1,
+			    --f->nback * sizeof(f->back[0]));
+		} else if (f->i < f->n) {
+			e = f->v[f->i++];
+			if (!f->locked && queue_lock(e, &err) != 1) {
+				if (err.kind != ERR_NONE)
+					log_error(&err);
+				continue;
+			}
+		} else
+			break;
+		if ((it = calloc(1, sizeof(*it))) == NULL) {
+			if (!f->locked)
+				queue_unlock(e);
+			return 0;
 		}
-		f->rcpt = calloc(e->nrcpt + 1, sizeof(char *));
-		f->rcpt_of = calloc(e->nrcpt + 1, sizeof(size_t));
-		if (f->rcpt == NULL || f->rcpt_of == NULL) {
-			flush_release(f, job);
+		it->e = e;
+		it->content_fd = -1;
+		job->tag = it;
+		it->rcpt = calloc(e->nrcpt + 1, sizeof(char *));
+		it->rcpt_of = calloc(e->nrcpt + 1, sizeof(size_t));
+		if (it->rcpt == NULL || it->rcpt_of == NULL) {
+			flush_release(job);
+			if (!f->locked)
+				queue_unlock(e);
 			return 0;
 		}
 		for (k = np = 0; k < e->nrcpt; k++)
 			if (e->state[k] == QUEUE_PENDING) {
-				f->rcpt_of[np] = k;
-				f->rcpt[np++] = e->rcpt[k];
+				it->rcpt_of[np] = k;
+				it->rcpt[np++] = e->rcpt[k];
 			}
 		if (np == 0) {
 			/* Nobody left to try: done, or failed for some. */
@@ -217,7 +250,7 @@ flush_next(void *ctx, struct submit_job *job)
 				    &err) == -1 :
 				queue_remove(e, &err) == -1)
 				note_io(f, &err);
-			flush_release(f, job);
+			flush_release(job);
 			if (!f->locked)
 				queue_unlock(e);
 			continue;
@@ -230,30 +263,31 @@ flush_next(void *ctx, struct submit_job *job)
 		 */
 		if (!f->locked && queue_attempt(e, &err) == -1) {
 			note_io(f, &err);
-			flush_release(f, job);
+			flush_release(job);
 			queue_unlock(e);
 			f->retried++;
 			continue;
 		}
-		if ((f->content_fd = queue_content(e, &err)) == -1 ||
-		    (job->msg = msg_new(f->content_fd)) == NULL ||
+		if ((it->content_fd = queue_content(e, &err)) == -1 ||
+		    (job->msg = msg_new(it->content_fd)) == NULL ||
 		    msg_prefetch(job->msg, &err) == -1) {
 			if (err.kind == ERR_NONE)
 				error_set(&err, ERR_OSERR, "out of memory");
 			log_error(&err);
-			flush_release(f, job);
+			flush_release(job);
+			if (!f->locked)
+				queue_unlock(e);
 			continue;
 		}
 		job->smtp = f->sc->smtp;
 		job->smtp.from = e->from;
-		job->smtp.rcpt = f->rcpt;
+		job->smtp.rcpt = it->rcpt;
 		job->smtp.nrcpt = np;
 		job->smtp.eightbit = e->eightbit;
 		job->smtp.whole = msg_whole(job->msg);
 		/* Stored with CRLF and not dot-stuffed: the exact size. */
 		job->smtp.size = e->size;
-		job->smtp.more = f->i < f->n;
-		job->tag = e;
+		job->smtp.more = f->i < f->n || f->nback > 0;
 		log_info("sending queued message %s", e->id);
 		return 1;
 	}
@@ -323,6 +357,9 @@ settle(struct flush *f, struct queue_entry *e, const struct error *err,
 			    reason   ? reason :
 				line ? line :
 				       "");
+			/* What to change, where the refusal says it. */
+			if (err->hint[0] != '\0')
+				log_warn("hint: %s", err->hint);
 			/* A caller waiting for the outcome hears it itself. */
 			if (!f->locked && f->req != NULL &&
 			    notice_queue(f->req, e, err,
@@ -344,7 +381,8 @@ settle(struct flush *f, struct queue_entry *e, const struct error *err,
 		e->held = NULL;
 		if (fate == FLUSH_HELD &&
 		    asprintf(&e->held, "%s; %s, then run outbox -q",
-			line ? line : "refused", flush_fix(err)) < 0)
+			line ? line : "refused",
+			err->hint[0] != '\0' ? err->hint : flush_fix(err)) < 0)
 			e->held = NULL;
 		if (queue_save(e, &e2) == -1) {
 			size_t k, got = 0;
@@ -370,15 +408,17 @@ flush_done(void *ctx, const struct submit_job *job, const struct error *err,
     const struct smtp *s)
 {
 	struct flush *f = ctx;
-	struct queue_entry *e = job->tag;
+	struct flush_item *it = job->tag;
+	struct queue_entry *e;
 	enum flush_fate fate = flush_fate(err);
 	struct attempt at;
 	struct error e2;
 	char note[64];
 	size_t k;
 
-	if (e == NULL)
+	if (it == NULL)
 		return;
+	e = it->e;
 	error_clear(&e2);
 	/*
 	 * Whoever got it is never sent it again; whoever was refused for
@@ -386,9 +426,9 @@ flush_done(void *ctx, const struct submit_job *job, const struct error *err,
 	 */
 	for (k = 0; s != NULL && k < job->smtp.nrcpt; k++)
 		if (smtp_rcpt_delivered(s, k))
-			e->state[f->rcpt_of[k]] = QUEUE_SENT;
+			e->state[it->rcpt_of[k]] = QUEUE_SENT;
 		else if (smtp_rcpt_code(s, k) / 100 == 5)
-			e->state[f->rcpt_of[k]] = QUEUE_FAILED;
+			e->state[it->rcpt_of[k]] = QUEUE_FAILED;
 	if (fate == FLUSH_SENT) {
 		/* Marked as sent first: no later run sends it again. */
 		if (queue_sent(e, &e2) == -1)
@@ -423,14 +463,27 @@ flush_done(void *ctx, const struct submit_job *job, const struct error *err,
 	    e->id);
 	f->last_fate = fate;
 	at.from = e->from;
-	at.rcpt = f->rcpt;
+	at.rcpt = it->rcpt;
 	at.nrcpt = job->smtp.nrcpt;
 	at.size = (long long)msg_size_lf(job->msg);
 	at.queue = note;
 	attempt_log(f->prog, f->acc, f->sc, &at, err);
 	if (!f->locked)
 		queue_unlock(e);
-	flush_release(f, (struct submit_job *)job);
+	flush_release((struct submit_job *)job);
+}
+
+static void
+flush_back(void *ctx, const struct submit_job *job)
+{
+	struct flush *f = ctx;
+	struct flush_item *it = job->tag;
+
+	if (it == NULL)
+		return;
+	if (f->nback < SMTP_AHEAD_MAX)
+		f->back[f->nback++] = it->e;
+	flush_release((struct submit_job *)job);
 }
 
 /*
@@ -441,23 +494,28 @@ flush_done(void *ctx, const struct submit_job *job, const struct error *err,
 void
 flush_entries(struct flush *f)
 {
-	struct submit_job none;
 	struct error err;
 	size_t before;
+	int sent;
 
-	f->content_fd = -1;
 	error_clear(&err);
-	while (f->i < f->n) {
+	while (f->i < f->n || f->nback > 0) {
 		error_clear(&err);
 		before = f->i;
-		if (submit_session(f->sc, flush_next, flush_done, f, &err) == 0)
+		sent = f->sent;
+		if (submit_session(f->sc, flush_next, flush_done, flush_back, f,
+			&err) == 0)
+			continue;
+		/*
+		 * A server that took messages and then closed (a limit per
+		 * connection, say) is asked again; one that took none waits.
+		 */
+		if (err.kind == ERR_TEMP && f->sent > sent)
 			continue;
 		if (err.kind == ERR_TEMP || err.kind == ERR_NOHOST ||
 		    f->i == before)
 			break;
 	}
-	memset(&none, 0, sizeof(none));
-	flush_release(f, &none);
 	if (err.kind != ERR_NONE)
 		flush_defer(f, &err);
 }
@@ -480,7 +538,6 @@ flush_init(struct flush *f, const char *prog, const struct account *acc,
 	f->sc = sc;
 	f->v = v;
 	f->n = n;
-	f->content_fd = -1;
 	error_clear(&f->worst);
 	flush_policy_of(&f->pol, acc);
 }
@@ -493,11 +550,17 @@ flush_defer(struct flush *f, const struct error *err)
 	struct error e2;
 	enum flush_fate fate;
 
-	while (f->i < f->n) {
-		e = f->v[f->i++];
+	while (f->i < f->n || f->nback > 0) {
 		error_clear(&e2);
-		if (!f->locked && queue_lock(e, &e2) != 1)
-			continue;
+		if (f->nback > 0) {
+			e = f->back[0];
+			memmove(f->back, f->back + 1,
+			    --f->nback * sizeof(f->back[0]));
+		} else {
+			e = f->v[f->i++];
+			if (!f->locked && queue_lock(e, &e2) != 1)
+				continue;
+		}
 		/* Never failed for good without being tried. */
 		fate = flush_fate(err) == FLUSH_HELD ? FLUSH_HELD : FLUSH_RETRY;
 		f->last_fate = settle(f, e, err, fate);

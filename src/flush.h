@@ -67,9 +67,12 @@ struct flush {
 	size_t n, i;
 	int locked; /* the entries are locked already (a direct send) */
 	struct flush_policy pol;
-	const char **rcpt; /* the current entry's pending recipients */
-	size_t *rcpt_of;   /* their indexes in the entry */
-	int content_fd;
+	/*
+	 * Entries that went out pipelined behind one the session broke in,
+	 * unanswered: offered first on the next connection (still locked).
+	 */
+	struct queue_entry *back[SMTP_AHEAD_MAX];
+	size_t nback;
 	/* What happened, for the exit status and the caller. */
 	int sent, retried, failed, held;
 	int io_failed; /* the queue could not be updated (f->worst says) */

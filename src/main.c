@@ -67,12 +67,6 @@ newaliases(const struct cli *c, FILE *out, struct error *err)
 	return 0;
 }
 
-static int
-configure(const struct cli *c, FILE *out, struct error *err)
-{
-	return configure_print(c->configure, out, err);
-}
-
 static mode_fn *const modes[] = {
 	[CLI_SEND] = send_stdin,
 	[CLI_HELP] = help,
@@ -80,7 +74,7 @@ static mode_fn *const modes[] = {
 	[CLI_PRETEND] = send_pretend,
 	[CLI_SERVERINFO] = send_serverinfo,
 	[CLI_RMQS] = send_rmqs,
-	[CLI_CONFIGURE] = configure,
+	[CLI_CONFIGURE] = configure_run,
 	[CLI_QUEUE_RUN] = qrun_run,
 	[CLI_QUEUE_LIST] = qrun_list,
 	[CLI_QUEUE_DROP] = qrun_drop,

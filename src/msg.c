@@ -1,6 +1,8 @@
 /* msg.c: reading the message and the body filter. */
 #include "msg.h"
 
+#include "mapfile.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
@@ -199,7 +201,13 @@ struct msg {
 	int fd;
 	char *rbuf;
 	size_t cap;	 /* READ_SIZE, or more while reading headers */
-	size_t off, len; /* unfiltered bytes in rbuf */
+	const char *in;	 /* rbuf, or a piece of map */
+	size_t off, len; /* unfiltered bytes in `in' */
+	/*
+	 * The rest of a regular file, mapped by msg_content_size: its count
+	 * and its send read the page cache without copying it.
+	 */
+	struct mapfile *map;
 	int eof;
 	int eightbit;
 	int finished;
@@ -233,6 +241,7 @@ msg_new(int fd)
 	}
 	m->fd = fd;
 	m->cap = READ_SIZE;
+	m->in = m->rbuf;
 	bodyfilter_init(&m->bf);
 	buf_init(&m->hdr, HEADER_MAX);
 	buf_init(&m->pre, HEADER_MAX);
@@ -244,6 +253,7 @@ msg_free(struct msg *m)
 {
 	if (m == NULL)
 		return;
+	mapfile_close(m->map);
 	free(m->rbuf);
 	free(m->f);
 	buf_free(&m->hdr);
@@ -258,6 +268,7 @@ fill(struct msg *m, struct error *err)
 	struct pollfd pfd;
 	ssize_t n;
 
+	m->in = m->rbuf;
 	/* A full buffer would read nothing and look like the end. */
 	if (m->len == m->cap)
 		return error_set(err, ERR_SOFTWARE, "message buffer full");
@@ -374,6 +385,7 @@ read_headers(struct msg *m, struct error *err)
 				return error_set(err, ERR_OSERR,
 				    "out of memory");
 			m->rbuf = nb;
+			m->in = nb;
 			m->cap *= 2;
 		}
 		if (fill(m, err) == -1)
@@ -616,6 +628,28 @@ count_file(struct msg *m, struct bodyfilter *bf, unsigned long long *odd)
 	return n == 0 ? 0 : -1;
 }
 
+/*
+ * The rest of a regular file through the mapping, which is then rewound
+ * for the send.  -1 when the file shrank while it was counted: the mapping
+ * is closed and the send reads the file as it is.
+ */
+static int
+count_map(struct msg *m, struct bodyfilter *bf, unsigned long long *odd)
+{
+	const char *p;
+	size_t n;
+
+	while ((n = mapfile_next(m->map, &p, 8 * READ_SIZE)) > 0)
+		*odd += count_content(bf, p, n);
+	if (mapfile_shrunk(m->map)) {
+		mapfile_close(m->map);
+		m->map = NULL;
+		return -1;
+	}
+	mapfile_rewind(m->map);
+	return 0;
+}
+
 unsigned long long
 msg_content_size(struct msg *m)
 {
@@ -640,8 +674,12 @@ msg_content_size(struct msg *m)
 		return 0;
 	lines = bf.lines;
 	hcr = bf.cr;
-	odd = count_content(&bf, m->rbuf + m->off, m->len - m->off);
-	if (!m->eof && count_file(m, &bf, &odd) == -1)
+	odd = count_content(&bf, m->in + m->off, m->len - m->off);
+	if (!m->eof && m->map == NULL)
+		m->map = mapfile_open(m->fd, lseek(m->fd, 0, SEEK_CUR));
+	if (!m->eof &&
+	    (m->map != NULL ? count_map(m, &bf, &odd) :
+			      count_file(m, &bf, &odd)) == -1)
 		return 0;
 	/* A body the filter would only dot-stuff: see pump_verbatim. */
 	m->verbatim = !hcr && odd == 0;
@@ -698,6 +736,39 @@ lf_dot(const unsigned char *p, const unsigned char *end)
 }
 
 /*
+ * -1 with err set when the mapped file shrank: what was taken from it may
+ * be NUL bytes it never held.
+ */
+static int
+check_shrunk(struct msg *m, struct error *err)
+{
+	if (m->map == NULL || !mapfile_shrunk(m->map))
+		return 0;
+	return error_set(err, ERR_IO,
+	    "cannot read the message: the file became shorter while it was "
+	    "being sent");
+}
+
+/* The next piece of input, all before it taken: mapped, or read. */
+static int
+next_input(struct msg *m, struct error *err)
+{
+	const char *p = NULL;
+
+	if (m->map == NULL)
+		return fill(m, err) == -1 ? -1 : 0;
+	m->off = 0;
+	m->len = mapfile_next(m->map, &p, READ_SIZE);
+	if (check_shrunk(m, err) == -1)
+		return -1;
+	if (m->len == 0)
+		m->eof = 1;
+	else
+		m->in = p;
+	return 0;
+}
+
+/*
  * A body msg_content_size found needs nothing but dot-stuffing: CRLF
  * lines, no NUL.  It is not scanned for line endings again: raw (BDAT)
  * it is read straight into out, otherwise only the lines starting with
@@ -707,8 +778,8 @@ lf_dot(const unsigned char *p, const unsigned char *end)
 static int
 copy_stuffed(struct msg *m, struct buf *out, struct error *err)
 {
-	const unsigned char *p = (const unsigned char *)m->rbuf + m->off,
-			    *end = (const unsigned char *)m->rbuf + m->len, *q;
+	const unsigned char *p = (const unsigned char *)m->in + m->off,
+			    *end = (const unsigned char *)m->in + m->len, *q;
 	size_t n = m->len - m->off;
 	char *o;
 
@@ -739,7 +810,8 @@ pump_verbatim(struct msg *m, struct buf *out, size_t upto, struct error *err)
 
 	while (out->len < upto) {
 		if (m->off < m->len) {
-			if (copy_stuffed(m, out, err) == -1)
+			if (copy_stuffed(m, out, err) == -1 ||
+			    check_shrunk(m, err) == -1)
 				return -1;
 			continue;
 		}
@@ -752,8 +824,8 @@ pump_verbatim(struct msg *m, struct buf *out, size_t upto, struct error *err)
 			m->finished = 1;
 			return 0;
 		}
-		if (!m->bf.raw) {
-			if (fill(m, err) == -1)
+		if (!m->bf.raw || m->map != NULL) {
+			if (next_input(m, err) == -1)
 				return -1;
 			continue;
 		}
@@ -787,8 +859,12 @@ msg_pump(struct msg *m, struct buf *out, size_t upto, struct error *err)
 		return pump_verbatim(m, out, upto, err);
 	while (out->len < upto) {
 		if (m->off < m->len) {
-			if (bodyfilter_feed(&m->bf, m->rbuf + m->off,
-				m->len - m->off, out, err) == -1)
+			if (bodyfilter_feed(&m->bf, m->in + m->off,
+				m->len - m->off, out, err) == -1) {
+				(void)check_shrunk(m, err);
+				return -1;
+			}
+			if (check_shrunk(m, err) == -1)
 				return -1;
 			m->off = m->len = 0;
 			if (m->cap > READ_SIZE)
@@ -803,7 +879,7 @@ msg_pump(struct msg *m, struct buf *out, size_t upto, struct error *err)
 			m->finished = 1;
 			return 0;
 		}
-		if (fill(m, err) == -1)
+		if (next_input(m, err) == -1)
 			return -1;
 	}
 	return 1;

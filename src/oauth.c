@@ -140,15 +140,19 @@ err_lines(struct buf *eb, char *last, size_t cap, const struct oauth_opts *o)
 	eb->len -= used;
 }
 
-int
-oauth_run(const struct account *a, const char *command,
+/*
+ * Run `outbox-auth COMMAND [ARG]' with req on its standard input (wiped
+ * and freed here); who prefixes the messages ("account NAME: "), if any.
+ */
+static int
+run(const char *who, const char *command, const char *arg, struct buf *reqp,
     const struct oauth_opts *o, struct oauth_reply *reply, struct error *err)
 {
 	static const struct oauth_opts none = { 0 };
 	const char *prog = companion_path("outbox-auth");
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, er[2] = { -1, -1 };
 	int status, code;
-	struct buf req, ob, eb;
+	struct buf req = *reqp, ob, eb;
 	struct pollfd pf[2];
 	char chunk[4096], last[LINE_MAX_ERR] = "", *line = NULL;
 	const char *msg;
@@ -160,12 +164,6 @@ oauth_run(const struct account *a, const char *command,
 		o = &none;
 	reply->text = NULL;
 	reply->len = 0;
-	buf_init(&req, 64 * 1024);
-	if (request(&req, a, o) == -1) {
-		buf_wipe(&req);
-		buf_free(&req);
-		return error_set(err, ERR_OSERR, "out of memory");
-	}
 	if (pipe2(in, O_CLOEXEC) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
 	    (!o->terminal && pipe2(er, O_CLOEXEC) == -1)) {
 		error_set(err, ERR_OSERR, "pipe: %s", strerror(errno));
@@ -180,9 +178,8 @@ oauth_run(const struct account *a, const char *command,
 		if (dup2(in[0], 0) == -1 || dup2(out[1], 1) == -1 ||
 		    (er[1] != -1 && dup2(er[1], 2) == -1))
 			_exit(127);
-		if (o->force)
-			execl(prog, "outbox-auth", command, "--force",
-			    (char *)NULL);
+		if (arg != NULL)
+			execl(prog, "outbox-auth", command, arg, (char *)NULL);
 		else
 			execl(prog, "outbox-auth", command, (char *)NULL);
 		if (er[1] == -1)
@@ -259,8 +256,7 @@ oauth_run(const struct account *a, const char *command,
 			error_set(err,
 			    code == 128 ? ERR_SOFTWARE :
 					  error_kind_of_exit(code),
-			    "account %s: outbox-auth %s failed", a->name,
-			    command);
+			    "%soutbox-auth %s failed", who, command);
 			err->said = 1;
 			return -1;
 		}
@@ -268,8 +264,7 @@ oauth_run(const struct account *a, const char *command,
 			return error_set(err,
 			    code == 128 ? ERR_SOFTWARE :
 					  error_kind_of_exit(code),
-			    "account %s: outbox-auth %s failed (%s %d)",
-			    a->name, command,
+			    "%soutbox-auth %s failed (%s %d)", who, command,
 			    WIFEXITED(status) ? "exit status" : "signal",
 			    WIFEXITED(status) ? code : WTERMSIG(status));
 		error_set(err,
@@ -298,6 +293,38 @@ fail_pipes:
 			close(er[i]);
 	}
 	return -1;
+}
+
+int
+oauth_run(const struct account *a, const char *command,
+    const struct oauth_opts *o, struct oauth_reply *reply, struct error *err)
+{
+	struct buf req;
+	char who[300];
+
+	buf_init(&req, 64 * 1024);
+	if (request(&req, a, o != NULL ? o : &(struct oauth_opts){ 0 }) == -1) {
+		buf_wipe(&req);
+		buf_free(&req);
+		return error_set(err, ERR_OSERR, "out of memory");
+	}
+	snprintf(who, sizeof(who), "account %s: ", a->name);
+	return run(who, command, o != NULL && o->force ? "--force" : NULL, &req,
+	    o, reply, err);
+}
+
+int
+oauth_run_plain(const char *command, const char *arg, const char *text,
+    const struct oauth_opts *o, struct oauth_reply *reply, struct error *err)
+{
+	struct buf req;
+
+	buf_init(&req, 64 * 1024);
+	if (buf_add(&req, text, strlen(text)) == -1) {
+		buf_free(&req);
+		return error_set(err, ERR_OSERR, "out of memory");
+	}
+	return run("", command, arg, &req, o, reply, err);
 }
 
 const char *

@@ -38,6 +38,12 @@ struct oauth_opts {
  */
 int oauth_run(const struct account *a, const char *command,
     const struct oauth_opts *, struct oauth_reply *reply, struct error *err);
+/*
+ * Run `outbox-auth COMMAND [ARG]' without an account: text (key=value
+ * lines) is its request; otherwise as oauth_run.
+ */
+int oauth_run_plain(const char *command, const char *arg, const char *text,
+    const struct oauth_opts *, struct oauth_reply *reply, struct error *err);
 /* The value of key in a reply, in a static-free way: NULL when absent. */
 const char *oauth_value(const struct oauth_reply *, const char *key,
     size_t *len);

@@ -24,6 +24,27 @@
 #define EHLO_KEEP 4096
 /* What one group of commands may take, at most. */
 #define OUT_MAX (64 * 1024 * 1024)
+/*
+ * Content sent ahead of the replies that would tell whether it is
+ * wanted: a failed transaction wastes at most this much (RFC 3030 2).
+ */
+#define AHEAD_BYTES (256 * 1024)
+
+/*
+ * A transaction's own state: what smtp_next sets up afresh, and what a
+ * transaction sent ahead (smtp_ahead) keeps until its replies come.
+ */
+struct smtp_txn {
+	struct smtp_params p;
+	int *rcpt_code;
+	char *delivered;
+	char **ascii;
+	int utf8;
+	int bdat;
+	int body_sent;
+	int reset;		 /* RSET went before its MAIL */
+	unsigned long long sent; /* content bytes sent ahead */
+};
 
 struct smtp {
 	struct smtp_params p;
@@ -71,6 +92,15 @@ struct smtp {
 	struct error envelope_err;
 	/* In a transaction: a refusal ends it, not the session. */
 	int session_ok;
+	/*
+	 * RFC 2920 3.1: transactions whose commands (and content) went out
+	 * behind the current one's, oldest first; their replies follow its
+	 * own.  ahead_body: the newest one's content is being sent.
+	 */
+	struct smtp_txn *ahead; /* SMTP_AHEAD_MAX, made when first used */
+	size_t ahead_first, nahead;
+	unsigned long long ahead_bytes;
+	int ahead_body;
 };
 
 static const char *const state_names[] = {
@@ -88,6 +118,7 @@ static const char *const state_names[] = {
 	[SMTP_S_DOT] = "DOT",
 	[SMTP_S_ETRN] = "ETRN",
 	[SMTP_S_RSET] = "RSET",
+	[SMTP_S_RESET] = "RESET",
 	[SMTP_S_READY] = "READY",
 	[SMTP_S_DONE] = "DONE",
 	[SMTP_S_FAILED] = "FAILED",
@@ -194,6 +225,15 @@ give_up(struct smtp *s)
 	 * connection itself is lost or must be dropped.
 	 */
 	if (s->p.more && !s->drop && s->session_ok) {
+		/*
+		 * The next transaction went out already: it follows a dot,
+		 * which ends a transaction whatever its reply, or begins
+		 * with an RSET of its own.
+		 */
+		if (s->nahead > 0) {
+			smtp_enter(s, SMTP_S_READY);
+			return SMTP_A_NEXT;
+		}
 		smtp_enter(s, SMTP_S_RSET);
 		send_line(s, NULL, "RSET");
 		return SMTP_A_READ;
@@ -223,6 +263,59 @@ fail(struct smtp *s, enum error_kind kind, const struct reply *r,
 	if (r != NULL)
 		error_set_reply(&s->err, r->code, r->text.data, r->text.len);
 	return give_up(s);
+}
+
+/* A transaction's per-recipient arrays, for p. */
+static int
+txn_init(struct smtp_txn *t, const struct smtp_params *p)
+{
+	memset(t, 0, sizeof(*t));
+	t->p = *p;
+	t->rcpt_code = calloc(p->nrcpt + 1, sizeof(int));
+	t->delivered = calloc(p->nrcpt + 1, 1);
+	t->ascii = calloc(p->nrcpt + 1, sizeof(char *));
+	if (t->rcpt_code == NULL || t->delivered == NULL || t->ascii == NULL) {
+		free(t->rcpt_code);
+		free(t->delivered);
+		free(t->ascii);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+txn_free(struct smtp_txn *t)
+{
+	free(t->rcpt_code);
+	free(t->delivered);
+	for (size_t i = 0; t->ascii != NULL && i <= t->p.nrcpt; i++)
+		free(t->ascii[i]);
+	free(t->ascii);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Exchange the current transaction's state with t's. */
+static void
+txn_swap(struct smtp *s, struct smtp_txn *t)
+{
+	struct smtp_txn cur = { 0 };
+
+	/* reset and sent stay 0: they belong to a transaction ahead. */
+	cur.p = s->p;
+	cur.rcpt_code = s->rcpt_code;
+	cur.delivered = s->delivered;
+	cur.ascii = s->ascii;
+	cur.utf8 = s->utf8;
+	cur.bdat = s->bdat;
+	cur.body_sent = s->body_sent;
+	s->p = t->p;
+	s->rcpt_code = t->rcpt_code;
+	s->delivered = t->delivered;
+	s->ascii = t->ascii;
+	s->utf8 = t->utf8;
+	s->bdat = t->bdat;
+	s->body_sent = t->body_sent;
+	*t = cur;
 }
 
 struct smtp *
@@ -264,6 +357,10 @@ smtp_free(struct smtp *s)
 		free(s->ascii[i]);
 	free(s->ascii);
 	free(s->delivered);
+	for (; s->nahead > 0; s->nahead--)
+		txn_free(&s->ahead[(s->ahead_first + s->nahead - 1) %
+		    SMTP_AHEAD_MAX]);
+	free(s->ahead);
 	free(s);
 }
 
@@ -1076,6 +1173,20 @@ on_rset(struct smtp *s, const struct reply *r)
 	return give_up(s);
 }
 
+/* The RSET that began a transaction sent ahead. */
+static enum smtp_action
+on_reset(struct smtp *s, const struct reply *r)
+{
+	if (reply_class(r) == 2) {
+		smtp_enter(s, SMTP_S_MAIL);
+		return SMTP_A_READ;
+	}
+	/* What the server makes of the commands behind it is unknown. */
+	s->session_ok = 0;
+	s->p.more = 0;
+	return fail(s, kind_for(r, ERR_PROTOCOL), r, "the server refused RSET");
+}
+
 /*
  * One recipient the LMTP server did not deliver to: every one is named,
  * with its reply; any permanent refusal makes the whole a permanent one.
@@ -1249,6 +1360,8 @@ dispatch(struct smtp *s, const struct reply *r)
 		return on_etrn(s, r);
 	case SMTP_S_RSET:
 		return on_rset(s, r);
+	case SMTP_S_RESET:
+		return on_reset(s, r);
 	default:
 		s->drop = 1;
 		return fail(s, ERR_PROTOCOL, r,
@@ -1290,6 +1403,26 @@ smtp_body_done(struct smtp *s, unsigned long long size)
 {
 	char shown[64];
 
+	if (s->ahead_body) {
+		struct smtp_txn
+		    *t = &s->ahead[(s->ahead_first + s->nahead - 1) %
+			SMTP_AHEAD_MAX];
+
+		s->ahead_body = 0;
+		t->body_sent = 1;
+		t->sent = size;
+		s->ahead_bytes += size;
+		if (s->trace != NULL) {
+			snprintf(shown, sizeof(shown), "BDAT %llu LAST", size);
+			s->trace(s->trace_ctx, SMTP_TRACE_SEND, shown);
+			snprintf(shown, sizeof(shown),
+			    "(%llu bytes of content)", size);
+			s->trace(s->trace_ctx, SMTP_TRACE_SEND, shown);
+		}
+		if (!t->p.more)
+			send_line(s, NULL, "QUIT");
+		return checked(s, SMTP_A_READ);
+	}
 	if (s->trace != NULL && s->bdat) {
 		snprintf(shown, sizeof(shown), "BDAT %llu LAST", size);
 		s->trace(s->trace_ctx, SMTP_TRACE_SEND, shown);
@@ -1345,11 +1478,13 @@ smtp_next(struct smtp *s, const struct smtp_params *p)
 	char *got, **ascii;
 	size_t i;
 
-	if (s->state != SMTP_S_READY) {
+	if (s->state != SMTP_S_READY || s->nahead > 0) {
 		s->drop = 1;
+		s->p.more = 0;
 		return fail(s, ERR_SOFTWARE, NULL,
-		    "a transaction was started in state %s",
-		    smtp_state_name(s->state));
+		    "a transaction was started in state %s%s",
+		    smtp_state_name(s->state),
+		    s->nahead > 0 ? " with transactions ahead" : "");
 	}
 	codes = calloc(p->nrcpt + 1, sizeof(int));
 	got = calloc(p->nrcpt + 1, 1);
@@ -1384,4 +1519,141 @@ smtp_quit(struct smtp *s)
 	send_line(s, NULL, "QUIT");
 	smtp_enter(s, SMTP_S_DONE);
 	return checked(s, SMTP_A_DONE);
+}
+
+int
+smtp_ahead_room(const struct smtp *s)
+{
+	const struct smtp_txn *last;
+
+	if (!(s->caps & SMTP_CAP_PIPELINING) || s->p.lmtp || s->ahead_body ||
+	    s->nahead >= SMTP_AHEAD_MAX || s->ahead_bytes >= AHEAD_BYTES)
+		return 0;
+	if (s->nahead > 0) {
+		last = &s->ahead[(s->ahead_first + s->nahead - 1) %
+		    SMTP_AHEAD_MAX];
+		return last->p.more && last->body_sent;
+	}
+	/* The current one: all of it sent, its outcome not known yet. */
+	return s->p.more && s->body_sent && s->session_ok &&
+	    (s->state == SMTP_S_MAIL || s->state == SMTP_S_RCPT ||
+		s->state == SMTP_S_DOT);
+}
+
+int
+smtp_ahead(struct smtp *s, const struct smtp_params *p, struct error *err)
+{
+	struct smtp_txn *t;
+	struct buf b;
+	int prev_bdat, joins = 0;
+	size_t i, start;
+
+	if (!smtp_ahead_room(s))
+		return error_set(err, ERR_SOFTWARE,
+		    "no room for a transaction ahead");
+	if (s->ahead == NULL &&
+	    (s->ahead = calloc(SMTP_AHEAD_MAX, sizeof(*s->ahead))) == NULL)
+		return error_set(err, ERR_OSERR, "out of memory");
+	prev_bdat = s->nahead > 0 ?
+	    s->ahead[(s->ahead_first + s->nahead - 1) % SMTP_AHEAD_MAX].bdat :
+	    s->bdat;
+	t = &s->ahead[(s->ahead_first + s->nahead) % SMTP_AHEAD_MAX];
+	if (txn_init(t, p) == -1)
+		return error_set(err, ERR_OSERR, "out of memory");
+	/* The checks and commands of enter_mail, on t's envelope. */
+	txn_swap(s, t);
+	if ((s->p.dsn_notify != NULL || s->p.dsn_return != NULL) &&
+	    !(s->caps & SMTP_CAP_DSN))
+		error_set(err, ERR_UNAVAILABLE,
+		    "the server does not "
+		    "support delivery status notifications (DSN)");
+	else if (s->p.requiretls &&
+	    (!s->tls || !(s->caps & SMTP_CAP_REQUIRETLS)))
+		error_set(err, s->tls ? ERR_UNAVAILABLE : ERR_CONFIG,
+		    "requiretls is on but the %s: the message was not sent",
+		    s->tls ? "server does not offer REQUIRETLS (RFC 8689)" :
+			     "session is not encrypted (set tls on)");
+	else if (s->p.size > 0 && (s->caps & SMTP_CAP_SIZE) &&
+	    s->size_limit > 0 && s->p.size > s->size_limit)
+		error_set(err, ERR_DATA,
+		    "the message is %llu bytes, larger than the %llu bytes "
+		    "the server takes (SIZE)",
+		    s->p.size, s->size_limit);
+	else
+		envelope_forms(s, err);
+	if (err->kind != ERR_NONE) {
+		txn_swap(s, t);
+		txn_free(t);
+		return -1;
+	}
+	s->bdat = s->p.whole && (s->caps & SMTP_CAP_CHUNKING);
+	start = s->out.len;
+	if (prev_bdat)
+		send_line(s, NULL, "RSET");
+	buf_init(&b, OUT_MAX);
+	if (mail_params(s, &b) != 0)
+		s->broken = 1;
+	send_with_params(s, "MAIL FROM", envelope_addr(s, 0), &b);
+	for (i = 0; i < s->p.nrcpt; i++)
+		send_rcpt(s, i);
+	if (!s->bdat)
+		send_line(s, NULL, "DATA");
+	else if (s->p.nrcpt == 1)
+		joins = 1;
+	if (s->injected || s->broken) {
+		/* Nothing of this one goes; the session goes on. */
+		error_set(err, s->injected ? ERR_DATA : ERR_OSERR,
+		    s->injected ? "refused to send a command whose argument "
+				  "holds CR, LF or NUL" :
+				  "out of memory for the commands");
+		s->out.len = start;
+		s->injected = s->broken = 0;
+		txn_swap(s, t);
+		txn_free(t);
+		return -1;
+	}
+	txn_swap(s, t);
+	t->reset = prev_bdat;
+	s->nahead++;
+	s->ahead_body = joins;
+	return joins;
+}
+
+void
+smtp_ahead_body_lost(struct smtp *s)
+{
+	s->ahead_body = 0;
+}
+
+size_t
+smtp_ahead_count(const struct smtp *s)
+{
+	return s->nahead;
+}
+
+enum smtp_action
+smtp_resume(struct smtp *s)
+{
+	struct smtp_txn *t = &s->ahead[s->ahead_first];
+	int reset = t->reset;
+
+	if (s->state != SMTP_S_READY || s->nahead == 0) {
+		s->drop = 1;
+		s->p.more = 0;
+		return fail(s, ERR_SOFTWARE, NULL,
+		    "a transaction was resumed in state %s",
+		    smtp_state_name(s->state));
+	}
+	s->ahead_bytes -= t->sent;
+	txn_swap(s, t);
+	smtp_enter(s, reset ? SMTP_S_RESET : SMTP_S_MAIL);
+	txn_free(t);
+	s->ahead_first = (s->ahead_first + 1) % SMTP_AHEAD_MAX;
+	s->nahead--;
+	s->rcpt_i = 0;
+	s->accepted = 0;
+	s->session_ok = 1;
+	error_clear(&s->err);
+	error_clear(&s->envelope_err);
+	return SMTP_A_READ;
 }

@@ -12,6 +12,14 @@
 #include "error.h"
 #include "reply.h"
 
+/*
+ * RFC 2920: transactions whose commands may go out behind the current
+ * one before its replies came.  Each costs the server a few reply lines
+ * (some 150 bytes) it must be able to write while the client is still
+ * writing: 64 keep them well inside the smallest socket buffers.
+ */
+#define SMTP_AHEAD_MAX 64
+
 enum smtp_action {
 	SMTP_A_READ, /* flush the output, read one reply, smtp_on_reply */
 	SMTP_A_TLS,  /* flush, start TLS, then smtp_tls_started */
@@ -47,6 +55,7 @@ enum smtp_state {
 	SMTP_S_DOT,
 	SMTP_S_ETRN,
 	SMTP_S_RSET,  /* a refused transaction is being cleared */
+	SMTP_S_RESET, /* a transaction sent ahead began with RSET */
 	SMTP_S_READY, /* between transactions, waiting for smtp_next */
 	SMTP_S_DONE,
 	SMTP_S_FAILED,
@@ -135,6 +144,29 @@ enum smtp_action smtp_next(struct smtp *, const struct smtp_params *);
 enum smtp_action smtp_auth_retry(struct smtp *, const char *token);
 /* After SMTP_A_NEXT: nothing more to send; QUIT, then SMTP_A_DONE. */
 enum smtp_action smtp_quit(struct smtp *);
+
+/*
+ * A queue flush in few round trips (RFC 2920 3.1, RFC 3030 4): while the
+ * engine waits for replies, the next transaction may go out behind the
+ * current one.  smtp_ahead_room says whether one may now: the server
+ * pipelines, the newest transaction said more follow and its content is
+ * on its way, and the window has room.  smtp_ahead queues its commands
+ * (after a BDAT transaction, RSET first: RFC 3030 leaves open whether a
+ * refused BDAT ends the transaction) and returns 1 when its content joins
+ * them (send it as smtp_bdat says, then smtp_body_done), 0 when it waits
+ * for the replies, -1 when the engine refused it without sending
+ * anything (err: its outcome; the session goes on).  When a transaction
+ * ends with transactions ahead, SMTP_A_NEXT is followed by smtp_resume,
+ * which makes the oldest of them the current one.  Each keeps its own
+ * outcome; a session that breaks takes those ahead with it.
+ */
+int smtp_ahead_room(const struct smtp *);
+int smtp_ahead(struct smtp *, const struct smtp_params *, struct error *);
+/* The content smtp_ahead asked for could not be read: not sent. */
+void smtp_ahead_body_lost(struct smtp *);
+/* Transactions ahead of the current one. */
+size_t smtp_ahead_count(const struct smtp *);
+enum smtp_action smtp_resume(struct smtp *);
 
 /* Bytes to send; the driver takes them and empties the buffer. */
 struct buf *smtp_output(struct smtp *);

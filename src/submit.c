@@ -230,6 +230,102 @@ send_body(struct lineio *l, struct msg *m, struct smtp *s, struct error *err,
 	}
 }
 
+/* The engine's commands into the write buffer. */
+static int
+take_output(struct lineio *l, struct smtp *s, struct error *err)
+{
+	struct buf *o = smtp_output(s);
+
+	if (o->len == 0)
+		return 0;
+	if (buf_add(lineio_wbuf(l), o->data, o->len) == -1)
+		return error_set(err, ERR_OSERR, "out of memory");
+	if (smtp_output_secret(s)) {
+		lineio_secret(l);
+		buf_wipe(o);
+	}
+	o->len = 0;
+	return 0;
+}
+
+/* The messages of a session whose outcome is still to come, oldest first. */
+struct inflight {
+	struct submit_job *job; /* grown as the window fills */
+	size_t n, cap;
+	int exhausted; /* next() said there is no more */
+};
+
+static int
+inflight_room(struct inflight *q)
+{
+	size_t cap = q->cap ? 2 * q->cap : 4;
+	struct submit_job *v;
+
+	if (q->n < q->cap)
+		return 0;
+	if (cap > 1 + SMTP_AHEAD_MAX)
+		cap = 1 + SMTP_AHEAD_MAX;
+	if (cap <= q->cap)
+		return -1; /* the engine's window is smaller: never */
+	if ((v = realloc(q->job, cap * sizeof(*v))) == NULL)
+		return -1;
+	memset(v + q->cap, 0, (cap - q->cap) * sizeof(*v));
+	q->job = v;
+	q->cap = cap;
+	return 0;
+}
+
+/*
+ * Before waiting for replies: the next transactions go out behind the
+ * current one (RFC 2920 3.1), with their content where it may join them
+ * (RFC 3030 4), as far as the engine's window goes.
+ */
+static int
+send_ahead(struct lineio *l, struct smtp *s, struct inflight *q,
+    submit_next_fn *next, submit_done_fn *done, void *ctx, struct error *err)
+{
+	struct submit_job nj;
+	struct error le;
+	int r;
+
+	/*
+	 * In batches: topped up only once half the window is answered, so
+	 * that the server, working through the other half, has the next
+	 * batch before it runs out.
+	 */
+	if (smtp_ahead_count(s) > SMTP_AHEAD_MAX / 2)
+		return 0;
+	while (!q->exhausted && smtp_ahead_room(s)) {
+		if (inflight_room(q) == -1)
+			return error_set(err, ERR_OSERR, "out of memory");
+		memset(&nj, 0, sizeof(nj));
+		if (next(ctx, &nj) != 1) {
+			q->exhausted = 1;
+			break;
+		}
+		error_clear(&le);
+		if ((r = smtp_ahead(s, &nj.smtp, &le)) == -1) {
+			/* Refused before a byte of it went: its own outcome. */
+			done(ctx, &nj, &le, NULL);
+			continue;
+		}
+		q->job[q->n++] = nj;
+		if (take_output(l, s, err) == -1)
+			return -1;
+		if (r == 1) {
+			if (send_bdat(l, nj.msg, &le) == -1) {
+				/* It waits for its turn, and fails then. */
+				smtp_ahead_body_lost(s);
+				continue;
+			}
+			smtp_body_done(s, msg_size(nj.msg));
+			if (take_output(l, s, err) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
 /*
  * One connection, one transaction after another: next() hands over each
  * message (job->smtp.more says whether another may follow), done() hears
@@ -237,7 +333,7 @@ send_body(struct lineio *l, struct msg *m, struct smtp *s, struct error *err,
  */
 int
 submit_session(const struct submit_conf *c0, submit_next_fn *next,
-    submit_done_fn *done, void *ctx, struct error *err)
+    submit_done_fn *done, submit_back_fn *back, void *ctx, struct error *err)
 {
 	/* This server of the host list: c0 with its name (and TLS name). */
 	struct submit_conf hc = *c0;
@@ -247,16 +343,26 @@ submit_session(const struct submit_conf *c0, submit_next_fn *next,
 	struct transport *t = NULL, *tt;
 	struct lineio *l = NULL;
 	struct smtp *s = NULL;
-	struct submit_job job;
+	struct inflight *q;
 	struct reply r;
-	struct buf *o;
 	enum smtp_action act;
 	struct net_target nt;
-	int fd, ret = -1, io_failed, pending;
+	struct error oe;
+	size_t k;
+	int fd, ret = -1, io_failed;
+	/* The current job went out pipelined, and no reply of its came. */
+	int unanswered = 0;
 
-	memset(&job, 0, sizeof(job));
-	if ((pending = next(ctx, &job)) != 1)
+	if ((q = calloc(1, sizeof(*q))) == NULL || inflight_room(q) == -1) {
+		free(q);
+		return error_set(err, ERR_OSERR, "out of memory");
+	}
+	if (next(ctx, q->job) != 1) {
+		free(q->job);
+		free(q);
 		return 0;
+	}
+	q->n = 1;
 	reply_init(&r);
 next_host:
 	if (hi < c0->nhosts) {
@@ -275,10 +381,10 @@ next_host:
 	nt.proxy_user = c->proxy_user;
 	nt.proxy_password = c->proxy_password;
 	/* An OAuth token, from the cache when it is still good. */
-	if (hi == 0 && c->fresh_token != NULL && job.smtp.token_retry &&
-	    job.smtp.password == NULL &&
-	    c->fresh_token(c->token_arg, 0, &job.smtp.password,
-		&job.smtp.oauth_mechs, err) == -1)
+	if (hi == 0 && c->fresh_token != NULL && q->job->smtp.token_retry &&
+	    q->job->smtp.password == NULL &&
+	    c->fresh_token(c->token_arg, 0, &q->job->smtp.password,
+		&q->job->smtp.oauth_mechs, err) == -1)
 		goto out;
 	if (c->socket_path != NULL)
 		log_info("connecting to socket %s", c->socket_path);
@@ -304,7 +410,7 @@ next_host:
 		t = tt;
 	}
 	if ((l = lineio_new(t, REPLY_LINE_MAX)) == NULL ||
-	    (s = smtp_new(&job.smtp, trace, NULL)) == NULL) {
+	    (s = smtp_new(&q->job->smtp, trace, NULL)) == NULL) {
 		error_set(err, ERR_OSERR, "out of memory");
 		goto out;
 	}
@@ -317,20 +423,14 @@ next_host:
 		goto out;
 	}
 	for (;;) {
-		o = smtp_output(s);
-		if (o->len > 0) {
-			if (buf_add(lineio_wbuf(l), o->data, o->len) == -1) {
-				error_set(err, ERR_OSERR, "out of memory");
-				goto out;
-			}
-			if (smtp_output_secret(s)) {
-				lineio_secret(l);
-				buf_wipe(o);
-			}
-			o->len = 0;
-		}
+		if (take_output(l, s, err) == -1)
+			goto out;
 		switch (act) {
 		case SMTP_A_READ:
+			/* Only what would otherwise wait for this reply. */
+			if (lineio_buffered(l) == 0 &&
+			    send_ahead(l, s, q, next, done, ctx, err) == -1)
+				goto out;
 			if (lineio_flush(l,
 				transport_deadline_in(smtp_wait_seconds(s)),
 				err) == -1 ||
@@ -343,6 +443,7 @@ next_host:
 				goto out;
 			}
 			nreplies++;
+			unanswered = 0;
 			act = smtp_on_reply(s, &r);
 			break;
 		case SMTP_A_TLS:
@@ -357,11 +458,11 @@ next_host:
 		case SMTP_A_BODY:
 			/* BDAT joins the flight the envelope may be in. */
 			if (smtp_bdat(s)) {
-				if (send_bdat(l, job.msg, err) == -1) {
+				if (send_bdat(l, q->job->msg, err) == -1) {
 					act = smtp_abort(s, err);
 					break;
 				}
-				act = smtp_body_done(s, msg_size(job.msg));
+				act = smtp_body_done(s, msg_size(q->job->msg));
 				break;
 			}
 			io_failed = 0;
@@ -369,13 +470,14 @@ next_host:
 				transport_deadline_in(smtp_wait_seconds(s)),
 				err) == -1)
 				goto out;
-			if (send_body(l, job.msg, s, err, &io_failed) == -1) {
+			if (send_body(l, q->job->msg, s, err, &io_failed) ==
+			    -1) {
 				if (io_failed)
 					goto out;
 				act = smtp_abort(s, err);
 				break;
 			}
-			act = smtp_body_done(s, msg_size(job.msg));
+			act = smtp_body_done(s, msg_size(q->job->msg));
 			break;
 		case SMTP_A_TOKEN: {
 			const char *token = NULL, *mechs = NULL;
@@ -395,11 +497,20 @@ next_host:
 			break;
 		}
 		case SMTP_A_NEXT:
-			done(ctx, &job, smtp_error(s), s);
-			memset(&job, 0, sizeof(job));
-			if ((pending = next(ctx, &job)) == 1)
-				act = smtp_next(s, &job.smtp);
-			else
+			oe = *smtp_error(s);
+			if (oe.kind != ERR_NONE)
+				add_hint(c, &oe);
+			done(ctx, q->job, &oe, s);
+			memmove(&q->job[0], &q->job[1],
+			    (q->n - 1) * sizeof(q->job[0]));
+			memset(&q->job[--q->n], 0, sizeof(q->job[0]));
+			if (q->n > 0) {
+				act = smtp_resume(s);
+				unanswered = 1;
+			} else if (!q->exhausted && next(ctx, q->job) == 1) {
+				q->n = 1;
+				act = smtp_next(s, &q->job->smtp);
+			} else
 				act = smtp_quit(s);
 			break;
 		case SMTP_A_DONE:
@@ -412,9 +523,9 @@ next_host:
 			*err = *smtp_error(s);
 			err->kind = ERR_NONE;
 			err->msg[0] = '\0';
-			if (pending)
-				done(ctx, &job, err, s);
-			pending = 0;
+			if (q->n > 0)
+				done(ctx, q->job, err, s);
+			q->n = 0;
 			ret = 0;
 			goto out;
 		case SMTP_A_FAIL:
@@ -460,13 +571,20 @@ out:
 		if (c->plain_used != NULL)
 			*c->plain_used = 1;
 	}
-	if (pending == 1 && ret == -1)
-		done(ctx, &job, err, s);
+	for (k = 0; ret == -1 && k < q->n; k++) {
+		if ((k > 0 || unanswered) && back != NULL)
+			back(ctx, &q->job[k]);
+		else
+			/* Those ahead: none of theirs was answered. */
+			done(ctx, &q->job[k], err, k == 0 ? s : NULL);
+	}
 	smtp_free(s);
 	lineio_free(l);
 	if (t != NULL)
 		transport_close(t);
 	reply_free(&r);
+	free(q->job);
+	free(q);
 	return ret;
 }
 
@@ -503,5 +621,5 @@ submit(const struct submit_conf *c, struct msg *m, struct error *err)
 {
 	struct one o = { c, m, 0 };
 
-	return submit_session(c, one_next, one_done, &o, err);
+	return submit_session(c, one_next, one_done, NULL, &o, err);
 }

@@ -70,11 +70,19 @@ typedef void submit_done_fn(void *ctx, const struct submit_job *,
     const struct error *, const struct smtp *s);
 
 /*
+ * A job whose commands went out behind another's (pipelined) when the
+ * session broke before any reply of its own came: the caller may offer
+ * it again, on this connection's successor.
+ */
+typedef void submit_back_fn(void *ctx, const struct submit_job *);
+
+/*
  * Several messages over one connection: 0 when the session ended well
  * (each message's own outcome went to done), -1 with err when it broke.
- * Nothing to send is 0 without connecting.
+ * Nothing to send is 0 without connecting.  back may be NULL: then such
+ * jobs share the session's outcome, as the one it broke in does.
  */
 int submit_session(const struct submit_conf *, submit_next_fn *,
-    submit_done_fn *, void *ctx, struct error *);
+    submit_done_fn *, submit_back_fn *back, void *ctx, struct error *);
 
 #endif

@@ -11,8 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+/* The most plaintext a TLS record holds (RFC 8446 5.1, RFC 5246 6.2.1). */
+#define RECORD_MAX 16384
 
 struct tls {
 	gnutls_session_t session;
@@ -22,7 +26,33 @@ struct tls {
 	int pin_asked;	 /* the token wanted a PIN */
 	int pin_wrong;	 /* and refused the one given */
 	char token[128]; /* its label, for messages */
+	int fd;
+	int more; /* another record of this write follows */
 };
+
+/*
+ * GnuTLS pushes each record on its own, and the socket has TCP_NODELAY:
+ * one segment (and, on loopback, one trip through the receiving stack)
+ * per 16 KiB record.  Every record of a write but the last goes with
+ * MSG_MORE, so that TCP fills its segments; the last one pushes them.
+ * giovec_t is laid out as struct iovec (GnuTLS's own push casts it so).
+ */
+static ssize_t
+push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
+{
+	struct tls *s = ptr;
+	struct msghdr mh;
+
+	ssize_t r;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = (struct iovec *)(uintptr_t)iov;
+	mh.msg_iovlen = (size_t)iovcnt;
+	r = sendmsg(s->fd, &mh, MSG_NOSIGNAL | (s->more ? MSG_MORE : 0));
+	if (r == -1)
+		gnutls_transport_set_errno(s->session, errno);
+	return r;
+}
 
 static int
 want(struct transport *t)
@@ -70,15 +100,18 @@ tls_read(struct transport *t, void *p, size_t n, int64_t deadline,
 }
 
 static int
-tls_write(struct transport *t, const void *p, size_t n, int64_t deadline,
+send_records(struct transport *t, const char *c, size_t n, int64_t deadline,
     struct error *err)
 {
 	struct tls *s = t->ctx;
-	const char *c = p;
 	ssize_t r;
 
 	while (n > 0) {
-		/* Sends one full record (16 KiB) at most; the rest loops. */
+		/*
+		 * Sends one full record at most; the rest loops.  More than
+		 * the largest record there is cannot all go in this one.
+		 */
+		s->more = n > RECORD_MAX;
 		r = gnutls_record_send(s->session, c, n);
 		if (r > 0) {
 			c += r;
@@ -95,6 +128,18 @@ tls_write(struct transport *t, const void *p, size_t n, int64_t deadline,
 		    gnutls_strerror((int)r));
 	}
 	return 0;
+}
+
+static int
+tls_write(struct transport *t, const void *p, size_t n, int64_t deadline,
+    struct error *err)
+{
+	struct tls *s = t->ctx;
+	int r = send_records(t, p, n, deadline, err);
+
+	/* However the write ends, nothing after it waits for more. */
+	s->more = 0;
+	return r;
 }
 
 static size_t
@@ -386,7 +431,11 @@ setup_session(struct tls *s, int fd, const struct tls_conf *c,
 	if (c->min_dh_bits > 0)
 		gnutls_dh_set_prime_bits(s->session, (unsigned)c->min_dh_bits);
 	gnutls_handshake_set_timeout(s->session, 0);
-	gnutls_transport_set_int(s->session, fd);
+	/* GnuTLS's own pull reads the socket; the push is ours. */
+	s->fd = fd;
+	gnutls_transport_set_ptr2(s->session,
+	    (gnutls_transport_ptr_t)(intptr_t)fd, s);
+	gnutls_transport_set_vec_push_function(s->session, push);
 	return 0;
 }
 

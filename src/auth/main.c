@@ -1,7 +1,8 @@
 /*
  * main.c: outbox-auth, outbox's OAuth2 companion: reads the request
  * (key=value lines) from standard input, runs one command (token,
- * authorize, status, keepalive, password, fetch), writes key=value
+ * authorize, status, keepalive, password, fetch, autoconfig), writes
+ * key=value
  * lines on standard output and one-line messages on standard error;
  * the exit status is a sysexits code from error.c's table.
  */
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "autoconfig.h"
 #include "flow.h"
 #include "harden.h"
 #include "keyring.h"
@@ -321,11 +323,81 @@ cmd_fetch(int argc, char **argv, struct error *e)
 	return 0;
 }
 
+/*
+ * autoconfig URL: fetch a config-v1.1.xml over HTTPS (never plain HTTP:
+ * an answer anyone on the path could have written must not choose the
+ * server a password goes to) and print the SMTP server it names.  The
+ * request's user is the address the placeholders stand for.
+ */
+static int
+cmd_autoconfig(int argc, char **argv, struct error *e)
+{
+	static const char *const auth_names[] = { "password", "encrypted",
+		"oauth2", "none" };
+	struct request r;
+	struct http_opts o = { 0 };
+	struct http_resp resp;
+	struct autoconfig ac;
+	const char *url, *address;
+	int rc, first = 1;
+
+	if (argc != 3 || argv[2][0] == '-')
+		return error_set(e, ERR_USAGE,
+		    "usage: outbox-auth autoconfig URL");
+	url = argv[2];
+	if (read_request(&r, e) != 0)
+		return -1;
+	address = req_get(&r, RK_USER);
+	if (address == NULL || strchr(address, '@') == NULL) {
+		request_free(&r);
+		return error_set(e, ERR_USAGE,
+		    "autoconfig needs the address as user");
+	}
+	o.trust_file = req_get(&r, RK_TRUST_FILE);
+	o.verbose = req_get(&r, RK_VERBOSE) != NULL &&
+	    req_get(&r, RK_VERBOSE)[0] == '1';
+	o.timeout = 10;
+	if (http_request(&o, url, NULL, &resp, e) != 0) {
+		request_free(&r);
+		return -1;
+	}
+	if (resp.status != 200) {
+		error_set(e, resp.status >= 500 ? ERR_TEMP : ERR_UNAVAILABLE,
+		    "%s answered HTTP %ld", url, resp.status);
+		http_resp_free(&resp);
+		request_free(&r);
+		return -1;
+	}
+	rc = autoconfig_parse(resp.body, resp.len, address, &ac, e);
+	http_resp_free(&resp);
+	request_free(&r);
+	if (rc != 0)
+		return -1;
+	printf("host=%s\nport=%u\nsocket=%s\n", ac.host, ac.port,
+	    ac.implicit_tls ? "SSL" : "STARTTLS");
+	fputs("auth=", stdout);
+	for (size_t i = 0; i < 4; i++)
+		if (ac.auth & (1u << i)) {
+			printf("%s%s", first ? "" : ",", auth_names[i]);
+			first = 0;
+		}
+	putchar('\n');
+	if (ac.user[0] != '\0')
+		printf("user=%s\n", ac.user);
+	if (ac.provider[0] != '\0')
+		printf("provider=%s\n", ac.provider);
+	if (ac.oauth2_issuer[0] != '\0')
+		printf("oauth2_issuer=%s\n", ac.oauth2_issuer);
+	printf("skipped=%u\n", ac.skipped);
+	return 0;
+}
+
 static int
 usage(void)
 {
 	fputs("usage: outbox-auth token [--force] | authorize | status | "
-	      "keepalive | password | fetch [--insecure-hint] URL\n"
+	      "keepalive | password | fetch [--insecure-hint] URL | "
+	      "autoconfig URL\n"
 	      "The request is read from standard input as key=value "
 	      "lines.\n",
 	    stderr);
@@ -354,6 +426,11 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "fetch") == 0) {
 		if (cmd_fetch(argc, argv, &e) != 0)
+			return fail(&e);
+		return fflush(stdout) == 0 ? 0 : error_exit_code(ERR_IO);
+	}
+	if (strcmp(cmd, "autoconfig") == 0) {
+		if (cmd_autoconfig(argc, argv, &e) != 0)
 			return fail(&e);
 		return fflush(stdout) == 0 ? 0 : error_exit_code(ERR_IO);
 	}

@@ -4,9 +4,9 @@
 usage: dns.py [--address A] [--port P] [--ready FILE] [--log FILE]
 
 Listens on 127.0.0.1 port 53 (UDP and TCP) by default, refuses any other
-address than loopback, and answers from the fixed ZONE below: SRV records
-for the names there, SERVFAIL for names under servfail.test, and NXDOMAIN
-for everything else.  It never forwards a query anywhere.  A name listed in
+address than loopback, and answers from the fixed ZONE and MX tables
+below: SRV and MX records for the names there, SERVFAIL for names under
+servfail.test, and NXDOMAIN for everything else.  It never forwards a query anywhere.  A name listed in
 TRUNCATE gets an empty answer with TC set over UDP, so that the resolver has
 to ask again over TCP.  Once both sockets are bound it writes "ready" to
 the --ready file; each query is logged as "udp|tcp NAME TYPE" to --log.
@@ -20,6 +20,7 @@ import struct
 import sys
 import threading
 
+T_MX = 15
 T_SRV = 33
 C_IN = 1
 RCODE_SERVFAIL = 2
@@ -51,6 +52,18 @@ ZONE = {
     ],
     # Answered only over TCP (see TRUNCATE).
     "_submission._tcp.tcp.test": [(1, 1, 2587, "mx.tcp.test")],
+    # The autoconfig test (autoconfig.py): SRV after the HTTPS steps.
+    "_submissions._tcp.step4.test": [(0, 0, 465, "smtp.step4.test")],
+    "_submission._tcp.malformed.test": [(0, 0, 587, "smtp.malformed.test")],
+    "_submission._tcp.oversized.test": [(0, 0, 587, "smtp.oversized.test")],
+}
+# name -> list of (preference, host): the MX records (autoconfig.py).
+MX = {
+    "step3.test": [(20, "mx2.mail.provider3.test"),
+                   (10, "mx1.mail.provider3.test")],
+    "step3a.test": [(10, "mx.mail.hosted3.test")],
+    "step4.test": [(10, "mx.nothing4.test")],
+    "contoso.test": [(0, "contoso-test.mail.protection.outlook.com")],
 }
 TRUNCATE = {"_submission._tcp.tcp.test"}
 SERVFAIL_SUFFIX = "servfail.test"
@@ -114,17 +127,21 @@ def answer(msg, transport):
     records = []
     if name == SERVFAIL_SUFFIX or name.endswith("." + SERVFAIL_SUFFIX):
         rflags |= RCODE_SERVFAIL
-    elif name not in ZONE:
+    elif name not in ZONE and name not in MX:
         rflags |= RCODE_NXDOMAIN
     elif transport == "udp" and name in TRUNCATE:
         rflags |= 0x0200
-    elif qtype == T_SRV and qclass == C_IN:
-        records = ZONE[name]
+    elif qtype == T_SRV and qclass == C_IN and name in ZONE:
+        records = [(T_SRV, struct.pack("!HHH", prio, weight, port)
+                    + encode_name(target))
+                   for prio, weight, port, target in ZONE[name]]
+    elif qtype == T_MX and qclass == C_IN and name in MX:
+        records = [(T_MX, struct.pack("!H", pref) + encode_name(host))
+                   for pref, host in MX[name]]
     body = b""
-    for prio, weight, port, target in records:
-        rdata = struct.pack("!HHH", prio, weight, port) + encode_name(target)
+    for rtype, rdata in records:
         # The owner name as a pointer to the question (offset 12).
-        body += struct.pack("!HHHIH", 0xC00C, T_SRV, C_IN, 300, len(rdata))
+        body += struct.pack("!HHHIH", 0xC00C, rtype, C_IN, 300, len(rdata))
         body += rdata
     header = struct.pack("!HHHHHH", qid, rflags, 1, len(records), 0, 0)
     return header + question + body

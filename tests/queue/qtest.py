@@ -33,6 +33,7 @@ from outboxtest import cases as registry  # noqa: E402
 import fault_concurrent  # noqa: E402
 import fault_disk  # noqa: E402
 import fault_kill  # noqa: E402
+import flights  # noqa: E402
 
 CASES = registry.Registry()
 TRUST = '/etc/ssl/certs/ca-certificates.crt'
@@ -523,6 +524,41 @@ def _(c):
     got = sorted(m['seq'] for m in w.sink.messages())
     check(got == ['m1', 'm2'], 'delivered %r', got)
     no_entries(w)
+
+
+@case('flush-refusals-get-the-hint')
+def _(c):
+    """A queue flush says what to change, as a direct send does: a login
+    refused with 535 5.7.8 holds the message with the hint for it (in -bp
+    and on stderr), a sender refused with 550 5.7.60 moves it to failed/
+    with the send-as hint on stderr."""
+    w = c.world()
+    w.sink.set_rules({'auth': ['PLAIN'], 'user': 'alice',
+                      'password': 'right'})
+    w.o.config(w.sink.port, queue='always',
+               extra='auth plain\nuser alice\npassword wrong\n')
+    check(w.o.run(['bob@example.net'], message('h1')).rc == 0, 'enqueue')
+    r = w.o.run(['-q'])
+    check(r.rc != 0, '-q exit 0 with the login refused')
+    check('hint: the server refused the user name or password' in r.err,
+          'no hint on stderr: %r', r.err)
+    e = one_entry(w)
+    check('some providers want the whole address' in e.env.get('held', ''),
+          'held without the hint: %r', e.env.get('held'))
+    r = w.o.run(['-bp'])
+    check('some providers want the whole address' in r.out,
+          '-bp does not show the hint: %s', r.out)
+    q2 = os.path.join(w.o.dir, 'q2')
+    w.sink.set_rules({'mail': '550 5.7.60 SMTP; Client does not have '
+                      'permissions to send as this sender'})
+    w.o.config(w.sink.port, queue='always', qdir=q2)
+    check(w.o.run(['bob@example.net'], message('h2')).rc == 0, 'enqueue')
+    r = w.o.run(['-q'])
+    check('moved to' in r.err and
+          'hint: this login may not send as the envelope sender' in r.err,
+          'no hint for the refused sender: %r', r.err)
+    check(len(w.o.failed(qdir=q2)) == 1, 'failed/: %r',
+          w.o.failed(qdir=q2))
 
 
 @case('oauth-dead-refresh-token-held-keepalive-by-queue-run')
@@ -1330,80 +1366,7 @@ def _(c):
           'entries left')
 
 
-def scripted_flush(w, n, chunking):
-    """Queue N messages, then flush them to smtpserver.py playing a script
-    for exactly N transactions on one connection.  Returns the round
-    trips it counted."""
-    res = os.path.join(w.o.dir, 'result-%d-%s.json' % (n, chunking))
-    script = os.path.join(w.o.dir, 'script-%d-%s' % (n, chunking))
-    lines = ['S: 220 mx.example.net ESMTP', r'C~ (EHLO|LHLO) \S+',
-             'S: 250-mx.example.net', 'S: 250-PIPELINING']
-    lines.append('S: 250 CHUNKING' if chunking else 'S: 250 8BITMIME')
-    for _ in range(n):
-        lines += [r'C~ MAIL FROM:<alice@example\.org>.*',
-                  r'C~ RCPT TO:<bob@example\.net>.*']
-        if chunking:
-            lines += ['BDAT', 'S: 250 2.1.0 Ok', 'S: 250 2.1.5 Ok',
-                      'S: 250 2.0.0 Ok: queued']
-        else:
-            lines += ['C: DATA', 'S: 250 2.1.0 Ok', 'S: 250 2.1.5 Ok',
-                      'S: 354 go ahead', 'DATA', 'S: 250 2.0.0 Ok: queued']
-    lines += ['C: QUIT', 'S: 221 2.0.0 Bye']
-    with open(script, 'w') as f:
-        f.write('\n'.join(lines) + '\n')
-    srv = subprocess.Popen(
-        [PY, tool('smtpserver.py'),
-         '--script', script, '--certs', w.o.dir, '--result', res,
-         '--timeout', '10'], stdout=subprocess.PIPE)
-    try:
-        port = int(srv.stdout.readline().split()[1])
-        qdir = os.path.join(w.o.dir, 'q%d%s' % (n, chunking))
-        w.o.config(port, queue='always', qdir=qdir)
-        for i in range(n):
-            check(w.o.run(['bob@example.net'],
-                          message('s%d' % i)).rc == 0, 'enqueue')
-        r = w.o.run(['-q'])
-        check(r.rc == 0, '-q: exit %s', r.rc)
-    finally:
-        srv.send_signal(signal.SIGTERM)
-        srv.wait(15)
-    import json
-    with open(res) as f:
-        result = json.load(f)
-    check(result['script_ok'], 'the server script failed: %s\n%s',
-          result['error'], '\n'.join('%s[f%s] %s' % (t['dir'], t['flight'],
-                                                     t['text'])
-                                     for t in result['transcript'][-30:]))
-    check(not result.get('second_connection'), 'a second connection')
-    check(len(result['data']) == n, '%d messages', len(result['data']))
-    check(not os.listdir(qdir) or not [x for x in os.listdir(qdir)
-                                       if x.endswith('.env')],
-          'entries left after the flush')
-    return result['rtt']
-
-
-@case('flush-round-trips-two-per-message')
-def _(c):
-    """One connection for 1 and for 4 messages: each extra message costs 2
-    round trips (MAIL, RCPT, DATA in one flight; the content and the dot)."""
-    w = c.world(sink=False)
-    r1 = scripted_flush(w, 1, False)
-    r4 = scripted_flush(w, 4, False)
-    c.notes.append('round trips: 1 message %d, 4 messages %d' % (r1, r4))
-    check(r4 - r1 == 6, 'round trips %d for 1 message, %d for 4: %.1f per '
-          'extra message, expected 2', r1, r4, (r4 - r1) / 3)
-
-
-@case('flush-round-trips-one-per-message-chunking')
-def _(c):
-    """With CHUNKING each extra message costs 1 round trip (MAIL, RCPT and
-    BDAT LAST with the content in one flight)."""
-    w = c.world(sink=False)
-    r1 = scripted_flush(w, 1, True)
-    r4 = scripted_flush(w, 4, True)
-    c.notes.append('round trips: 1 message %d, 4 messages %d' % (r1, r4))
-    check(r4 - r1 == 3, 'round trips %d for 1 message, %d for 4: %.1f per '
-          'extra message, expected 1', r1, r4, (r4 - r1) / 3)
+flights.register(case)
 
 
 @case('background-flush-after-always')

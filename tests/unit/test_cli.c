@@ -669,6 +669,43 @@ test_usage(void **state)
 	free(text);
 }
 
+/* --write and --yes go with --configure, --yes with --write. */
+static void
+test_configure_write(void **state)
+{
+	struct cli c;
+	struct args a;
+	const char *const full[] = { "--configure=alice@example.org", "--write",
+		"--yes", "-a", "mine", "-C", "/tmp/f",
+		"--passwordeval=pass mail", NULL };
+	const char *const bare[] = { "--configure", "alice@example.org", NULL };
+	const char *const write_only[] = { "--write", "bob@example.org", NULL };
+	const char *const yes_only[] = { "--configure=a@example.org", "--yes",
+		NULL };
+	const char *const check_write[] = { "--check", "--write", NULL };
+	const char *const write_value[] = { "--configure=a@example.org",
+		"--write=/tmp/f", NULL };
+
+	(void)state;
+	ok(&c, &a, full);
+	assert_int_equal(c.mode, CLI_CONFIGURE);
+	assert_string_equal(c.configure, "alice@example.org");
+	assert_int_equal(c.configure_write, 1);
+	assert_int_equal(c.configure_yes, 1);
+	assert_string_equal(c.account, "mine");
+	assert_string_equal(c.conffile, "/tmp/f");
+	assert_string_equal(override(&c, "passwordeval"), "pass mail");
+	done(&c, &a);
+	ok(&c, &a, bare);
+	assert_int_equal(c.configure_write, 0);
+	assert_int_equal(c.configure_yes, 0);
+	done(&c, &a);
+	refused(write_only, "--write goes with --configure only");
+	refused(yes_only, "--yes goes with --write only");
+	refused(check_write, "--write goes with --configure only");
+	refused(write_value, "option --write takes no value");
+}
+
 int
 main(void)
 {
@@ -683,6 +720,7 @@ main(void)
 		cmocka_unit_test(test_read_recipients),
 		cmocka_unit_test(test_clusters),
 		cmocka_unit_test(test_verbose),
+		cmocka_unit_test(test_configure_write),
 		cmocka_unit_test(test_double_dash),
 		cmocka_unit_test(test_long_options),
 		cmocka_unit_test(test_host),

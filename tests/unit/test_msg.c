@@ -916,6 +916,81 @@ test_counted_same_bytes(void **state)
 	free(big);
 }
 
+/*
+ * The mapped rest of a file (msg_content_size maps a regular file) goes
+ * out as the same file read: past several of the mapping's windows, for
+ * CRLF text (sent as it is) and for mixed line endings (filtered).
+ */
+static void
+test_mapped_same_bytes(void **state)
+{
+	size_t n = 5 * 1024 * 1024 + 17, k;
+	char *big = malloc(n);
+	int raw;
+
+	(void)state;
+	assert_non_null(big);
+	memcpy(big, "Subject: t\r\n\r\n", 14);
+	for (k = 14; k < n; k++)
+		big[k] = k % 61 == 59 ? '\r' :
+		    k % 61 == 60      ? '\n' :
+		    k % 61 == 0	      ? '.' :
+					(char)('a' + k % 26);
+	for (raw = 0; raw < 2; raw++)
+		counted_case(big, n, raw);
+	rng_seed(5);
+	for (k = 14; k < n; k++)
+		big[k] = rng_byte();
+	for (raw = 0; raw < 2; raw++)
+		counted_case(big, n, raw);
+	free(big);
+}
+
+/*
+ * A file cut short after it was counted (and mapped) fails the send with
+ * a clear error, not a SIGBUS and not NUL bytes the file never held.
+ */
+static void
+test_mapped_file_shrinks(void **state)
+{
+	size_t n = 3 * 1024 * 1024, k;
+	char *big = malloc(n);
+	struct source src;
+	struct buf out;
+	struct error err;
+	int raw, crlf, r;
+
+	(void)state;
+	assert_non_null(big);
+	for (crlf = 0; crlf < 2; crlf++)
+		for (raw = 0; raw < 2; raw++) {
+			memcpy(big, "Subject: t\n\n", 12);
+			for (k = 12; k < n; k++)
+				big[k] = k % 50 == 49	 ? '\n' :
+				    crlf && k % 50 == 48 ? '\r' :
+							   'x';
+			open_message(&src, big, n, 0);
+			if (raw)
+				msg_raw(src.m);
+			assert_true(msg_content_size(src.m) > n);
+			assert_int_equal(ftruncate(src.fd, 1024 * 1024), 0);
+			buf_init(&out, OUT_MAX);
+			error_clear(&err);
+			while ((r = msg_pump(src.m, &out, out.len + 256 * 1024,
+				    &err)) == 1)
+				;
+			assert_int_equal(r, -1);
+			assert_int_equal(err.kind, ERR_IO);
+			assert_string_equal(err.msg,
+			    "cannot read the message: the file became "
+			    "shorter while it was being sent");
+			assert_true(out.len < n);
+			buf_free(&out);
+			close_message(&src);
+		}
+	free(big);
+}
+
 /* Bytes shown escaped, for messages. */
 static void
 show(char *out, size_t outlen, const char *p, size_t n)
@@ -1647,6 +1722,8 @@ main(void)
 		cmocka_unit_test(test_eightbit),
 		cmocka_unit_test(test_content_size),
 		cmocka_unit_test(test_counted_same_bytes),
+		cmocka_unit_test(test_mapped_same_bytes),
+		cmocka_unit_test(test_mapped_file_shrinks),
 		cmocka_unit_test(test_message_nul),
 		cmocka_unit_test(test_read_error),
 		cmocka_unit_test(test_header_fields),

@@ -2160,6 +2160,190 @@ test_session_421_ends_it(void **state)
 	smtp_free(s);
 }
 
+/*
+ * RFC 2920 3.1, RFC 3030 4: with CHUNKING and PIPELINING the next
+ * transactions go out behind the current one, each after an RSET, and
+ * each keeps its own outcome: a refused recipient in the middle leaves
+ * the ones after it alone.
+ */
+static void
+test_ahead_chunking_each_its_own_outcome(void **state)
+{
+	static const char *const a[] = { "a@example.org" };
+	static const char *const b[] = { "b@example.org" };
+	static const char *const c[] = { "c@example.org" };
+	struct smtp_params p, pb, pc;
+	struct error e;
+	struct smtp *s;
+
+	params_init(&p);
+	p.rcpt = a;
+	p.nrcpt = 1;
+	p.more = 1;
+	p.whole = 1;
+	s = engine(&p);
+	expect_action(
+	    to_ehlo(s, "250-mx.example\n250-PIPELINING\n250 CHUNKING"),
+	    SMTP_A_BODY);
+	assert_string_equal(take(s),
+	    "MAIL FROM:<" FROM ">\r\nRCPT TO:<a@example.org>\r\n");
+	assert_false(smtp_ahead_room(s));
+	expect_action(smtp_body_done(s, 10), SMTP_A_READ);
+	assert_true(smtp_ahead_room(s));
+	pb = p;
+	pb.rcpt = b;
+	error_clear(&e);
+	assert_int_equal(smtp_ahead(s, &pb, &e), 1);
+	assert_string_equal(take(s),
+	    "RSET\r\nMAIL FROM:<" FROM ">\r\nRCPT TO:<b@example.org>\r\n");
+	/* Its content is not out yet: nothing may follow it. */
+	assert_false(smtp_ahead_room(s));
+	expect_action(smtp_body_done(s, 10), SMTP_A_READ);
+	assert_string_equal(take(s), "");
+	pc = p;
+	pc.rcpt = c;
+	pc.more = 0;
+	assert_int_equal(smtp_ahead(s, &pc, &e), 1);
+	take(s);
+	expect_action(smtp_body_done(s, 10), SMTP_A_READ);
+	/* The last one said no more follow: QUIT ends the flight. */
+	assert_string_equal(take(s), "QUIT\r\n");
+	assert_false(smtp_ahead_room(s));
+	assert_int_equal(smtp_ahead_count(s), 2);
+
+	/* The first is taken. */
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	expect_action(on(s, "250 queued as 1"), SMTP_A_NEXT);
+	assert_int_equal(smtp_error(s)->kind, ERR_NONE);
+	assert_true(smtp_rcpt_delivered(s, 0));
+	/* The second's recipient is refused: its outcome alone. */
+	expect_action(smtp_resume(s), SMTP_A_READ);
+	assert_int_equal(smtp_state(s), SMTP_S_RESET);
+	assert_false(smtp_rcpt_delivered(s, 0));
+	expect_action(on(s, "250 reset"), SMTP_A_READ);
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	expect_action(on(s, "550 5.1.1 no such user"), SMTP_A_READ);
+	expect_action(on(s, "554 5.5.1 no valid recipients"), SMTP_A_NEXT);
+	/* No RSET of its own: the next one began with one. */
+	assert_string_equal(take(s), "");
+	assert_int_equal(smtp_error(s)->kind, ERR_DATA);
+	assert_int_equal(smtp_error(s)->code, 550);
+	assert_int_equal(smtp_rcpt_code(s, 0), 550);
+	/* The third is taken, and the session ends. */
+	expect_action(smtp_resume(s), SMTP_A_READ);
+	expect_action(on(s, "250 reset"), SMTP_A_READ);
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	expect_action(on(s, "250 queued as 3"), SMTP_A_DONE);
+	assert_true(smtp_rcpt_delivered(s, 0));
+	assert_int_equal(smtp_ahead_count(s), 0);
+	assert_string_equal(take(s), "");
+	smtp_free(s);
+}
+
+/*
+ * Without CHUNKING the next MAIL, RCPT and DATA follow the dot, in the
+ * same flight; a dot ends its transaction whatever the reply, so no RSET.
+ */
+static void
+test_ahead_data_follows_the_dot(void **state)
+{
+	static const char *const a[] = { "a@example.org" };
+	static const char *const b[] = { "b@example.org" };
+	struct smtp_params p, pb;
+	struct error e;
+	struct smtp *s;
+
+	params_init(&p);
+	p.rcpt = a;
+	p.nrcpt = 1;
+	p.more = 1;
+	s = engine(&p);
+	expect_action(to_ehlo(s, "250-mx.example\n250 PIPELINING"),
+	    SMTP_A_READ);
+	take(s);
+	assert_false(smtp_ahead_room(s));
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	expect_action(on(s, "354 go"), SMTP_A_BODY);
+	expect_action(smtp_body_done(s, 10), SMTP_A_READ);
+	assert_true(smtp_ahead_room(s));
+	pb = p;
+	pb.rcpt = b;
+	pb.more = 0;
+	error_clear(&e);
+	assert_int_equal(smtp_ahead(s, &pb, &e), 0);
+	assert_string_equal(take(s),
+	    "MAIL FROM:<" FROM ">\r\nRCPT TO:<b@example.org>\r\nDATA\r\n");
+	/* Its content waits for its 354. */
+	assert_false(smtp_ahead_room(s));
+	expect_action(on(s, "554 5.6.0 content refused"), SMTP_A_NEXT);
+	assert_int_equal(smtp_error(s)->code, 554);
+	assert_string_equal(take(s), "");
+	expect_action(smtp_resume(s), SMTP_A_READ);
+	assert_int_equal(smtp_state(s), SMTP_S_MAIL);
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	expect_action(on(s, "354 go"), SMTP_A_BODY);
+	expect_action(smtp_body_done(s, 10), SMTP_A_READ);
+	assert_string_equal(take(s), "QUIT\r\n");
+	expect_action(on(s, "250 queued as 2"), SMTP_A_DONE);
+	assert_int_equal(smtp_error(s)->kind, ERR_NONE);
+	smtp_free(s);
+}
+
+/*
+ * A transaction ahead that cannot go (larger than SIZE, a CR in an
+ * address) is refused before a byte of it is queued; a 421 takes the
+ * session down with those ahead.
+ */
+static void
+test_ahead_refused_locally_then_421(void **state)
+{
+	static const char *const a[] = { "a@example.org" };
+	static const char *const bad[] = { "b@example.org\r\nDATA" };
+	struct smtp_params p, pb;
+	struct error e;
+	struct smtp *s;
+
+	params_init(&p);
+	p.rcpt = a;
+	p.nrcpt = 1;
+	p.more = 1;
+	p.whole = 1;
+	p.size = 10;
+	s = engine(&p);
+	expect_action(to_ehlo(s,
+			  "250-mx.example\n250-PIPELINING\n"
+			  "250-SIZE 100\n250 CHUNKING"),
+	    SMTP_A_BODY);
+	take(s);
+	expect_action(smtp_body_done(s, 10), SMTP_A_READ);
+	pb = p;
+	pb.size = 1000;
+	error_clear(&e);
+	assert_int_equal(smtp_ahead(s, &pb, &e), -1);
+	assert_int_equal(e.kind, ERR_DATA);
+	assert_non_null(strstr(e.msg, "SIZE"));
+	pb.size = 10;
+	pb.rcpt = bad;
+	error_clear(&e);
+	assert_int_equal(smtp_ahead(s, &pb, &e), -1);
+	assert_int_equal(e.kind, ERR_DATA);
+	assert_string_equal(take(s), "");
+	assert_int_equal(smtp_ahead_count(s), 0);
+	pb.rcpt = a;
+	error_clear(&e);
+	assert_int_equal(smtp_ahead(s, &pb, &e), 1);
+	expect_action(smtp_body_done(s, 10), SMTP_A_READ);
+	take(s);
+	expect_action(on(s, "250 ok"), SMTP_A_READ);
+	expect_fail(s, on(s, "421 4.7.0 too many messages"), ERR_TEMP, 421);
+	assert_int_equal(smtp_ahead_count(s), 1);
+	smtp_free(s);
+}
+
 /* LMTP: who got it is known per recipient. */
 static void
 test_session_lmtp_partial(void **state)
@@ -2305,6 +2489,9 @@ main(void)
 		cmocka_unit_test(test_requiretls_without_tls),
 		cmocka_unit_test(test_size_declared),
 		cmocka_unit_test(test_size_over_limit),
+		cmocka_unit_test(test_ahead_chunking_each_its_own_outcome),
+		cmocka_unit_test(test_ahead_data_follows_the_dot),
+		cmocka_unit_test(test_ahead_refused_locally_then_421),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
