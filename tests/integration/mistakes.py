@@ -660,9 +660,15 @@ def run_one(name, args):
             PY, '-B', os.path.abspath(__file__), '--outbox', args.outbox,
             '--certs', args.certs] + (['--keep'] if args.keep else []) + \
         (['--report'] if args.report else []) + [name]
-    p = subprocess.run(argv, env=dict(os.environ, **{INSIDE: '1'}),
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=600 if args.report else 120)
+    try:
+        p = subprocess.run(argv, env=dict(os.environ, **{INSIDE: '1'}),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=1200 if args.report else 110)
+    except subprocess.TimeoutExpired as e:
+        print('FAIL: %s did not finish within %d s\n%s'
+              % (name, e.timeout, (e.output or b'').decode('utf-8',
+                                                          'replace')))
+        return False
     out = p.stdout.decode('utf-8', 'replace')
     if args.report:
         for line in out.splitlines():
