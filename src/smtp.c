@@ -799,16 +799,44 @@ mail_params(struct smtp *s, struct buf *b)
  * the handshake (what it said in the clear was forgotten).  Otherwise it
  * is not sent at all: never in the clear, never without the parameter.
  */
-static enum smtp_action
-requiretls_refused(struct smtp *s)
+static int
+requiretls_refused(struct smtp *s, struct error *e)
 {
 	if (!s->tls)
-		return fail(s, ERR_CONFIG, NULL,
+		return error_set(e, ERR_CONFIG,
 		    "requiretls is on but the session is not encrypted "
 		    "(set tls on): the message was not sent");
-	return fail(s, ERR_UNAVAILABLE, NULL,
+	return error_set(e, ERR_UNAVAILABLE,
 	    "requiretls is on but the server does not offer REQUIRETLS "
 	    "(RFC 8689): the message was not sent");
+}
+
+/*
+ * What stops the current message before its MAIL: -1 with e.  *own says
+ * whether it is the message's alone (with more to send, the session goes
+ * on) or what the session lacks.
+ */
+static int
+mail_refusal(struct smtp *s, struct error *e, int *own)
+{
+	*own = 0;
+	/* RFC 3461 4: what was asked for must not be dropped quietly. */
+	if ((s->p.dsn_notify != NULL || s->p.dsn_return != NULL) &&
+	    !(s->caps & SMTP_CAP_DSN))
+		return error_set(e, ERR_UNAVAILABLE,
+		    "the server does not "
+		    "support delivery status notifications (DSN)");
+	if (s->p.requiretls && (!s->tls || !(s->caps & SMTP_CAP_REQUIRETLS)))
+		return requiretls_refused(s, e);
+	*own = 1;
+	/* RFC 1870 4: what the server would refuse is not sent at all. */
+	if (s->p.size > 0 && (s->caps & SMTP_CAP_SIZE) && s->size_limit > 0 &&
+	    s->p.size > s->size_limit)
+		return error_set(e, ERR_DATA,
+		    "the message is %llu bytes, larger than the %llu bytes "
+		    "the server takes (SIZE)",
+		    s->p.size, s->size_limit);
+	return envelope_forms(s, e);
 }
 
 static enum smtp_action
@@ -817,6 +845,7 @@ enter_mail(struct smtp *s)
 	struct error e;
 	struct buf b;
 	size_t i;
+	int r, own;
 
 	error_clear(&s->envelope_err);
 	/* --check: everything a send does before MAIL, then RSET. */
@@ -831,28 +860,15 @@ enter_mail(struct smtp *s)
 		send_line(s, NULL, "ETRN %s", s->p.etrn);
 		return SMTP_A_READ;
 	}
-	/* RFC 3461 4: what was asked for must not be dropped quietly. */
-	if ((s->p.dsn_notify != NULL || s->p.dsn_return != NULL) &&
-	    !(s->caps & SMTP_CAP_DSN))
-		return fail(s, ERR_UNAVAILABLE, NULL,
-		    "the server does not "
-		    "support delivery status notifications (DSN)");
-	if (s->p.requiretls && (!s->tls || !(s->caps & SMTP_CAP_REQUIRETLS)))
-		return requiretls_refused(s);
 	/*
-	 * From here a refusal concerns this message alone: with more to
-	 * send, RSET and go on with the next.
+	 * Past the session's own shortcomings a refusal concerns this
+	 * message alone: with more to send, RSET and go on with the next.
 	 */
-	s->session_ok = 1;
-	/* RFC 1870 4: what the server would refuse is not sent at all. */
-	if (s->p.size > 0 && (s->caps & SMTP_CAP_SIZE) && s->size_limit > 0 &&
-	    s->p.size > s->size_limit)
-		return fail(s, ERR_DATA, NULL,
-		    "the message is %llu bytes, larger than the %llu bytes "
-		    "the server takes (SIZE)",
-		    s->p.size, s->size_limit);
 	error_clear(&e);
-	if (envelope_forms(s, &e) == -1)
+	r = mail_refusal(s, &e, &own);
+	if (own)
+		s->session_ok = 1;
+	if (r == -1)
 		return fail(s, e.kind, NULL, "%s", e.msg);
 	smtp_enter(s, SMTP_S_MAIL);
 	buf_init(&b, OUT_MAX);
@@ -1545,7 +1561,7 @@ smtp_ahead(struct smtp *s, const struct smtp_params *p, struct error *err)
 {
 	struct smtp_txn *t;
 	struct buf b;
-	int prev_bdat, joins = 0;
+	int prev_bdat, joins = 0, own;
 	size_t i, start;
 
 	if (!smtp_ahead_room(s))
@@ -1562,25 +1578,7 @@ smtp_ahead(struct smtp *s, const struct smtp_params *p, struct error *err)
 		return error_set(err, ERR_OSERR, "out of memory");
 	/* The checks and commands of enter_mail, on t's envelope. */
 	txn_swap(s, t);
-	if ((s->p.dsn_notify != NULL || s->p.dsn_return != NULL) &&
-	    !(s->caps & SMTP_CAP_DSN))
-		error_set(err, ERR_UNAVAILABLE,
-		    "the server does not "
-		    "support delivery status notifications (DSN)");
-	else if (s->p.requiretls &&
-	    (!s->tls || !(s->caps & SMTP_CAP_REQUIRETLS)))
-		error_set(err, s->tls ? ERR_UNAVAILABLE : ERR_CONFIG,
-		    "requiretls is on but the %s: the message was not sent",
-		    s->tls ? "server does not offer REQUIRETLS (RFC 8689)" :
-			     "session is not encrypted (set tls on)");
-	else if (s->p.size > 0 && (s->caps & SMTP_CAP_SIZE) &&
-	    s->size_limit > 0 && s->p.size > s->size_limit)
-		error_set(err, ERR_DATA,
-		    "the message is %llu bytes, larger than the %llu bytes "
-		    "the server takes (SIZE)",
-		    s->p.size, s->size_limit);
-	else
-		envelope_forms(s, err);
+	mail_refusal(s, err, &own);
 	if (err->kind != ERR_NONE) {
 		txn_swap(s, t);
 		txn_free(t);
