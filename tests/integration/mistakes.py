@@ -517,6 +517,13 @@ def unknown_account(w):
     r = w.run(['-a', 'office', RCPT])
     w.exit(r, 'CONFIG')
     w.says(r, 1, r'hint: the accounts: default, work$')
+    # No -a and no account named default: how to choose one.
+    w.config(ACCOUNT.replace('account default', 'account work'))
+    r = w.run([RCPT])
+    w.exit(r, 'CONFIG')
+    w.says(r, 0, r'account default not found')
+    w.says(r, 1, r'hint: the accounts: work; choose one with -a, or make '
+           r'one the default with "account default : NAME"$')
     w.nothing_delivered(s)
 
 
