@@ -19,9 +19,10 @@ fix (and the hint line where there is one) and that nothing is lost: the
 message is queued or kept in failed/, or the exit code tells the caller
 it was not sent, and the server received no partial message.
 
---report prints, per case, the exit code and the first three lines of
-stderr and whether the checks passed, without failing: the before/after
-table of the issue is made from it.  Standard library only.
+--report prints one JSON line per case (every run of outbox with its
+argv, exit status and stderr, and the checks that failed) and always
+exits 0, so that an older outbox can be run through the same cases: the
+before/after table of the issue is made from it.  Standard library only.
 """
 
 import fcntl
@@ -516,6 +517,13 @@ def unknown_account(w):
     r = w.run(['-a', 'office', RCPT])
     w.exit(r, 'CONFIG')
     w.says(r, 1, r'hint: the accounts: default, work$')
+    # No -a and no account named default: how to choose one.
+    w.config(ACCOUNT.replace('account default', 'account work'))
+    r = w.run([RCPT])
+    w.exit(r, 'CONFIG')
+    w.says(r, 0, r'account default not found')
+    w.says(r, 1, r'hint: the accounts: work; choose one with -a, or make '
+           r'one the default with "account default : NAME"$')
     w.nothing_delivered(s)
 
 
