@@ -939,9 +939,10 @@ test_counted_same_bytes(void **state)
 }
 
 /*
- * The mapped rest of a file (msg_content_size maps a regular file) goes
- * out as the same file read: past several of the mapping's windows, for
- * CRLF text (sent as it is) and for mixed line endings (filtered).
+ * The rest of a file counted through its mapping (msg_content_size maps
+ * a regular file) goes out as the same file not counted: past many of the
+ * mapping's windows, for CRLF text (sent as it is) and for mixed line
+ * endings (filtered).
  */
 static void
 test_mapped_same_bytes(void **state)
