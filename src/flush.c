@@ -52,6 +52,9 @@ flush_fate(const struct error *err)
 const char *
 flush_fix(const struct error *err)
 {
+	/* The hint table's word, where it has one, is the more exact. */
+	if (err->hint[0] != '\0')
+		return err->hint;
 	if (err->code == 530)
 		return "the server wants a login first: set auth, user and a "
 		       "password source";
@@ -357,8 +360,11 @@ settle(struct flush *f, struct queue_entry *e, const struct error *err,
 			    reason   ? reason :
 				line ? line :
 				       "");
-			/* What to change, where the refusal says it. */
-			if (err->hint[0] != '\0')
+			/*
+			 * What to change, where the refusal says it; a caller
+			 * waiting for the outcome hears it with the error.
+			 */
+			if (err->hint[0] != '\0' && !f->locked)
 				log_warn("hint: %s", err->hint);
 			/* A caller waiting for the outcome hears it itself. */
 			if (!f->locked && f->req != NULL &&
@@ -381,8 +387,7 @@ settle(struct flush *f, struct queue_entry *e, const struct error *err,
 		e->held = NULL;
 		if (fate == FLUSH_HELD &&
 		    asprintf(&e->held, "%s; %s, then run outbox -q",
-			line ? line : "refused",
-			err->hint[0] != '\0' ? err->hint : flush_fix(err)) < 0)
+			line ? line : "refused", flush_fix(err)) < 0)
 			e->held = NULL;
 		if (queue_save(e, &e2) == -1) {
 			size_t k, got = 0;

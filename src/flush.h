@@ -40,7 +40,10 @@ char *flush_queue_dir(const struct account *);
  * held), and which may pass by themselves (retry).
  */
 enum flush_fate flush_fate(const struct error *);
-/* What to do about a held message's failure, for -bp and stderr. */
+/*
+ * What to do about a held message's failure, for -bp and stderr: the
+ * error's hint, or a word on its kind.
+ */
 const char *flush_fix(const struct error *);
 /*
  * An attempt that did not deliver, the entry's attempts counting it: try

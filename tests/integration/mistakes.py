@@ -333,7 +333,8 @@ def port_465_with_starttls(w):
     r = w.run([RCPT], tty=True)
     w.exit(r, 'OK')
     w.lines(r, 2)
-    w.says(r, 0, r'sent nothing.*held as [0-9A-F]{16}.*outbox -q')
+    w.says(r, 0, r'sent nothing.*held as [0-9A-F]{16}: .*'
+           r'tls_starttls off.*then run outbox -q')
     w.says(r, 1, r'1 message held, 0 failed: outbox -bp')
     w.queued(1, held=True)
     w.nothing_delivered(s)
@@ -535,8 +536,8 @@ def auth_refused_after_password_change(w):
     w.exit(r, 'OK')
     w.lines(r, 2)
     w.says(r, 1, r'1 message held, 0 failed: outbox -bp')
-    w.says(r, 0, r'authentication failed.*held as [0-9A-F]{16}: check user '
-           r'and the password.*then run outbox -q')
+    w.says(r, 0, r'authentication failed.*held as [0-9A-F]{16}: the server '
+           r'refused the user name or password.*then run outbox -q')
     w.queued(1, held=True)
     w.nothing_delivered(s)
     # Mended, the held message goes with the next run, once.
@@ -558,6 +559,8 @@ def message_too_large(w):
            re.escape(w.queue) + r'/failed/.*552 5\.3\.4')
     w.check(re.search(r'(?m)^outbox: hint: the message is larger than the '
                       r'server takes', r.err), 'the hint names the size')
+    w.check(r.err.count('hint:') == 1, 'the hint is said %d times'
+            % r.err.count('hint:'))
     w.nothing_delivered(s)
     w.queued(0)
     w.queued(1, 'failed')
