@@ -499,8 +499,14 @@ feed_headers(struct msg *m, struct bodyfilter *bf, struct buf *out,
 		    bodyfilter_feed(bf, m->hdr.data + m->f[i].start,
 			m->f[i].len, out, err) == -1)
 			return -1;
-	/* Added fields before a message with no header need a separator. */
-	if (!had_block && m->pre.len > 0 && (m->off < m->len || !m->eof))
+	/*
+	 * Added fields before a message with no header need a separator;
+	 * so does a header that ended at a line which is not a field (no
+	 * empty line after it): that line is the body's first (RFC 5322
+	 * 2.1), not part of the header.
+	 */
+	if (m->hdr.len == m->fields_end && (m->off < m->len || !m->eof) &&
+	    (had_block || m->pre.len > 0))
 		return bodyfilter_feed(bf, "\r\n", 2, out, err);
 	if (m->hdr.len == m->fields_end)
 		return 0;

@@ -468,9 +468,11 @@ def no_blank_line_after_headers(w):
     w.lines(r, 0)
     got = w.delivered(s)
     data = got[0]['data'] if got else b''
+    # The empty line the header lacked goes before the text: the text is
+    # the body, not a broken header field.
     w.check(b'Subject: hello\r\n' in data and
-            data.endswith(b'\r\nHello Bob.\r\n'),
-            'the header and the text after it arrive, got %r' % data)
+            data.endswith(b'\r\n\r\nHello Bob.\r\n'),
+            'the text after the header arrives as the body, got %r' % data)
 
 
 @mistake('14-recipient-with-trailing-space-or-comma-list')

@@ -1142,6 +1142,26 @@ expect_unchanged(const char *in, size_t nfields, int via_pipe)
 	close_message(&s);
 }
 
+/*
+ * The whole message read, pumped as `as' would be: a header that ends at
+ * a line which is not a field gets the empty line it lacked.
+ */
+static void
+expect_as(const char *in, const char *as, size_t nfields, int via_pipe)
+{
+	struct source s;
+	char *want;
+	size_t wantlen, content;
+
+	open_message(&s, in, strlen(in), via_pipe);
+	assert_int_equal(msg_nfields(s.m), nfields);
+	want = model(as, strlen(as), &wantlen, &content);
+	expect_pumped_n(s.m, want, wantlen);
+	assert_int_equal(msg_size(s.m), content);
+	free(want);
+	close_message(&s);
+}
+
 static void
 test_header_fields(void **state)
 {
@@ -1217,24 +1237,31 @@ test_header_ends_at_non_field(void **state)
 	int via_pipe;
 
 	for (via_pipe = 0; via_pipe < 2; via_pipe++) {
-		expect_unchanged("Subject: a\nTo: b@x\nthis is body\nmore\n", 2,
+		expect_as("Subject: a\nTo: b@x\nthis is body\nmore\n",
+		    "Subject: a\nTo: b@x\n\nthis is body\nmore\n", 2, via_pipe);
+		expect_as("Subject: a\nFrom x: y\nCc: c@x\n",
+		    "Subject: a\n\nFrom x: y\nCc: c@x\n", 1, via_pipe);
+		expect_as("Subject: a\n: no name\n",
+		    "Subject: a\n\n: no name\n", 1, via_pipe);
+		expect_as("Subject: a\n>From x\n", "Subject: a\n\n>From x\n", 1,
 		    via_pipe);
-		expect_unchanged("Subject: a\nFrom x: y\nCc: c@x\n", 1,
-		    via_pipe);
-		expect_unchanged("Subject: a\n: no name\n", 1, via_pipe);
-		expect_unchanged("Subject: a\n>From x\n", 1, via_pipe);
-		expect_unchanged("Subject: a\nS\xc3\xbc"
-				 "bject: b\n",
+		expect_as("Subject: a\nS\xc3\xbc"
+			  "bject: b\n",
+		    "Subject: a\n\nS\xc3\xbc"
+		    "bject: b\n",
 		    1, via_pipe);
-		expect_unchanged("Subject: a\nno colon at all", 1, via_pipe);
+		expect_as("Subject: a\nno colon at all",
+		    "Subject: a\n\nno colon at all", 1, via_pipe);
+		/* Fields alone need no separator. */
+		expect_unchanged("Subject: a\nTo: b@x\n", 2, via_pipe);
 	}
 
-	/* Added fields go in front; no separator is invented. */
+	/* Added fields go in front; the separator goes before the body. */
 	open_str(&s, "Subject: a\nthis is body\n", 0);
 	assert_int_equal(msg_nfields(s.m), 1);
 	assert_int_equal(msg_find_field(s.m, "this is body"), -1);
 	assert_int_equal(msg_add_field(s.m, "X-A", "1", NULL), 0);
-	expect_pumped(s.m, "X-A: 1\r\nSubject: a\r\nthis is body\r\n.\r\n");
+	expect_pumped(s.m, "X-A: 1\r\nSubject: a\r\n\r\nthis is body\r\n.\r\n");
 	close_message(&s);
 }
 
@@ -1468,7 +1495,7 @@ test_header_dots(void **state)
 	open_str(&s, "A: 1\n.hidden\n", 1);
 	assert_int_equal(msg_nfields(s.m), 1);
 	assert_int_equal(msg_add_field(s.m, "X", "1", &err), 0);
-	expect_pumped(s.m, "X: 1\r\nA: 1\r\n..hidden\r\n.\r\n");
+	expect_pumped(s.m, "X: 1\r\nA: 1\r\n\r\n..hidden\r\n.\r\n");
 	close_message(&s);
 
 	/* A folded line of a field starting with a dot is not stuffed. */
