@@ -17,6 +17,7 @@
 #include "error.h"
 #include "harden.h"
 #include "idn.h"
+#include "interrupt.h"
 #include "log.h"
 #include "prepare.h"
 #include "qrun.h"
@@ -108,6 +109,7 @@ main(int argc, char **argv)
 		return error_exit_code(err.kind);
 	}
 	log_init(cli.prog, cli.verbose);
+	interrupt_init(cli.prog);
 	/* Before any file, eval or password: never set-ID, no core dumps. */
 	if (harden_process(&err) == -1) {
 		log_error(&err);

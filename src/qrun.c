@@ -14,6 +14,7 @@
 
 #include "attempt.h"
 #include "flush.h"
+#include "interrupt.h"
 #include "log.h"
 #include "oauth.h"
 #include "pickup.h"
@@ -376,6 +377,7 @@ qrun_run(const struct cli *c, FILE *out, struct error *err)
 
 	memset(&t, 0, sizeof(t));
 	error_clear(&t.worst);
+	interrupt_note("the messages not sent yet stay in the queue");
 	/* root's run takes what users left for the system queue first. */
 	if (pickup_run(c->prog, err) == -1 ||
 	    qrun_dirs(c, &dirs, &ndirs, err) == -1)

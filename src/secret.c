@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "companion.h"
+#include "interrupt.h"
 #include "oauth.h"
 #include "userdir.h"
 
@@ -224,13 +225,17 @@ prompt(const char *host, const char *user, char **out, struct error *err)
 	if (echo_off) {
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		/* A Ctrl-C at the prompt gives the echo back. */
+		interrupt_tty(fileno(tty), &old);
 		tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
 	}
 	fprintf(tty, "password for %s at %s: ", user, host);
 	fflush(tty);
 	n = getline(&line, &cap, tty);
-	if (echo_off)
+	if (echo_off) {
 		tcsetattr(fileno(tty), TCSAFLUSH, &old);
+		interrupt_tty(-1, NULL);
+	}
 	fputc('\n', tty);
 	fclose(tty);
 	if (n <= 0) {

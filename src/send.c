@@ -14,6 +14,7 @@
 #include "bsmtp.h"
 #include "flush.h"
 #include "handoff.h"
+#include "interrupt.h"
 #include "log.h"
 #include "prepare.h"
 #include "qrun.h"
@@ -51,7 +52,7 @@ send_queued(struct sending *s, const struct request *req, struct error *err)
 {
 	struct queue_entry *e;
 	struct flush f;
-	char note[64];
+	char note[64], kept[128];
 	int ret = -1;
 
 	if ((e = flush_enqueue(&s->p, req, err)) == NULL) {
@@ -67,9 +68,17 @@ send_queued(struct sending *s, const struct request *req, struct error *err)
 		qrun_spawn(s->cli, s->p.acc);
 		return 0;
 	}
+	snprintf(kept, sizeof(kept),
+	    "the message is kept in the queue as %s: outbox -q sends it",
+	    e->id);
+	interrupt_note(kept);
 	flush_init(&f, s->cli->prog, s->p.acc, &s->p.sc, &e, 1);
 	f.locked = 1;
 	flush_entries(&f);
+	/* Sent, or refused for good: the queue no longer holds it. */
+	if (f.last_fate == FLUSH_SENT || f.last_fate == FLUSH_FAILED ||
+	    f.last_fate == FLUSH_EXPIRED)
+		interrupt_note(NULL);
 	switch (f.last_fate) {
 	case FLUSH_SENT:
 		/*
@@ -137,7 +146,10 @@ deliver(struct sending *s, const struct request *req, struct error *err)
 	sc->smtp.eightbit = msg_eightbit(s->p.msg);
 	sc->smtp.whole = msg_whole(s->p.msg);
 	sc->smtp.size = msg_content_size(s->p.msg);
+	interrupt_note("the message was not queued, and the server had not "
+		       "confirmed it");
 	ret = submit(sc, s->p.msg, err);
+	interrupt_note(NULL);
 	record_sent(s, NULL, err);
 	return ret;
 }
@@ -200,6 +212,7 @@ send_stdin(const struct cli *c, FILE *out, struct error *err)
 		    c->read_recipients, err);
 	memset(&s, 0, sizeof(s));
 	s.cli = c;
+	interrupt_note("the message was not sent");
 	prepare_request_from_cli(&req, c);
 	if ((ret = prepare(&s.p, &req, err)) == 0)
 		log_info("account %s from %s", s.p.acc->name,

@@ -576,6 +576,9 @@ def ctrl_c_during_send(w):
     w.check(r.rc == -signal.SIGINT, 'ended by SIGINT as the shell expects, '
             'got %s' % r.rc)
     w.check(r.elapsed < 10, 'ended at once (%.1f s)' % r.elapsed)
+    w.lines(r, 1)
+    w.says(r, 0, r'^outbox: interrupted; the message is kept in the queue '
+           r'as [0-9A-F]{16}: outbox -q sends it$')
     w.queued(1)
     s.close()
     w.sinks.remove(s)
