@@ -40,9 +40,11 @@ static struct transport *
 start_tls(struct transport *t, const struct submit_conf *c, struct error *err)
 {
 	struct transport *tt;
+	struct tls_conf tc = c->tls_conf;
 	char *desc;
 
-	tt = tls_start(t, &c->tls_conf,
+	tc.implicit = !c->starttls;
+	tt = tls_start(t, &tc,
 	    transport_deadline_in(c->timeout ? c->timeout : HANDSHAKE_SECONDS),
 	    err);
 	if (tt != NULL && log_verbose() && (desc = tls_describe(tt)) != NULL) {

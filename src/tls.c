@@ -617,8 +617,11 @@ certificate_error(struct tls *s, const char *host, unsigned int status,
 }
 
 static int
-handshake_error(struct tls *s, const char *host, int r, struct error *err)
+handshake_error(struct tls *s, const struct tls_conf *c, int r,
+    struct error *err)
 {
+	const char *host = c->host;
+
 	if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
 		return certificate_error(s, host,
 		    gnutls_session_get_verify_cert_status(s->session), err);
@@ -627,9 +630,12 @@ handshake_error(struct tls *s, const char *host, int r, struct error *err)
 	    r == GNUTLS_E_PUSH_ERROR)
 		return error_set(err, ERR_TEMP, "TLS handshake interrupted: %s",
 		    gnutls_strerror(r));
-	/* Most often a plain "220 " greeting read as a TLS record. */
+	/*
+	 * Most often a plain "220 " greeting read as a TLS record: with TLS
+	 * first thing, the account has the wrong TLS mode for the port.
+	 */
 	if (r == GNUTLS_E_UNEXPECTED_PACKET)
-		return error_set(err, ERR_PROTOCOL,
+		return error_set(err, c->implicit ? ERR_CONFIG : ERR_PROTOCOL,
 		    "TLS handshake failed: the server answered in plain "
 		    "text, not TLS");
 	return error_set(err, ERR_PROTOCOL, "TLS handshake failed: %s",
@@ -670,7 +676,7 @@ tls_start(struct transport *plain, const struct tls_conf *c, int64_t deadline,
 			continue;
 		/* A token may ask for its PIN only when the key must sign. */
 		if (pin_error(s, r, err) == 0)
-			handshake_error(s, c->host, r, err);
+			handshake_error(s, c, r, err);
 		goto fail;
 	}
 	if (c->certcheck && c->fingerprint != NULL && *c->fingerprint != '\0' &&

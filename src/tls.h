@@ -19,6 +19,7 @@ struct tls_conf {
 	const char *priorities;	 /* GnuTLS priority string */
 	int certcheck;		 /* 0: accept any certificate */
 	int min_dh_bits; /* smallest Diffie-Hellman prime, 0: GnuTLS default */
+	int implicit;	 /* TLS first thing, not after STARTTLS */
 };
 
 /* Whether the client certificate or its key lives on a PKCS#11 token. */

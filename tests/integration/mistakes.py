@@ -345,7 +345,8 @@ def port_587_without_starttls(w):
     s = w.sink()
     w.config(ACCOUNT.replace('tls on\n', 'tls on\ntls_starttls off\n'))
     r = w.run([RCPT])
-    w.exit(r, 'PROTOCOL')
+    # The wrong TLS mode for the port, as in case 3: a configuration error.
+    w.exit(r, 'CONFIG')
     w.says(r, 0, r'TLS handshake failed: the server answered in plain '
            r'text')
     w.says(r, 1, r'hint: .*set tls_starttls on')
