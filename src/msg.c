@@ -207,7 +207,7 @@ struct field {
 struct msg {
 	int fd;
 	char *rbuf;
-	size_t cap;	 /* READ_SIZE, or more while reading headers */
+	size_t cap; /* READ_SIZE (less for a small file), more for a header */
 	size_t off, len; /* unfiltered bytes in rbuf */
 	int eof;
 	int eightbit;
@@ -233,19 +233,45 @@ struct msg *
 msg_new(int fd)
 {
 	struct msg *m;
+	struct stat st;
+	off_t at;
+	size_t cap = READ_SIZE;
 
+	/*
+	 * A small regular file (a queued message, say) gets a buffer of its
+	 * size: a pipelined flush holds dozens at once.  One byte more, so
+	 * that the read that sees the end needs no larger buffer.
+	 */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (at = lseek(fd, 0, SEEK_CUR)) >= 0 && st.st_size >= at &&
+	    st.st_size - at < READ_SIZE - 4096)
+		cap = ((size_t)(st.st_size - at) + 4096) & ~(size_t)4095;
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return NULL;
-	if ((m->rbuf = malloc(READ_SIZE)) == NULL) {
+	if ((m->rbuf = malloc(cap)) == NULL) {
 		free(m);
 		return NULL;
 	}
 	m->fd = fd;
-	m->cap = READ_SIZE;
+	m->cap = cap;
 	bodyfilter_init(&m->bf);
 	buf_init(&m->hdr, HEADER_MAX);
 	buf_init(&m->pre, HEADER_MAX);
 	return m;
+}
+
+void
+msg_release(struct msg *m)
+{
+	free(m->rbuf);
+	m->rbuf = NULL;
+	m->cap = m->len = m->off = 0;
+	free(m->f);
+	m->f = NULL;
+	m->nf = 0;
+	buf_free(&m->hdr);
+	buf_free(&m->pre);
+	m->finished = 1;
 }
 
 void

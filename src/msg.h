@@ -67,6 +67,11 @@ int msg_eightbit(const struct msg *);
  * Append filtered content to out until it holds at least `upto' bytes.
  * Returns 1 while more is to come, 0 once the final dot was written.
  */
+/*
+ * All of the content went out: free what reading it took.  Only the
+ * sizes (msg_size, msg_size_lf) and msg_eightbit stay good.
+ */
+void msg_release(struct msg *);
 int msg_pump(struct msg *, struct buf *out, size_t upto, struct error *);
 /*
  * The size msg_size will reach, known before sending (RFC 1870 SIZE):

@@ -122,7 +122,7 @@ int queue_list_all(const char *dir, int failed, struct queue_entry ***out,
  * queue_cursor_free ends it.  Entries made during the walk come in a
  * later batch when their IDs sort after the last name taken.
  */
-#define QUEUE_BATCH 256
+#define QUEUE_BATCH 128
 #define QUEUE_SCAN 1024
 struct queue_cursor {
 	char last[QUEUE_ID_LEN + 8]; /* the last name found */

@@ -26,6 +26,8 @@
  * header limit and one read, doubled by line-ending conversion.
  */
 #define BDAT_MAX (8 * 1024 * 1024)
+/* What the transactions sent ahead gather before they are written. */
+#define AHEAD_FLUSH_AT (32 * 1024)
 
 static void
 trace(void *ctx, enum smtp_trace kind, const char *text)
@@ -321,9 +323,16 @@ send_ahead(struct lineio *l, struct smtp *s, struct inflight *q,
 				continue;
 			}
 			smtp_body_done(s, msg_size(nj.msg));
+			/* Dozens wait for their replies: keep only the sizes. */
+			msg_release(nj.msg);
 			if (take_output(l, s, err) == -1)
 				return -1;
 		}
+		/* A long flight goes out as it grows (the server reads on). */
+		if (lineio_wbuf(l)->len >= AHEAD_FLUSH_AT &&
+		    lineio_flush(l, transport_deadline_in(smtp_wait_seconds(s)),
+			err) == -1)
+			return -1;
 	}
 	return 0;
 }

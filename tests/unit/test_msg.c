@@ -1477,6 +1477,29 @@ test_empty_message(void **state)
 	}
 }
 
+/* Sent, its buffers freed: the sizes the log and the queue use stay. */
+static void
+test_release_keeps_sizes(void **state)
+{
+	struct source s;
+	unsigned long long size, lf;
+	int via_pipe;
+
+	for (via_pipe = 0; via_pipe < 2; via_pipe++) {
+		open_str(&s, "Subject: a\n\nline one\nline two\n", via_pipe);
+		expect_pumped(s.m,
+		    "Subject: a\r\n\r\nline one\r\nline two\r\n"
+		    ".\r\n");
+		size = msg_size(s.m);
+		lf = msg_size_lf(s.m);
+		msg_release(s.m);
+		assert_int_equal(msg_size(s.m), size);
+		assert_int_equal(msg_size_lf(s.m), lf);
+		assert_int_equal(lf, size - 4);
+		close_message(&s);
+	}
+}
+
 static void
 test_header_dots(void **state)
 {
@@ -1792,6 +1815,7 @@ main(void)
 		cmocka_unit_test(test_add_field),
 		cmocka_unit_test(test_empty_message),
 		cmocka_unit_test(test_header_dots),
+		cmocka_unit_test(test_release_keeps_sizes),
 		cmocka_unit_test(test_header_limit),
 		cmocka_unit_test(test_header_read_boundaries),
 		cmocka_unit_test(test_header_crlf_split),
