@@ -2160,6 +2160,16 @@ test_session_421_ends_it(void **state)
 	smtp_free(s);
 }
 
+/* One recipient, and more transactions to follow. */
+static void
+params_more(struct smtp_params *p, const char *const *rcpt)
+{
+	params_init(p);
+	p->rcpt = rcpt;
+	p->nrcpt = 1;
+	p->more = 1;
+}
+
 /*
  * RFC 2920 3.1, RFC 3030 4: with CHUNKING and PIPELINING the next
  * transactions go out behind the current one, each after an RSET, and
@@ -2176,10 +2186,7 @@ test_ahead_chunking_each_its_own_outcome(void **state)
 	struct error e;
 	struct smtp *s;
 
-	params_init(&p);
-	p.rcpt = a;
-	p.nrcpt = 1;
-	p.more = 1;
+	params_more(&p, a);
 	p.whole = 1;
 	s = engine(&p);
 	expect_action(
@@ -2255,10 +2262,7 @@ test_ahead_data_follows_the_dot(void **state)
 	struct error e;
 	struct smtp *s;
 
-	params_init(&p);
-	p.rcpt = a;
-	p.nrcpt = 1;
-	p.more = 1;
+	params_more(&p, a);
 	s = engine(&p);
 	expect_action(to_ehlo(s, "250-mx.example\n250 PIPELINING"),
 	    SMTP_A_READ);
@@ -2307,10 +2311,7 @@ test_ahead_refused_locally_then_421(void **state)
 	struct error e;
 	struct smtp *s;
 
-	params_init(&p);
-	p.rcpt = a;
-	p.nrcpt = 1;
-	p.more = 1;
+	params_more(&p, a);
 	p.whole = 1;
 	p.size = 10;
 	s = engine(&p);
