@@ -660,6 +660,11 @@ def c_write_check(env):
          got[1] and 'AUTH: PLAIN accepted' in got[1] and
          'ok: a message sent with this account would get past AUTH' in
          got[1], '--check did not pass after --write', got)
+    # outbox does not wait for the 221: the server thread may still be
+    # reading the QUIT when outbox has exited.
+    deadline = time.monotonic() + 5
+    while 'QUIT' not in env.smtp.seen and time.monotonic() < deadline:
+        time.sleep(0.02)
     verbs = [s.split(' ')[0].upper() for s in env.smtp.seen]
     want(verbs == ['EHLO', 'AUTH', 'RSET', 'QUIT'],
          'the server saw %s' % env.smtp.seen, got)
