@@ -248,29 +248,29 @@ test_entities_refused(void **state)
 	struct error e;
 	static const char *const docs[] = {
 		/* The billion laughs. */
-		"<?xml version=\"1.0\"?>\n<!DOCTYPE clientConfig [\n"
-		"<!ENTITY a \"lol\">\n"
-		"<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">\n"
-		"<!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">\n"
-		"<!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\">\n"
-		"<!ENTITY e \"&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;\">\n"
-		"<!ENTITY f \"&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;\">\n"
-		"<!ENTITY g \"&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;\">\n"
-		"<!ENTITY h \"&g;&g;&g;&g;&g;&g;&g;&g;&g;&g;\">\n"
-		"<!ENTITY i \"&h;&h;&h;&h;&h;&h;&h;&h;&h;&h;\">\n"
-		"]>\n<clientConfig><emailProvider><outgoingServer type=\"smtp\">"
-		"<hostname>&i;</hostname><port>465</port><socketType>SSL"
-		"</socketType></outgoingServer></emailProvider></clientConfig>",
+		("<?xml version=\"1.0\"?>\n<!DOCTYPE clientConfig [\n"
+		 "<!ENTITY a \"lol\">\n"
+		 "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">\n"
+		 "<!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">\n"
+		 "<!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\">\n"
+		 "<!ENTITY e \"&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;\">\n"
+		 "<!ENTITY f \"&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;\">\n"
+		 "<!ENTITY g \"&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;\">\n"
+		 "<!ENTITY h \"&g;&g;&g;&g;&g;&g;&g;&g;&g;&g;\">\n"
+		 "<!ENTITY i \"&h;&h;&h;&h;&h;&h;&h;&h;&h;&h;\">\n"
+		 "]>\n<clientConfig><emailProvider><outgoingServer type=\"smtp\">"
+		 "<hostname>&i;</hostname><port>465</port><socketType>SSL"
+		 "</socketType></outgoingServer></emailProvider></clientConfig>"),
 		/* An external entity. */
-		"<?xml version=\"1.0\"?>\n<!DOCTYPE clientConfig [\n"
-		"<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n"
-		"<clientConfig><emailProvider><outgoingServer type=\"smtp\">"
-		"<hostname>a.example</hostname><username>&x;</username>"
-		"<port>465</port><socketType>SSL</socketType>"
-		"</outgoingServer></emailProvider></clientConfig>",
+		("<?xml version=\"1.0\"?>\n<!DOCTYPE clientConfig [\n"
+		 "<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n"
+		 "<clientConfig><emailProvider><outgoingServer type=\"smtp\">"
+		 "<hostname>a.example</hostname><username>&x;</username>"
+		 "<port>465</port><socketType>SSL</socketType>"
+		 "</outgoingServer></emailProvider></clientConfig>"),
 		/* An external DTD, without entities. */
-		"<?xml version=\"1.0\"?>\n<!DOCTYPE clientConfig SYSTEM "
-		"\"http://example.org/x.dtd\">\n<clientConfig/>",
+		("<?xml version=\"1.0\"?>\n<!DOCTYPE clientConfig SYSTEM "
+		 "\"http://example.org/x.dtd\">\n<clientConfig/>"),
 	};
 
 	(void)state;
