@@ -26,8 +26,12 @@
  * header limit and one read, doubled by line-ending conversion.
  */
 #define BDAT_MAX (8 * 1024 * 1024)
-/* What the transactions sent ahead gather before they are written. */
-#define AHEAD_FLUSH_AT (32 * 1024)
+/*
+ * What the transactions sent ahead gather before they are written: a
+ * window of small messages goes in one write (a smaller one splits the
+ * flight the server reads), larger content as it grows.
+ */
+#define AHEAD_FLUSH_AT (128 * 1024)
 
 static void
 trace(void *ctx, enum smtp_trace kind, const char *text)
